@@ -1,0 +1,85 @@
+"""Shared fixtures: real databases and real helper processes that hold real locks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HELPER = Path(__file__).with_name("sqlite_helper.py")
+
+
+class Helper:
+    """A separate process with its own SQLite connection; each call waits for its answer."""
+
+    def __init__(self, db: Path, busy_ms: int = 0) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HELPER), str(db), str(busy_ms)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.pid = json.loads(self._line())["pid"]
+
+    def _line(self) -> str:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("helper process died")
+        return line
+
+    def do(self, command: str) -> object:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self._line())
+        if not answer["ok"]:
+            raise RuntimeError(answer["error"])
+        return answer["result"]
+
+    def try_do(self, command: str) -> dict:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self._line())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def spawn() -> Iterator:
+    helpers: list[Helper] = []
+
+    def make(db: Path, busy_ms: int = 0) -> Helper:
+        helper = Helper(db, busy_ms)
+        helpers.append(helper)
+        return helper
+
+    yield make
+    for helper in helpers:
+        helper.stop()
+
+
+@pytest.fixture
+def live_db(tmp_path: Path, spawn) -> tuple[Path, Helper]:
+    """A WAL database kept open by an application process that has written 150 rows."""
+    db = tmp_path / "agent.db"
+    app = spawn(db)
+    app.do("wal")
+    app.do("setup")
+    app.do("insert 150")
+    return db, app
+
+
+def our_locks_on(path: Path) -> list[str]:
+    """Lines of /proc/locks held by this test process on a file."""
+    st = os.stat(path)
+    ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino} "
+    with open("/proc/locks") as handle:
+        return [l for l in handle if ident in l and f" {os.getpid()} " in l]

@@ -1,0 +1,225 @@
+"""The readings against real databases held by real separate processes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import apsw
+
+from tests.conftest import our_locks_on
+from waltui.probes.files import deferred_close_count, sqlite_guard
+from waltui.probes.filesystem import MountTable
+from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
+from waltui.probes.sqlite import QueueQuery
+
+
+def read_once(db: Path, options: ObserveOptions | None = None, lock_source: str = "auto"):
+    observer = DatabaseObserver(str(db), options)
+    try:
+        return observer.read(PollContext.capture(lock_source))
+    finally:
+        observer.close()
+
+
+def test_pinning_reader_is_named_with_its_slot_and_mark(live_db, spawn):
+    db, app = live_db
+    reader = spawn(db)
+    reader.do("begin_read")
+    app.do("insert 150")
+    reading = read_once(db)
+    assert reading.error is None
+    [pin] = reading.pins
+    assert pin.pid == reader.pid
+    slot_locks = [l for l in reading.locks if l.pid == reader.pid and l.lock == "read"]
+    assert [l.slot for l in slot_locks] == [pin.slot]
+    assert pin.read_mark == reading.wal_index.read_marks[pin.slot]
+    assert pin.read_mark < reading.wal_index.max_frame
+    assert "sqlite_helper.py" in pin.process
+
+
+def test_mark_left_by_an_ended_reader_is_stale_not_a_pin(live_db, spawn):
+    db, app = live_db
+    reader = spawn(db)
+    reader.do("begin_read")
+    app.do("insert 50")
+    slot = read_once(db).pins[0].slot
+    reader.do("end")
+    reading = read_once(db)
+    assert reading.pins == ()
+    assert slot in {m.slot for m in reading.stale_marks}
+    assert reading.wal_index.read_marks[slot] is not None
+
+
+def test_reader_on_slot_zero_pins_everything_pending(live_db, spawn):
+    """Measured: a reader that began on a fully checkpointed WAL stops every backfill."""
+    db, app = live_db
+    assert app.do("checkpoint PASSIVE")[0] == 0
+    app.do("insert 1")  # the WAL restarts; nothing pending but this
+    app.do("checkpoint PASSIVE")
+    reader = spawn(db)
+    reader.do("begin_read")
+    app.do("insert 20")
+    reading = read_once(db)
+    [pin] = reading.pins
+    assert (pin.pid, pin.slot) == (reader.pid, 0)
+    busy, log, done = app.do("checkpoint PASSIVE")
+    assert busy == 0 and done < log  # busy=0 and yet nothing copied past the pin
+
+
+def test_writer_pid_is_named(live_db, spawn):
+    db, _app = live_db
+    writer = spawn(db)
+    writer.do("begin_write")
+    reading = read_once(db)
+    assert reading.writer_pid == writer.pid
+    writer.do("end")
+    assert read_once(db).writer_pid is None
+
+
+def test_wal_index_matches_what_a_checkpoint_reports(live_db, spawn):
+    db, app = live_db
+    reader = spawn(db)
+    reader.do("begin_read")
+    app.do("insert 150")
+    busy, log, checkpointed = app.do("checkpoint PASSIVE")
+    reading = read_once(db)
+    assert busy == 0 and checkpointed < log
+    assert reading.wal_index.max_frame == log
+    assert reading.wal_index.backfilled == checkpointed
+    assert reading.frames_pending == log - checkpointed
+    assert reading.wal_bytes == os.stat(f"{db}-wal").st_size
+    assert reading.wal_bytes_in_use == 32 + log * (reading.page_size + 24)
+
+
+def test_queue_depth_equals_a_separate_count(live_db, spawn):
+    db, app = live_db
+    app.do("sql UPDATE queue SET state = 'done' WHERE id % 3 = 0")
+    expected = spawn(db).do("count")
+    query = QueueQuery("pending", "SELECT count(*) FROM queue WHERE state = 'pending'")
+    labelled = QueueQuery("by_state", "SELECT state, count(*) FROM queue GROUP BY state")
+    reading = read_once(db, ObserveOptions(queries=(query, labelled)))
+    depths = {q.name: q.depth for q in reading.queues}
+    assert depths["pending"] == expected == 100
+    assert depths["by_state:done"] == 50
+
+
+def test_preset_queue_is_found_by_its_table(tmp_path, spawn):
+    db = tmp_path / "lq.db"
+    app = spawn(db)
+    app.do("wal")
+    app.do("sql CREATE TABLE Queue(message TEXT, message_id TEXT, status INTEGER)")
+    app.do("sql INSERT INTO Queue VALUES ('a', '1', 0), ('b', '2', 0), ('c', '3', 2)")
+    reading = read_once(db)
+    assert {q.name: q.depth for q in reading.queues} == {"litequeue": 2}
+
+
+def test_slow_query_is_cut_off_and_leaves_no_read_lock(live_db):
+    db, _app = live_db
+    slow = QueueQuery("slow", "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+                              "SELECT count(*) FROM n")
+    started = time.monotonic()
+    reading = read_once(db, ObserveOptions(queries=(slow,), query_limit_ms=50))
+    assert time.monotonic() - started < 2
+    [depth] = reading.queues
+    assert depth.depth is None and "cut off" in depth.error
+    assert our_locks_on(Path(f"{db}-shm")) == []
+
+
+def test_observer_creates_no_files_on_a_closed_wal_database(tmp_path):
+    db = tmp_path / "closed.db"
+    conn = apsw.Connection(str(db))
+    conn.execute("PRAGMA journal_mode=wal").fetchall()
+    conn.execute("CREATE TABLE t(x)")
+    conn.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["closed.db"]
+    reading = read_once(db)
+    assert reading.journal_mode == "wal" and reading.error is None
+    assert reading.pragmas["page_count"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["closed.db"]
+
+
+def test_poll_writes_nothing_to_a_live_database(live_db):
+    db, _app = live_db
+    before = [(os.stat(p).st_size, os.stat(p).st_mtime_ns, Path(p).read_bytes())
+              for p in (db, f"{db}-wal")]
+    for _ in range(3):
+        read_once(db, ObserveOptions(queries=(QueueQuery("n", "SELECT count(*) FROM queue"),)))
+    after = [(os.stat(p).st_size, os.stat(p).st_mtime_ns, Path(p).read_bytes())
+             for p in (db, f"{db}-wal")]
+    assert before == after
+
+
+def test_our_read_transaction_keeps_its_locks_across_polls(live_db):
+    """The close hazard: polls (and a detach) must not drop locks of a connection of ours."""
+    db, app = live_db
+    shm = Path(f"{db}-shm")
+    observer = DatabaseObserver(str(db))
+    with sqlite_guard():
+        ours = apsw.Connection(str(db))
+        ours.execute("BEGIN")
+        ours.execute("SELECT count(*) FROM queue").fetchall()
+        held = our_locks_on(shm)
+        assert any(" 128 128" in l for l in held) and len(held) == 2
+        for _ in range(3):
+            app.do("insert 5")
+            observer.read(PollContext.capture())
+        observer.close()  # a detach while our connection is open: closes are deferred
+        assert deferred_close_count() == 3
+        assert our_locks_on(shm) == held
+        ours.execute("COMMIT")
+        ours.close()
+    assert deferred_close_count() == 0
+
+
+def test_a_plain_close_does_drop_our_locks(live_db):
+    """The control for the test above: the hazard is real on this machine."""
+    db, _app = live_db
+    shm = Path(f"{db}-shm")
+    ours = apsw.Connection(str(db))
+    ours.execute("BEGIN")
+    ours.execute("SELECT count(*) FROM queue").fetchall()
+    assert our_locks_on(shm)
+    os.close(os.open(shm, os.O_RDONLY))
+    assert our_locks_on(shm) == []
+    ours.close()
+
+
+def test_getlk_fallback_finds_the_same_pin_and_writer(live_db, spawn):
+    db, app = live_db
+    reader = spawn(db)
+    reader.do("begin_read")
+    app.do("insert 30")
+    writer = spawn(db)
+    writer.do("begin_write")
+    from_proc = read_once(db, lock_source="proc")
+    from_getlk = read_once(db, lock_source="getlk")
+    assert from_getlk.writer_pid == from_proc.writer_pid == writer.pid
+    assert [(p.pid, p.slot, p.read_mark) for p in from_getlk.pins] == \
+           [(p.pid, p.slot, p.read_mark) for p in from_proc.pins]
+
+
+def test_rollback_mode_writer_shows_reserved_lock(tmp_path, spawn):
+    db = tmp_path / "rollback.db"
+    app = spawn(db)
+    app.do("rollback")
+    app.do("setup")
+    app.do("begin_write")
+    app.do("write_row")
+    reading = read_once(db)
+    assert reading.error is not None and reading.error.kind == "not_wal"
+    assert reading.writer_pid == app.pid
+    assert {(l.pid, l.lock) for l in reading.locks} >= {(app.pid, "reserved"),
+                                                         (app.pid, "shared")}
+
+
+def test_network_filesystem_is_flagged_from_the_mount_table():
+    table = MountTable.parse(
+        "36 25 0:45 / /srv/agents rw,relatime shared:1 - nfs4 fs:/export rw\n"
+        "37 25 0:46 / /srv/agents/local rw shared:2 - ext4 /dev/sdb1 rw\n"
+        "38 25 0:47 / /mnt/my\\040box rw shared:3 - fuse.sshfs me@host: rw\n")
+    assert table.lookup("/srv/agents/a.db").network is True
+    assert table.lookup("/srv/agents/local/b.db").network is False
+    boxed = table.lookup("/mnt/my box/c.db")
+    assert boxed.network and boxed.fuse

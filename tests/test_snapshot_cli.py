@@ -1,0 +1,96 @@
+"""`waltui snapshot` through the real command line: every bad input beside a healthy one."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import apsw
+
+
+def snapshot(*args: str, prefix: tuple[str, ...] = ()) -> dict:
+    out = subprocess.run(
+        [*prefix, sys.executable, "-m", "waltui", "snapshot", "--json", *args],
+        capture_output=True, text=True, timeout=60,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    return {Path(d["path"]).name: d for d in json.loads(out.stdout)["databases"]}
+
+
+def make_wal_db(path: Path, rows: int = 3) -> None:
+    conn = apsw.Connection(str(path))
+    conn.execute("PRAGMA journal_mode=wal").fetchall()
+    conn.execute("CREATE TABLE t(x)")
+    for i in range(rows):
+        conn.execute("INSERT INTO t VALUES (?)", (i,))
+    conn.close()
+
+
+def test_each_bad_input_has_its_kind_and_the_healthy_one_is_read(tmp_path):
+    make_wal_db(tmp_path / "healthy.db")
+    (tmp_path / "emptydir").mkdir()
+    (tmp_path / "empty.db").write_bytes(b"")
+    (tmp_path / "notes.db").write_text("just some text, not a database\n" * 10)
+    header = bytearray((tmp_path / "healthy.db").read_bytes()[:4096])
+    header[16:18] = (1000).to_bytes(2, "big")  # not a power of two
+    (tmp_path / "badheader.db").write_bytes(bytes(header))
+    make_wal_db(tmp_path / "badshm.db")
+    (tmp_path / "badshm.db-wal").write_bytes(b"")
+    (tmp_path / "badshm.db-shm").write_bytes(os.urandom(32768))
+    conn = apsw.Connection(str(tmp_path / "rollback.db"))
+    conn.execute("CREATE TABLE t(x)")
+    conn.close()
+    names = ["healthy.db", "missing.db", "emptydir", "empty.db", "notes.db", "badheader.db",
+             "badshm.db", "rollback.db"]
+    found = snapshot(*(str(tmp_path / n) for n in names))
+    kinds = {name: (entry["error"] or {}).get("kind") for name, entry in found.items()}
+    assert kinds == {
+        "healthy.db": None, "missing.db": "missing", "emptydir": "is_directory",
+        "empty.db": "empty", "notes.db": "not_sqlite", "badheader.db": "corrupt",
+        "badshm.db": "corrupt", "rollback.db": "not_wal",
+    }
+    for name, entry in found.items():
+        if entry["error"]:
+            assert len(entry["error"]["message"]) > 10, name
+    healthy = found["healthy.db"]
+    assert healthy["journal_mode"] == "wal" and healthy["page_size"] == 4096
+    assert healthy["pragmas"]["page_count"] == 2
+    assert found["rollback.db"]["journal_mode"] == "rollback"
+    assert found["rollback.db"]["pragmas"]["page_count"] == 2  # still read
+    assert (tmp_path / "badshm.db-shm").stat().st_size == 32768  # never "repaired" by us
+
+
+def test_permission_denied_is_reported_as_such(tmp_path):
+    make_wal_db(tmp_path / "open.db")
+    make_wal_db(tmp_path / "secret.db")
+    (tmp_path / "secret.db").chmod(0)
+    # Root reads anything; without the DAC override capabilities it meets the kernel's check.
+    prefix = (("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
+              if os.geteuid() == 0 else ())
+    found = snapshot(str(tmp_path / "open.db"), str(tmp_path / "secret.db"), prefix=prefix)
+    assert found["secret.db"]["error"]["kind"] == "permission"
+    assert "permission denied" in found["secret.db"]["error"]["message"]
+    assert found["open.db"]["error"] is None
+    assert found["open.db"]["pragmas"]["page_count"] == 2
+
+
+def test_directory_argument_finds_databases_by_header_not_extension(tmp_path):
+    make_wal_db(tmp_path / "queue.data")
+    (tmp_path / "readme.db").write_text("not a database")
+    found = snapshot(str(tmp_path))
+    assert list(found) == ["queue.data"]
+
+
+def test_text_output_and_usage_without_paths(tmp_path):
+    make_wal_db(tmp_path / "a.db")
+    out = subprocess.run([sys.executable, "-m", "waltui", "snapshot", str(tmp_path / "a.db")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "mode wal, page size 4096" in out.stdout
+    bare = subprocess.run([sys.executable, "-m", "waltui"], capture_output=True, text=True,
+                          timeout=60)
+    assert bare.returncode == 2 and "usage: waltui PATH" in bare.stdout

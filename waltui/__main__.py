@@ -1,0 +1,3 @@
+from waltui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,253 @@
+"""Plain typed data that flows up from the probes: no behaviour beyond derived numbers.
+
+Every layer (probes, monitor, health, UI, JSON) speaks these types, so a figure has one
+definition. Frozen so a reading handed to the UI thread cannot change under it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+READ_SLOTS = 5
+WAL_HEADER_BYTES = 32
+WAL_FRAME_HEADER_BYTES = 24
+
+ErrorKind = Literal[
+    "missing", "is_directory", "permission", "empty", "not_sqlite", "corrupt", "io", "sqlite",
+    "not_wal",
+]
+
+
+@dataclass(frozen=True)
+class DbError:
+    """Why a database could not be read; shown in its own pane, never as a traceback."""
+
+    kind: ErrorKind
+    message: str
+
+    @property
+    def fatal(self) -> bool:
+        """False for a database we can still read, only not in WAL mode."""
+        return self.kind != "not_wal"
+
+
+@dataclass(frozen=True)
+class DbHeader:
+    """The 100-byte database header. Values stored on page 1 can lag the WAL."""
+
+    page_size: int
+    write_version: int  # 1 rollback journal, 2 WAL
+    read_version: int
+    change_counter: int
+    page_count: int
+    freelist_count: int
+    user_version: int
+    application_id: int
+    text_encoding: int
+    auto_vacuum: bool
+    incremental_vacuum: bool
+
+    @property
+    def journal_mode(self) -> str:
+        # Rollback sub-modes (delete/truncate/persist) live in the application's connection,
+        # not in the file; only WAL is persistent.
+        return "wal" if self.write_version == 2 else "rollback"
+
+
+@dataclass(frozen=True)
+class WalHeader:
+    magic: int
+    version: int
+    page_size: int
+    checkpoint_seq: int
+    salt1: int
+    salt2: int
+
+    @property
+    def valid(self) -> bool:
+        return self.magic in (0x377F0682, 0x377F0683) and self.version == 3007000
+
+
+@dataclass(frozen=True)
+class WalIndex:
+    """The -shm header (wal-index): SQLite's own view of the WAL, read without a lock."""
+
+    version: int
+    change_counter: int
+    initialised: bool
+    page_size: int
+    max_frame: int
+    db_pages: int
+    backfilled: int
+    backfill_attempted: int
+    read_marks: tuple[int | None, ...]  # None: slot unused (0xFFFFFFFF)
+
+    @property
+    def frames_pending(self) -> int:
+        return max(0, self.max_frame - self.backfilled)
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    db_bytes: int
+    wal_bytes: int | None  # None: no -wal file
+    shm_bytes: int | None
+    journal_bytes: int | None
+    db_header: DbHeader | None
+    wal_header: WalHeader | None
+    wal_index: WalIndex | None
+    db_inode: tuple[int, int]
+    shm_inode: tuple[int, int] | None
+
+
+LockFile = Literal["db", "shm"]
+LockName = Literal[
+    "write", "checkpoint", "recover", "read", "dms",
+    "pending", "reserved", "shared", "exclusive",
+]
+
+
+@dataclass(frozen=True)
+class Lock:
+    """One SQLite lock held (or waited for) by one process, decoded from a byte range."""
+
+    pid: int
+    file: LockFile
+    lock: LockName
+    slot: int | None
+    mode: Literal["shared", "exclusive"]
+    waiting: bool = False
+
+    @property
+    def key(self) -> tuple[int, str, str, int | None, str]:
+        return (self.pid, self.file, self.lock, self.slot, self.mode)
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    pid: int
+    name: str
+    cmdline: str
+    user: str
+    state: str  # psutil status: running, sleeping, disk-sleep, zombie, ...
+
+    @property
+    def uninterruptible(self) -> bool:
+        return self.state == "disk-sleep"
+
+    @property
+    def label(self) -> str:
+        return self.cmdline or self.name
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A live reader: a process holding the read lock of a slot, and the mark it reads at."""
+
+    pid: int
+    slot: int
+    read_mark: int
+    process: str
+    held_seconds: float = 0.0
+    pins: bool = False  # True when its mark stops a checkpoint short of max_frame
+
+
+@dataclass(frozen=True)
+class StaleMark:
+    """A mark left behind by a reader that has ended: no process holds its slot."""
+
+    slot: int
+    read_mark: int
+
+
+@dataclass(frozen=True)
+class Filesystem:
+    type: str
+    mount_point: str
+    network: bool
+    fuse: bool
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    name: str
+    depth: int | None
+    error: str | None = None
+    elapsed_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """A lock with the process that holds it and how long we have seen it held."""
+
+    lock: Lock
+    process: ProcessInfo | None
+    held_seconds: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything one poll learned about one database."""
+
+    path: str
+    taken_at: float
+    error: DbError | None = None
+    files: FileFacts | None = None
+    journal_mode: str | None = None
+    page_size: int | None = None
+    held_locks: tuple[HeldLock, ...] = ()
+    readers: tuple[Reader, ...] = ()
+    stale_marks: tuple[StaleMark, ...] = ()
+    filesystem: Filesystem | None = None
+    pragmas: dict[str, object] = field(default_factory=dict)
+    queues: tuple[QueueDepth, ...] = ()
+    notes: tuple[str, ...] = ()  # what was deliberately not read, and why
+    poll_ms: float = 0.0
+
+    @property
+    def locks(self) -> tuple[Lock, ...]:
+        return tuple(h.lock for h in self.held_locks)
+
+    @property
+    def wal_index(self) -> WalIndex | None:
+        return self.files.wal_index if self.files else None
+
+    @property
+    def frames_pending(self) -> int | None:
+        return self.wal_index.frames_pending if self.wal_index else None
+
+    @property
+    def wal_bytes(self) -> int | None:
+        return self.files.wal_bytes if self.files else None
+
+    @property
+    def wal_bytes_in_use(self) -> int | None:
+        idx, ps = self.wal_index, self.page_size
+        if idx is None or not ps or self.wal_bytes is None:
+            return None
+        return WAL_HEADER_BYTES + idx.max_frame * (ps + WAL_FRAME_HEADER_BYTES) if idx.max_frame else 0
+
+    @property
+    def writer_pid(self) -> int | None:
+        for lock in self.locks:
+            if lock.file == "shm" and lock.lock == "write" and not lock.waiting:
+                return lock.pid
+            if lock.file == "db" and lock.lock in ("reserved", "exclusive") and not lock.waiting:
+                return lock.pid
+        return None
+
+    @property
+    def pins(self) -> tuple[Reader, ...]:
+        return tuple(r for r in self.readers if r.pins)
+
+    @property
+    def open_by(self) -> frozenset[int]:
+        """Pids that have the database open (hold the DMS byte, or any db-file lock)."""
+        return frozenset(l.pid for l in self.locks if l.lock == "dms" or l.file == "db")
+
+    def process(self, pid: int) -> ProcessInfo | None:
+        for held in self.held_locks:
+            if held.lock.pid == pid and held.process is not None:
+                return held.process
+        return None

@@ -1,0 +1,1 @@
+"""Probes read facts about a database and never write; none of them imports Textual."""

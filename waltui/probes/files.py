@@ -1,0 +1,244 @@
+"""Sizes and headers of the db, -wal and -shm files, read with pread on kept file descriptors.
+
+THE CLOSE HAZARD (wal-facts.md): POSIX locks belong to a process and an inode, and any close()
+of any fd on that inode drops all of them. If we closed a raw fd on a watched file while one of
+our own SQLite connections (a checkpoint, an integrity check) had that database open, its locks
+would vanish silently. So this module is the only place that opens or closes raw fds on watched
+files, it keeps them open for the life of the watch, and every close goes through
+``close_when_safe``: deferred while ``sqlite_guard()`` says a connection of ours is open.
+Every SQLite connection waltui opens is opened inside ``sqlite_guard()`` (see probes/sqlite.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import struct
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+
+from waltui.model import READ_SLOTS, DbError, DbHeader, FileFacts, WalHeader, WalIndex
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+SHM_HEADER_BYTES = 136
+WAL_INDEX_VERSION = 3007000
+READMARK_NOT_USED = 0xFFFFFFFF
+_O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+_guard_lock = threading.Lock()
+_open_connections = 0
+_deferred_closes: list[int] = []
+
+
+@contextlib.contextmanager
+def sqlite_guard() -> Iterator[None]:
+    """Mark that a SQLite connection of ours is open: raw-fd closes wait until none is."""
+    global _open_connections
+    with _guard_lock:
+        _open_connections += 1
+    try:
+        yield
+    finally:
+        with _guard_lock:
+            _open_connections -= 1
+            ready = _deferred_closes[:] if _open_connections == 0 else []
+            if ready:
+                _deferred_closes.clear()
+        for fd in ready:
+            _close_quietly(fd)
+
+
+def close_when_safe(fd: int) -> None:
+    with _guard_lock:
+        if _open_connections:
+            _deferred_closes.append(fd)
+            return
+    _close_quietly(fd)
+
+
+def deferred_close_count() -> int:
+    with _guard_lock:
+        return len(_deferred_closes)
+
+
+def _close_quietly(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def sidecar(path: str, suffix: str) -> str:
+    return f"{path}-{suffix}"
+
+
+class KeptFile:
+    """One watched file: an fd kept open and reopened only when the path's inode changes."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd: int | None = None
+        self.identity: tuple[int, int] | None = None
+
+    def refresh(self, st: os.stat_result | None) -> int | None:
+        """Point the fd at the file the path names now; None when there is no such file."""
+        identity = (st.st_dev, st.st_ino) if st is not None else None
+        if identity != self.identity:
+            self.release()
+            if st is not None:
+                self.fd = os.open(self.path, _O_FLAGS)
+                opened = os.fstat(self.fd)
+                self.identity = (opened.st_dev, opened.st_ino)
+        return self.fd
+
+    def pread(self, size: int, offset: int = 0) -> bytes:
+        return os.pread(self.fd, size, offset) if self.fd is not None else b""
+
+    def release(self) -> None:
+        if self.fd is not None:
+            close_when_safe(self.fd)
+        self.fd, self.identity = None, None
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+class FileWatch:
+    """Keeps the fds of one database's files and reads their facts each poll."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.db = KeptFile(path)
+        self.wal = KeptFile(sidecar(path, "wal"))
+        self.shm = KeptFile(sidecar(path, "shm"))
+
+    def close(self) -> None:
+        for kept in (self.db, self.wal, self.shm):
+            kept.release()
+
+    def read(self) -> tuple[FileFacts | None, DbError | None]:
+        try:
+            return self._read()
+        except PermissionError as exc:
+            return None, DbError("permission", f"permission denied: {exc.filename or self.path}")
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None, DbError("missing", f"no such file: {self.path}")
+            return None, DbError("io", f"{os.strerror(exc.errno or 0)}: {exc.filename or self.path}")
+
+    def _read(self) -> tuple[FileFacts | None, DbError | None]:
+        db_st = _stat(self.path)
+        if db_st is None:
+            self.close()
+            return None, DbError("missing", f"no such file: {self.path}")
+        if stat.S_ISDIR(db_st.st_mode):
+            return None, DbError("is_directory", f"{self.path} is a directory, not a database file")
+        if not stat.S_ISREG(db_st.st_mode):
+            return None, DbError("not_sqlite", f"{self.path} is not a regular file")
+        self.db.refresh(db_st)
+        header, error = parse_db_header(self.db.pread(100))
+        wal_st, shm_st = _stat(self.wal.path), _stat(self.shm.path)
+        journal_st = _stat(sidecar(self.path, "journal"))
+        facts = FileFacts(
+            db_bytes=db_st.st_size,
+            wal_bytes=wal_st.st_size if wal_st else None,
+            shm_bytes=shm_st.st_size if shm_st else None,
+            journal_bytes=journal_st.st_size if journal_st else None,
+            db_header=header,
+            wal_header=None,
+            wal_index=None,
+            db_inode=(db_st.st_dev, db_st.st_ino),
+            shm_inode=(shm_st.st_dev, shm_st.st_ino) if shm_st else None,
+        )
+        if error is not None:
+            return facts, error
+        self.wal.refresh(wal_st)
+        self.shm.refresh(shm_st)
+        wal_header = parse_wal_header(self.wal.pread(32)) if wal_st else None
+        wal_index, shm_error = (None, None)
+        if shm_st is not None:
+            wal_index, shm_error = self._read_wal_index()
+        facts = replace(facts, wal_header=wal_header, wal_index=wal_index)
+        return facts, shm_error
+
+    def _read_wal_index(self) -> tuple[WalIndex | None, DbError | None]:
+        """Both header copies must agree; differing copies mean a write in flight: read again."""
+        for _ in range(5):
+            raw = self.shm.pread(SHM_HEADER_BYTES)
+            if len(raw) < SHM_HEADER_BYTES:
+                return None, None  # being created or truncated by SQLite right now
+            if raw[:48] == raw[48:96]:
+                index = parse_wal_index(raw)
+                if index is None:
+                    return None, DbError(
+                        "corrupt", "-shm header is not a valid wal-index (SQLite rebuilds it "
+                        "when the database is next opened with no other process holding it)")
+                return index, None
+        return None, DbError("corrupt", "-shm header copies kept differing across 5 reads")
+
+
+def parse_db_header(raw: bytes) -> tuple[DbHeader | None, DbError | None]:
+    if not raw:
+        return None, DbError("empty", "empty file (0 bytes): not a database yet")
+    if len(raw) < 100 or raw[:16] != SQLITE_MAGIC:
+        return None, DbError("not_sqlite", "not an SQLite database (no 'SQLite format 3' header)")
+    (page_size,) = struct.unpack_from(">H", raw, 16)
+    page_size = 65536 if page_size == 1 else page_size
+    write_version, read_version = raw[18], raw[19]
+    if page_size < 512 or page_size & (page_size - 1) or write_version not in (1, 2):
+        return None, DbError(
+            "corrupt", f"corrupt database header (page size {page_size}, "
+            f"file format {write_version}/{read_version})")
+    fields = struct.unpack_from(">IIIIII", raw, 24)  # change counter .. schema format
+    change_counter, page_count, _trunk, freelist_count = fields[0], fields[1], fields[2], fields[3]
+    largest_root, encoding, user_version, incremental = struct.unpack_from(">IIII", raw, 52)
+    (application_id,) = struct.unpack_from(">I", raw, 68)
+    return DbHeader(
+        page_size=page_size, write_version=write_version, read_version=read_version,
+        change_counter=change_counter, page_count=page_count, freelist_count=freelist_count,
+        user_version=struct.unpack(">i", struct.pack(">I", user_version))[0],
+        application_id=application_id, text_encoding=encoding,
+        auto_vacuum=largest_root != 0, incremental_vacuum=incremental != 0,
+    ), None
+
+
+def parse_wal_header(raw: bytes) -> WalHeader | None:
+    if len(raw) < 32:
+        return None
+    magic, version, page_size, seq, salt1, salt2 = struct.unpack_from(">6I", raw, 0)
+    header = WalHeader(magic, version, page_size, seq, salt1, salt2)
+    return header if header.valid else None
+
+
+def parse_wal_index(raw: bytes) -> WalIndex | None:
+    version, _unused, change, is_init, _big_end, page_size, max_frame, db_pages = (
+        struct.unpack_from("=IIIBBHII", raw, 0))
+    if version != WAL_INDEX_VERSION:
+        return None
+    backfilled, *marks = struct.unpack_from(f"={1 + READ_SLOTS}I", raw, 96)
+    (attempted,) = struct.unpack_from("=I", raw, 128)
+    return WalIndex(
+        version=version, change_counter=change, initialised=bool(is_init),
+        page_size=65536 if page_size == 1 else page_size, max_frame=max_frame,
+        db_pages=db_pages, backfilled=backfilled, backfill_attempted=attempted,
+        read_marks=tuple(None if m == READMARK_NOT_USED else m for m in marks),
+    )
+
+
+def looks_like_sqlite(path: str) -> bool:
+    """Whether the file starts with SQLite's 16-byte magic (how a directory is scanned)."""
+    try:
+        fd = os.open(path, _O_FLAGS)
+    except OSError:
+        return False
+    try:
+        return os.pread(fd, 16, 0) == SQLITE_MAGIC
+    except OSError:
+        return False
+    finally:
+        close_when_safe(fd)

@@ -1,0 +1,58 @@
+"""The filesystem under a database: WAL needs shared memory that network filesystems lack."""
+
+from __future__ import annotations
+
+import os
+
+from waltui.model import Filesystem
+
+MOUNTINFO = "/proc/self/mountinfo"
+NETWORK_TYPES = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "9p", "afs", "ceph", "glusterfs",
+    "lustre", "gpfs", "ocfs2", "gfs2", "davfs", "fuse.sshfs", "fuse.glusterfs", "fuse.s3fs",
+    "fuse.rclone", "fuse.gcsfuse", "fuse.juicefs", "virtiofs", "vboxsf", "prl_fs",
+})
+
+
+def _unescape(field: str) -> str:
+    """mountinfo writes space, tab, newline and backslash as octal escapes."""
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        field = field.replace(code, char)
+    return field
+
+
+class MountTable:
+    """Mount points and their types, read once per poll and shared by every database."""
+
+    def __init__(self, mounts: list[tuple[str, str]]) -> None:
+        # Longest mount point first, so the first prefix that matches is the right one.
+        self.mounts = sorted(mounts, key=lambda m: len(m[0]), reverse=True)
+
+    @classmethod
+    def capture(cls, path: str = MOUNTINFO) -> MountTable:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                return cls.parse(handle.read())
+        except OSError:
+            return cls([])
+
+    @classmethod
+    def parse(cls, text: str) -> MountTable:
+        mounts = []
+        for line in text.splitlines():
+            left, sep, right = line.partition(" - ")
+            fields, tail = left.split(), right.split()
+            if sep and len(fields) >= 5 and tail:
+                mounts.append((_unescape(fields[4]), tail[0]))
+        return cls(mounts)
+
+    def lookup(self, path: str) -> Filesystem | None:
+        where = os.path.realpath(os.path.dirname(os.path.abspath(path)) or ".")
+        for mount_point, fstype in self.mounts:
+            if where == mount_point or where.startswith(mount_point.rstrip("/") + "/"):
+                return Filesystem(
+                    type=fstype, mount_point=mount_point,
+                    network=fstype in NETWORK_TYPES or fstype.split(".")[0] in NETWORK_TYPES,
+                    fuse=fstype.startswith("fuse"),
+                )
+        return None

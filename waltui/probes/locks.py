@@ -1,0 +1,146 @@
+"""Who holds which SQLite lock: /proc/locks read once per poll, decoded to SQLite's names.
+
+Byte layout (wal-facts.md, measured): in the -shm file 120 WRITE, 121 CHECKPOINT, 122 RECOVER,
+123+i READ slot i, 128 DMS; in the db file PENDING 0x40000000, RESERVED 0x40000001 and the
+510-byte SHARED range from 0x40000002. Where /proc/locks does not exist, fcntl(F_GETLK) asks
+"who would block me" per byte without taking a lock (SQLite's tool/showlocks.c does the same);
+it names one holder per byte, so concurrent readers of one slot show as one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+from collections import defaultdict
+from dataclasses import dataclass
+
+from waltui.model import READ_SLOTS, Lock, LockFile
+
+SHM_WRITE, SHM_CHECKPOINT, SHM_RECOVER, SHM_READ0 = 120, 121, 122, 123
+SHM_DMS = SHM_WRITE + 8  # 128: the first byte after the eight lock bytes
+PENDING = 0x40000000
+RESERVED = PENDING + 1
+SHARED_FIRST = PENDING + 2
+SHARED_LAST = SHARED_FIRST + 510 - 1
+PROC_LOCKS = "/proc/locks"
+
+FileId = tuple[int, int]  # (st_dev, st_ino)
+
+
+@dataclass(frozen=True)
+class RawLock:
+    """One /proc/locks line: a byte range locked (or waited for) by one process."""
+
+    pid: int
+    exclusive: bool
+    start: int
+    end: int  # inclusive
+    waiting: bool = False
+
+
+class LockTable:
+    """All POSIX/OFD locks on the machine, indexed by file; one read serves every database."""
+
+    def __init__(self, by_file: dict[FileId, list[RawLock]], source: str) -> None:
+        self.by_file = by_file
+        self.source = source
+
+    @classmethod
+    def capture(cls, path: str = PROC_LOCKS) -> LockTable | None:
+        try:
+            with open(path, encoding="ascii", errors="replace") as handle:
+                return cls.parse(handle.read())
+        except OSError:
+            return None
+
+    @classmethod
+    def parse(cls, text: str) -> LockTable:
+        by_file: dict[FileId, list[RawLock]] = defaultdict(list)
+        for line in text.splitlines():
+            fields = line.split()
+            waiting = len(fields) > 1 and fields[1] == "->"
+            if waiting:
+                del fields[1]
+            if len(fields) < 8 or fields[1] not in ("POSIX", "OFDLCK"):
+                continue  # FLOCK and LEASE are not SQLite's
+            try:
+                major, minor, inode = fields[5].split(":")
+                file_id = (os.makedev(int(major, 16), int(minor, 16)), int(inode))
+                end = 2**63 - 1 if fields[7] == "EOF" else int(fields[7])
+                raw = RawLock(int(fields[4]), fields[3] == "WRITE", int(fields[6]), end, waiting)
+            except ValueError:
+                continue
+            by_file[file_id].append(raw)
+        return cls(dict(by_file), "proc")
+
+    def locks_for(self, db_id: FileId, shm_id: FileId | None) -> list[Lock]:
+        locks = [lock for raw in self.by_file.get(db_id, ()) for lock in decode("db", raw)]
+        if shm_id is not None:
+            locks += [lock for raw in self.by_file.get(shm_id, ()) for lock in decode("shm", raw)]
+        return sorted(set(locks), key=_lock_order)
+
+
+def _lock_order(lock: Lock) -> tuple[object, ...]:
+    return (lock.file != "shm", lock.lock, lock.slot if lock.slot is not None else -1, lock.pid)
+
+
+def decode(file: LockFile, raw: RawLock) -> list[Lock]:
+    """Name the SQLite locks a byte range covers (a merged range can cover several)."""
+    mode = "exclusive" if raw.exclusive else "shared"
+
+    def make(name: str, slot: int | None = None) -> Lock:
+        return Lock(raw.pid, file, name, slot, mode, raw.waiting)  # type: ignore[arg-type]
+
+    def covers(first: int, last: int | None = None) -> bool:
+        return raw.start <= (last if last is not None else first) and raw.end >= first
+
+    if file == "shm":
+        named = [(SHM_WRITE, "write"), (SHM_CHECKPOINT, "checkpoint"), (SHM_RECOVER, "recover")]
+        out = [make(name) for byte, name in named if covers(byte)]
+        out += [make("read", i) for i in range(READ_SLOTS) if covers(SHM_READ0 + i)]
+        if covers(SHM_DMS):
+            out.append(make("dms"))
+        return out
+    if covers(SHARED_FIRST, SHARED_LAST):
+        if raw.exclusive:
+            return [make("exclusive")]
+        out = [make("shared")]
+    else:
+        out = []
+    if covers(RESERVED):
+        out.insert(0, make("reserved"))
+    if covers(PENDING):
+        out.insert(0, make("pending"))
+    return out
+
+
+# --- fallback where /proc/locks does not exist -------------------------------------------
+
+_FLOCK = "hhqqi4x"  # struct flock on LP64 Linux/BSD-likes: type, whence, start, len, pid
+
+
+def _who_blocks(fd: int, start: int, length: int) -> RawLock | None:
+    query = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, start, length, 0)
+    answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
+    kind, _whence, got_start, got_len, pid = struct.unpack(_FLOCK, answer)
+    if kind == fcntl.F_UNLCK:
+        return None
+    end = got_start + got_len - 1 if got_len else 2**63 - 1
+    return RawLock(pid, kind == fcntl.F_WRLCK, got_start, end)
+
+
+def probe_with_getlk(db_fd: int, shm_fd: int | None) -> list[Lock]:
+    """One holder per SQLite lock byte, asked of the kernel; our own locks never show."""
+    raws: dict[LockFile, set[RawLock]] = {"db": set(), "shm": set()}
+    for start, length in ((PENDING, 1), (RESERVED, 1), (SHARED_FIRST, 510)):
+        if (found := _who_blocks(db_fd, start, length)) is not None:
+            raws["db"].add(RawLock(found.pid, found.exclusive,
+                                   max(found.start, start), min(found.end, start + length - 1)))
+    if shm_fd is not None:
+        for byte in range(SHM_WRITE, SHM_DMS + 1):
+            if (found := _who_blocks(shm_fd, byte, 1)) is not None:
+                raws["shm"].add(RawLock(found.pid, found.exclusive, byte, byte))
+    locks = {lock for file, found_set in raws.items() for raw in found_set
+             for lock in decode(file, raw)}
+    return sorted(locks, key=_lock_order)

@@ -1,0 +1,49 @@
+"""Which live reader stops the checkpoint, and which read marks are leftovers.
+
+A mark alone proves nothing: SQLite leaves marks behind when readers end. Only the shared lock
+on the slot's byte says a reader is there now (wal-facts.md). Measured beyond the facts file: a
+reader on slot 0 (it began when the WAL was fully checkpointed) reads the database file itself,
+so no checkpoint may copy anything while it lives: it pins the WAL at nBackfill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from waltui.model import Lock, Reader, StaleMark, WalIndex
+
+
+def limit_frame(slot: int, mark: int, index: WalIndex) -> int:
+    """The last frame a checkpoint may copy while a reader holds this slot."""
+    return index.backfilled if slot == 0 else mark
+
+
+def find_readers(
+    index: WalIndex | None,
+    locks: Iterable[Lock],
+    describe: Callable[[int], str],
+    held_for: Callable[[tuple[object, ...]], float],
+) -> tuple[tuple[Reader, ...], tuple[StaleMark, ...]]:
+    if index is None:
+        return (), ()
+    held: dict[int, set[int]] = {}
+    for lock in locks:
+        if lock.file == "shm" and lock.lock == "read" and lock.mode == "shared" and not lock.waiting:
+            held.setdefault(lock.slot or 0, set()).add(lock.pid)
+    readers = []
+    for slot, pids in sorted(held.items()):
+        mark = index.read_marks[slot] if slot < len(index.read_marks) else None
+        if mark is None:
+            continue  # a reader never holds an unused slot; a lock in flight
+        stops_at = limit_frame(slot, mark, index)
+        for pid in sorted(pids):
+            readers.append(Reader(
+                pid=pid, slot=slot, read_mark=mark, process=describe(pid),
+                held_seconds=held_for(("pin", pid, slot, mark)),
+                pins=stops_at < index.max_frame,
+            ))
+    stale = tuple(
+        StaleMark(slot, mark) for slot, mark in enumerate(index.read_marks)
+        if slot > 0 and mark is not None and slot not in held
+    )
+    return tuple(readers), stale

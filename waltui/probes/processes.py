@@ -1,0 +1,69 @@
+"""Details of the processes seen holding locks, and how long each hold has lasted."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable, Iterable
+
+import psutil
+
+from waltui.model import ProcessInfo
+
+
+class ProcessProbe:
+    """psutil look-ups, with the parts that never change for a pid cached by its start time."""
+
+    def __init__(self) -> None:
+        self._static: dict[tuple[int, float], tuple[str, str, str]] = {}
+
+    def describe(self, pids: Iterable[int]) -> dict[int, ProcessInfo]:
+        found: dict[int, ProcessInfo] = {}
+        live_keys = set()
+        for pid in set(pids):
+            if pid <= 0:
+                continue  # OFD locks carry no pid
+            try:
+                proc = psutil.Process(pid)
+                with proc.oneshot():
+                    key = (pid, proc.create_time())
+                    live_keys.add(key)
+                    if key not in self._static:
+                        self._static[key] = (proc.name(), " ".join(proc.cmdline()),
+                                             _username(proc))
+                    name, cmdline, user = self._static[key]
+                    found[pid] = ProcessInfo(pid, name, cmdline, user, proc.status())
+            except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
+            except psutil.AccessDenied:
+                found[pid] = ProcessInfo(pid, "?", "", "?", "unknown")
+        for key in [k for k in self._static if k[0] in found and k not in live_keys]:
+            del self._static[key]
+        return found
+
+
+def _username(proc: psutil.Process) -> str:
+    try:
+        return proc.username()
+    except (KeyError, psutil.Error):
+        return str(proc.uids().real)
+
+
+class HoldTracker:
+    """Remembers when each hold (a lock, a pin) was first seen; forgets those that ended."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self._clock = clock
+        self._first_seen: dict[Hashable, float] = {}
+        self._seen_now: set[Hashable] = set()
+
+    def begin_poll(self) -> None:
+        self._seen_now = set()
+
+    def held_for(self, key: Hashable) -> float:
+        now = self._clock()
+        self._seen_now.add(key)
+        return now - self._first_seen.setdefault(key, now)
+
+    def end_poll(self) -> None:
+        for key in [k for k in self._first_seen if k not in self._seen_now]:
+            del self._first_seen[key]

@@ -1,0 +1,180 @@
+"""One reading of one database: the probes composed in the order that keeps the poll cheap.
+
+Nothing here reads WAL frames, so a poll costs the same with a 2 KB or a 2 GB -wal. The one
+path that could scale with the -wal (SQLite's WAL recovery when nobody has the database open)
+is skipped above a size limit, and the reading says so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import apsw
+
+from waltui.model import (
+    DbError, DbHeader, FileFacts, Filesystem, HeldLock, Lock, ProcessInfo, QueueDepth, Reading,
+)
+from waltui.probes.files import FileWatch
+from waltui.probes.filesystem import MountTable
+from waltui.probes.locks import LockTable, probe_with_getlk
+from waltui.probes.pins import find_readers
+from waltui.probes.processes import HoldTracker, ProcessProbe
+from waltui.probes.sqlite import (
+    QueueQuery, classify, observer_connection, preset_queries, read_pragmas, run_query,
+)
+
+
+@dataclass(frozen=True)
+class ObserveOptions:
+    queries: tuple[QueueQuery, ...] = ()
+    sql: bool = True  # False: never open SQLite; files, locks and pins only
+    presets: bool = True
+    query_limit_ms: float = 100.0
+    recovery_limit_bytes: int = 8 * 1024 * 1024
+
+
+_SHARED_PROCESS_PROBE = ProcessProbe()
+
+
+class PollContext:
+    """What one poll cycle reads once for all databases: the lock table, the mount table,
+    and each pid's details and each directory's filesystem, looked up once per cycle."""
+
+    def __init__(self, locks: LockTable | None, mounts: MountTable,
+                 processes: ProcessProbe = _SHARED_PROCESS_PROBE) -> None:
+        self.locks = locks
+        self.mounts = mounts
+        self._processes = processes
+        self._process_memo: dict[int, ProcessInfo | None] = {}
+        self._fs_memo: dict[str, Filesystem | None] = {}
+
+    @classmethod
+    def capture(cls, lock_source: str = "auto") -> PollContext:
+        table = None if lock_source == "getlk" else LockTable.capture()
+        return cls(table, MountTable.capture())
+
+    def describe(self, pids: Iterable[int]) -> dict[int, ProcessInfo]:
+        wanted = set(pids) - self._process_memo.keys()
+        if wanted:
+            found = self._processes.describe(wanted)
+            self._process_memo.update({pid: found.get(pid) for pid in wanted})
+        return {pid: info for pid in pids if (info := self._process_memo.get(pid)) is not None}
+
+    def filesystem(self, path: str) -> Filesystem | None:
+        directory = os.path.dirname(os.path.abspath(path))
+        if directory not in self._fs_memo:
+            self._fs_memo[directory] = self.mounts.lookup(path)
+        return self._fs_memo[directory]
+
+
+class DatabaseObserver:
+    """Watches one database across polls: kept fds, process cache and hold timers."""
+
+    def __init__(self, path: str, options: ObserveOptions | None = None) -> None:
+        self.path = path
+        self.options = options or ObserveOptions()
+        self.watch = FileWatch(path)
+        self.holds = HoldTracker()
+        self._presets: tuple[int | None, list[QueueQuery]] = (None, [])
+
+    def close(self) -> None:
+        self.watch.close()
+
+    def read(self, ctx: PollContext) -> Reading:
+        started = time.perf_counter()
+        facts, error = self.watch.read()
+        if facts is None:
+            return Reading(self.path, time.time(), error=error,
+                           poll_ms=(time.perf_counter() - started) * 1000)
+        header = facts.db_header
+        self.holds.begin_poll()
+        held = self._held_locks(ctx, facts)
+        infos = {h.lock.pid: h.process for h in held if h.process}
+        readers, stale = find_readers(
+            facts.wal_index, (h.lock for h in held),
+            lambda pid: infos[pid].label if pid in infos else f"pid {pid}", self.holds.held_for)
+        self.holds.end_poll()
+        pragmas: dict[str, object] = {}
+        queues: tuple[QueueDepth, ...] = ()
+        notes: list[str] = []
+        if header is not None and error is None:
+            if self.options.sql:
+                pragmas, queues, error, notes = self._read_sql(facts, header, held)
+            else:
+                pragmas = header_pragmas(header)
+        if header is not None and header.journal_mode != "wal" and error is None:
+            error = DbError("not_wal", "rollback-journal mode, not WAL: readers block writers. "
+                            "Locks, pragmas and queues are still shown.")
+        return Reading(
+            path=self.path, taken_at=time.time(), error=error, files=facts,
+            journal_mode=header.journal_mode if header else None,
+            page_size=header.page_size if header else None,
+            held_locks=held, readers=readers, stale_marks=stale,
+            filesystem=ctx.filesystem(self.path), pragmas=pragmas, queues=queues,
+            notes=tuple(notes), poll_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _held_locks(self, ctx: PollContext, facts: FileFacts) -> tuple[HeldLock, ...]:
+        locks: list[Lock]
+        if ctx.locks is not None:
+            locks = ctx.locks.locks_for(facts.db_inode, facts.shm_inode)
+        elif self.watch.db.fd is not None:
+            locks = probe_with_getlk(self.watch.db.fd, self.watch.shm.fd)
+        else:
+            locks = []
+        infos = ctx.describe([lock.pid for lock in locks])
+        return tuple(
+            HeldLock(lock, infos.get(lock.pid), self.holds.held_for(("lock", *lock.key)))
+            for lock in locks
+        )
+
+    def _read_sql(self, facts: FileFacts, header: DbHeader, held: Sequence[HeldLock]
+                  ) -> tuple[dict[str, object], tuple[QueueDepth, ...], DbError | None, list[str]]:
+        wal_mode = header.journal_mode == "wal"
+        no_sidecars = not facts.wal_bytes and facts.shm_bytes is None
+        someone_has_it_open = any(h.lock.lock == "dms" or h.lock.file == "db" for h in held)
+        wal_bytes = facts.wal_bytes or 0
+        if wal_mode and not someone_has_it_open and not no_sidecars \
+                and wal_bytes > self.options.recovery_limit_bytes:
+            return header_pragmas(header), (), None, [
+                f"SQL values not read: nobody has the database open, so opening it would run "
+                f"WAL recovery over {wal_bytes:,} bytes of -wal; values are from the file header"]
+        try:
+            with observer_connection(self.path, immutable=wal_mode and no_sidecars) as conn:
+                pragmas = read_pragmas(conn)
+                queries = list(self.options.queries)
+                if self.options.presets:
+                    queries += self._preset_queries(conn, pragmas.get("schema_version"))
+                queues = tuple(q for query in queries
+                               for q in run_query(conn, query, self.options.query_limit_ms))
+            return pragmas, queues, None, []
+        except apsw.BusyError:
+            return header_pragmas(header), (), None, [
+                "SQL values not read this poll: the database was busy (a writer in rollback "
+                "mode or a WAL recovery); values are from the file header"]
+        except apsw.ReadOnlyError as exc:
+            return header_pragmas(header), (), None, [
+                f"SQL values not read: {exc} (a hot journal a read-only observer may not roll back)"]
+        except apsw.Error as exc:
+            return header_pragmas(header), (), classify(exc), []
+
+
+    def _preset_queries(self, conn: apsw.Connection, schema_version: object) -> list[QueueQuery]:
+        """Known queue tables, looked for again only when the schema changes."""
+        if self._presets[0] != schema_version or schema_version is None:
+            self._presets = (schema_version, preset_queries(conn))  # type: ignore[assignment]
+        return self._presets[1]
+
+
+def header_pragmas(header: DbHeader) -> dict[str, object]:
+    """What the 100-byte header says; page 1 may be newer in the WAL."""
+    encodings = {1: "UTF-8", 2: "UTF-16le", 3: "UTF-16be"}
+    return {
+        "page_count": header.page_count, "freelist_count": header.freelist_count,
+        "user_version": header.user_version, "application_id": header.application_id,
+        "encoding": encodings.get(header.text_encoding, "UTF-8"),
+        "auto_vacuum": (2 if header.incremental_vacuum else 1) if header.auto_vacuum else 0,
+    }

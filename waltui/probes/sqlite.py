@@ -1,0 +1,161 @@
+"""The only way waltui talks SQL to a watched database: short-lived, defensive connections.
+
+Untrusted files: SQLITE_DBCONFIG_DEFENSIVE, trusted_schema off, triggers and views off for the
+observer, query_only, no checkpoint on close, and every user query under a time limit
+enforced by a progress handler, so a slow query is cut off and never holds a read
+transaction for long. Each statement runs in autocommit: a read transaction lasts one
+statement. Every connection is opened inside files.sqlite_guard() (the close hazard).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import apsw
+
+from waltui.model import DbError, QueueDepth
+from waltui.probes.files import sqlite_guard
+
+OBSERVER_BUSY_TIMEOUT_MS = 50
+OBSERVER_PRAGMAS = ("page_count", "freelist_count", "user_version", "application_id",
+                    "encoding", "auto_vacuum", "schema_version")
+MAX_LABELLED_ROWS = 50
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    name: str
+    sql: str
+
+
+def _uri(path: str, **params: str) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"file:{quote(path)}" + (f"?{query}" if query else "")
+
+
+def harden(conn: apsw.Connection, *, observer: bool) -> None:
+    conn.config(apsw.SQLITE_DBCONFIG_DEFENSIVE, 1)
+    conn.config(apsw.SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0)
+    conn.config(apsw.SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0)
+    # Our close must never checkpoint (and so never delete the -wal) on anybody's behalf.
+    conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
+    if observer:
+        conn.config(apsw.SQLITE_DBCONFIG_ENABLE_TRIGGER, 0)
+        conn.execute("PRAGMA query_only=1").fetchall()
+
+
+@contextlib.contextmanager
+def observer_connection(path: str, *, immutable: bool) -> Iterator[apsw.Connection]:
+    """Read-only connection. ``immutable`` when the WAL-mode database has no -wal and no -shm:
+    a plain read-only open would create both and leave them behind (measured)."""
+    params = {"immutable": "1"} if immutable else {"mode": "ro"}
+    with sqlite_guard():
+        conn = apsw.Connection(_uri(path, **params),
+                               flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+        try:
+            harden(conn, observer=True)
+            conn.set_busy_timeout(OBSERVER_BUSY_TIMEOUT_MS)
+            yield conn
+        finally:
+            conn.close()
+
+
+@contextlib.contextmanager
+def action_connection(path: str, busy_timeout_ms: int) -> Iterator[apsw.Connection]:
+    """Read-write connection for an explicit operator action; never creates a database."""
+    with sqlite_guard():
+        conn = apsw.Connection(_uri(path), flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_URI)
+        try:
+            harden(conn, observer=False)
+            conn.set_busy_timeout(busy_timeout_ms)
+            yield conn
+        finally:
+            conn.close()
+
+
+def classify(exc: BaseException) -> DbError:
+    kinds: list[tuple[type[BaseException], str]] = [
+        (apsw.NotADBError, "not_sqlite"), (apsw.CorruptError, "corrupt"),
+        (apsw.PermissionsError, "permission"), (apsw.AuthError, "permission"),
+        (apsw.CantOpenError, "io"),
+    ]
+    for exc_type, kind in kinds:
+        if isinstance(exc, exc_type):
+            return DbError(kind, f"SQLite: {exc}")  # type: ignore[arg-type]
+    return DbError("sqlite", f"SQLite: {exc}")
+
+
+_PRAGMAS_SQL = "SELECT * FROM " + ", ".join(f"pragma_{name}()" for name in OBSERVER_PRAGMAS)
+
+
+def read_pragmas(conn: apsw.Connection) -> dict[str, object]:
+    """All observer pragmas in one statement: one short read transaction, one round trip."""
+    row = conn.execute(_PRAGMAS_SQL).fetchone()
+    return dict(zip(OBSERVER_PRAGMAS, row)) if row else {}
+
+
+def run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> list[QueueDepth]:
+    """One named query; a scalar gives one depth, (label, count) rows give NAME:label each."""
+    deadline = time.monotonic() + limit_ms / 1000
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+    started = time.perf_counter()
+    try:
+        cursor = conn.execute(query.sql)
+        try:
+            rows = list(itertools.islice(cursor, MAX_LABELLED_ROWS))
+        finally:
+            cursor.close()  # a half-read cursor would keep its read transaction open
+    except apsw.InterruptError:
+        return [QueueDepth(query.name, None, f"cut off after {limit_ms:.0f} ms",
+                           (time.perf_counter() - started) * 1000)]
+    except apsw.Error as exc:
+        return [QueueDepth(query.name, None, f"{type(exc).__name__}: {exc}",
+                           (time.perf_counter() - started) * 1000)]
+    finally:
+        conn.set_progress_handler(None)
+    elapsed = (time.perf_counter() - started) * 1000
+    if len(rows) == 1 and len(rows[0]) == 1:
+        return [QueueDepth(query.name, _as_int(rows[0][0]), None, elapsed)]
+    if rows and all(len(r) == 2 for r in rows):
+        return [QueueDepth(f"{query.name}:{label}", _as_int(count), None, elapsed)
+                for label, count in rows]
+    if not rows:
+        return [QueueDepth(query.name, 0, None, elapsed)]
+    return [QueueDepth(query.name, None, "query must return one number, or (label, count) rows",
+                       elapsed)]
+
+
+def _as_int(value: object) -> int | None:
+    return int(value) if isinstance(value, (int, float)) else None
+
+
+# Pending-count SQL of queues people run (wal-facts.md), used when their tables are present.
+def preset_queries(conn: apsw.Connection) -> list[QueueQuery]:
+    tables = {
+        name: {col[1] for col in conn.execute(f"PRAGMA table_info({_quote_ident(name)})")}
+        for (name,) in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
+    }
+    found = []
+    if {"id", "queue"} <= tables.get("task", set()):
+        found.append(QueueQuery("huey", "SELECT queue, count(id) FROM task GROUP BY queue"))
+    if {"queue", "claimed"} <= tables.get("messages", set()):
+        found.append(QueueQuery(
+            "simplebroker",
+            "SELECT queue, count(*) FROM messages WHERE claimed = 0 GROUP BY queue"))
+    if "status" in tables.get("Queue", set()):
+        found.append(QueueQuery("litequeue", "SELECT count(*) FROM Queue WHERE status = 0"))
+    for name, columns in sorted(tables.items()):
+        if name.startswith("ack_queue_") and {"_id", "status"} <= columns:
+            found.append(QueueQuery(
+                f"persistqueue:{name[len('ack_queue_'):]}",
+                f"SELECT count(_id) FROM {_quote_ident(name)} WHERE status < 2"))
+    return found
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

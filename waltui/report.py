@@ -1,0 +1,99 @@
+"""Readings as the public JSON contract and as a plain table, for `snapshot` and `check`.
+
+The JSON field names are a contract (README, "JSON"): add fields, never rename them.
+"""
+
+from __future__ import annotations
+
+from waltui.model import Reading
+from waltui.units import human_bytes, human_seconds
+
+
+def reading_json(reading: Reading) -> dict[str, object]:
+    files, index = reading.files, reading.wal_index
+    wal_header = files.wal_header if files else None
+    return {
+        "path": reading.path,
+        "error": ({"kind": reading.error.kind, "message": reading.error.message}
+                  if reading.error else None),
+        "journal_mode": reading.journal_mode,
+        "page_size": reading.page_size,
+        "db_bytes": files.db_bytes if files else None,
+        "shm_bytes": files.shm_bytes if files else None,
+        "journal_bytes": files.journal_bytes if files else None,
+        "wal": {
+            "exists": bool(files and files.wal_bytes is not None),
+            "bytes": files.wal_bytes if files else None,
+            "bytes_in_use": reading.wal_bytes_in_use,
+            "frames_in_use": index.max_frame if index else None,
+            "checkpoint_seq": wal_header.checkpoint_seq if wal_header else None,
+            "salts": [wal_header.salt1, wal_header.salt2] if wal_header else None,
+        },
+        "wal_index": None if index is None else {
+            "max_frame": index.max_frame, "backfilled": index.backfilled,
+            "backfill_attempted": index.backfill_attempted,
+            "read_marks": list(index.read_marks), "db_pages": index.db_pages,
+            "change_counter": index.change_counter,
+        },
+        "frames_pending": reading.frames_pending,
+        "locks": [
+            {"pid": h.lock.pid, "file": h.lock.file, "lock": h.lock.lock, "slot": h.lock.slot,
+             "mode": h.lock.mode, "waiting": h.lock.waiting,
+             "held_seconds": round(h.held_seconds, 3),
+             "process": h.process.label if h.process else None,
+             "state": h.process.state if h.process else None}
+            for h in reading.held_locks
+        ],
+        "writer_pid": reading.writer_pid,
+        "readers": [_reader_json(r) for r in reading.readers],
+        "pinned_by": [_reader_json(r) for r in reading.pins],
+        "stale_marks": [{"slot": m.slot, "read_mark": m.read_mark} for m in reading.stale_marks],
+        "filesystem": None if reading.filesystem is None else {
+            "type": reading.filesystem.type, "network": reading.filesystem.network,
+            "fuse": reading.filesystem.fuse, "mount_point": reading.filesystem.mount_point,
+        },
+        "pragmas": reading.pragmas,
+        "queue_depth": {q.name: q.depth for q in reading.queues},
+        "queue_errors": {q.name: q.error for q in reading.queues if q.error},
+        "notes": list(reading.notes),
+        "poll_ms": round(reading.poll_ms, 3),
+    }
+
+
+def _reader_json(reader) -> dict[str, object]:
+    return {"pid": reader.pid, "slot": reader.slot, "read_mark": reader.read_mark,
+            "process": reader.process, "held_seconds": round(reader.held_seconds, 3)}
+
+
+def reading_text(reading: Reading) -> str:
+    """A short, readable block per database, as an operator would read it in a terminal."""
+    lines = [reading.path]
+    if reading.error:
+        lines.append(f"  {'error' if reading.error.fatal else 'note'}: "
+                     f"{reading.error.kind}: {reading.error.message}")
+    if reading.files is None:
+        return "\n".join(lines)
+    files, index = reading.files, reading.wal_index
+    lines.append(f"  mode {reading.journal_mode}, page size {reading.page_size}, "
+                 f"db {human_bytes(files.db_bytes)}")
+    if files.wal_bytes is not None:
+        lines.append(f"  -wal {human_bytes(files.wal_bytes)} "
+                     f"({human_bytes(reading.wal_bytes_in_use or 0)} in use)")
+    if index is not None:
+        marks = " ".join("-" if m is None else str(m) for m in index.read_marks)
+        lines.append(f"  frames {index.max_frame}, checkpointed {index.backfilled}, "
+                     f"pending {index.frames_pending}; read marks [{marks}]")
+    if reading.writer_pid:
+        lines.append(f"  writer: pid {reading.writer_pid}")
+    for reader in reading.readers:
+        verb = "pins the WAL at" if reader.pins else "reads at"
+        lines.append(f"  reader: pid {reader.pid} `{reader.process}` slot {reader.slot} "
+                     f"{verb} frame {reader.read_mark} (seen {human_seconds(reader.held_seconds)})")
+    if reading.filesystem:
+        flag = " (network)" if reading.filesystem.network else ""
+        lines.append(f"  filesystem {reading.filesystem.type}{flag}")
+    for queue in reading.queues:
+        lines.append(f"  queue {queue.name}: "
+                     + (str(queue.depth) if queue.error is None else queue.error))
+    lines += [f"  note: {note}" for note in reading.notes]
+    return "\n".join(lines)
