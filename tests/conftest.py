@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-HELPER = Path(__file__).with_name("sqlite_helper.py")
+HELPER = Path(__file__).parent / "helpers" / "sqlite_helper.py"
 
 
 class Helper:

@@ -251,3 +251,22 @@ class Reading:
             if held.lock.pid == pid and held.process is not None:
                 return held.process
         return None
+
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A health verdict: what, how bad, the numbers behind it, and what to do."""
+
+    code: str
+    severity: Severity
+    title: str
+    evidence: str
+    fix: str
+
+    @property
+    def rank(self) -> int:
+        return SEVERITY_RANK[self.severity]

@@ -137,6 +137,10 @@ class DatabaseObserver:
         no_sidecars = not facts.wal_bytes and facts.shm_bytes is None
         someone_has_it_open = any(h.lock.lock == "dms" or h.lock.file == "db" for h in held)
         wal_bytes = facts.wal_bytes or 0
+        if wal_mode and facts.wal_bytes is None and facts.shm_bytes is not None:
+            return header_pragmas(header), (), None, [
+                "SQL values not read: the -wal is missing beside its -shm (deleted under a "
+                "running application?); values are from the file header"]
         if wal_mode and not someone_has_it_open and not no_sidecars \
                 and wal_bytes > self.options.recovery_limit_bytes:
             return header_pragmas(header), (), None, [

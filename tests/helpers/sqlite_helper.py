@@ -1,6 +1,6 @@
 """A real separate process holding a real SQLite connection, driven line by line over stdin.
 
-Commands: wal | rollback | setup | insert N | begin_read | begin_write | write_row | end |
+Commands: wal | autocheckpoint N | rollback | setup | insert N | begin_read | begin_write | write_row | end |
 checkpoint MODE | count | sql SQL... | exit. Each answers one JSON line: {"ok": ..., ...}.
 Exits when stdin closes, so a dying test never leaves it behind.
 """
@@ -19,6 +19,8 @@ def run(cmd: str, args: list[str]) -> object:
     if cmd == "wal":
         conn.execute("PRAGMA journal_mode=wal").fetchall()
         return conn.execute("PRAGMA wal_autocheckpoint=0").fetchall()
+    if cmd == "autocheckpoint":
+        return conn.execute(f"PRAGMA wal_autocheckpoint={int(args[0])}").fetchall()
     if cmd == "rollback":
         return conn.execute("PRAGMA journal_mode=delete").fetchall()
     if cmd == "setup":
