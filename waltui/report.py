@@ -5,7 +5,7 @@ The JSON field names are a contract (README, "JSON"): add fields, never rename t
 
 from __future__ import annotations
 
-from waltui.model import Reading
+from waltui.model import Reader, Reading, WalIndex
 from waltui.units import human_bytes, human_seconds
 
 
@@ -60,9 +60,24 @@ def reading_json(reading: Reading) -> dict[str, object]:
     }
 
 
-def _reader_json(reader) -> dict[str, object]:
+def _reader_json(reader: Reader) -> dict[str, object]:
     return {"pid": reader.pid, "slot": reader.slot, "read_mark": reader.read_mark,
             "process": reader.process, "held_seconds": round(reader.held_seconds, 3)}
+
+
+def reader_sentence(reader: Reader, index: WalIndex | None) -> str:
+    """The plain-words line an operator needs: who, which slot, which frame, for how long."""
+    who = f"pid {reader.pid} `{reader.process}`"
+    held = human_seconds(reader.held_seconds)
+    if not reader.pins:
+        return f"{who} reads slot {reader.slot} at frame {reader.read_mark} (seen {held}); " \
+               "it does not hold a checkpoint back"
+    if reader.slot == 0:
+        stop = index.backfilled if index else 0
+        return (f"{who} has held read slot 0 for {held}: it reads the database file itself, "
+                f"so no checkpoint can copy anything past frame {stop}")
+    return (f"{who} has held read slot {reader.slot} at frame {reader.read_mark} for {held}: "
+            f"the checkpoint cannot pass frame {reader.read_mark}")
 
 
 def reading_text(reading: Reading) -> str:
@@ -85,10 +100,7 @@ def reading_text(reading: Reading) -> str:
                      f"pending {index.frames_pending}; read marks [{marks}]")
     if reading.writer_pid:
         lines.append(f"  writer: pid {reading.writer_pid}")
-    for reader in reading.readers:
-        verb = "pins the WAL at" if reader.pins else "reads at"
-        lines.append(f"  reader: pid {reader.pid} `{reader.process}` slot {reader.slot} "
-                     f"{verb} frame {reader.read_mark} (seen {human_seconds(reader.held_seconds)})")
+    lines += [f"  reader: {reader_sentence(reader, index)}" for reader in reading.readers]
     if reading.filesystem:
         flag = " (network)" if reading.filesystem.network else ""
         lines.append(f"  filesystem {reading.filesystem.type}{flag}")

@@ -134,7 +134,7 @@ class DatabaseObserver:
     def _read_sql(self, facts: FileFacts, header: DbHeader, held: Sequence[HeldLock]
                   ) -> tuple[dict[str, object], tuple[QueueDepth, ...], DbError | None, list[str]]:
         wal_mode = header.journal_mode == "wal"
-        no_sidecars = not facts.wal_bytes and facts.shm_bytes is None
+        no_sidecars = opens_immutable(facts)
         someone_has_it_open = any(h.lock.lock == "dms" or h.lock.file == "db" for h in held)
         wal_bytes = facts.wal_bytes or 0
         if wal_mode and facts.wal_bytes is None and facts.shm_bytes is not None:
@@ -147,7 +147,7 @@ class DatabaseObserver:
                 f"SQL values not read: nobody has the database open, so opening it would run "
                 f"WAL recovery over {wal_bytes:,} bytes of -wal; values are from the file header"]
         try:
-            with observer_connection(self.path, immutable=wal_mode and no_sidecars) as conn:
+            with observer_connection(self.path, immutable=no_sidecars) as conn:
                 pragmas = read_pragmas(conn)
                 queries = list(self.options.queries)
                 if self.options.presets:
@@ -171,6 +171,14 @@ class DatabaseObserver:
         if self._presets[0] != schema_version or schema_version is None:
             self._presets = (schema_version, preset_queries(conn))  # type: ignore[assignment]
         return self._presets[1]
+
+
+def opens_immutable(facts: FileFacts) -> bool:
+    """A WAL database with no -wal content and no -shm: the file holds everything, and a
+    plain read-only open would create both sidecars and leave them behind (measured)."""
+    header = facts.db_header
+    return (header is not None and header.journal_mode == "wal" and not facts.wal_bytes
+            and facts.shm_bytes is None)
 
 
 def header_pragmas(header: DbHeader) -> dict[str, object]:

@@ -1,0 +1,247 @@
+"""What the operator's keys do to a database: checkpoint, integrity check, pragmas, recovery.
+
+Plain functions, no Textual: the UI runs them in worker threads and renders their results.
+Each opens its own connection through probes.sqlite (inside the close-hazard guard), and each
+writing action refuses under read-only mode and reports exactly what it did.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import apsw
+
+from waltui.history import CheckpointResult
+from waltui.model import Reading
+from waltui.probes.reading import DatabaseObserver, PollContext
+from waltui.probes.sqlite import action_connection, observer_connection
+
+CHECKPOINT_MODES: dict[str, tuple[int, str]] = {
+    "PASSIVE": (apsw.SQLITE_CHECKPOINT_PASSIVE,
+                "Copies what it can without waiting; never blocks readers or writers. Stops at "
+                "the oldest live reader's mark."),
+    "FULL": (apsw.SQLITE_CHECKPOINT_FULL,
+             "Waits (busy_timeout) for the writer, then copies everything readers allow."),
+    "RESTART": (apsw.SQLITE_CHECKPOINT_RESTART,
+                "As FULL, then waits for every reader to finish so the next writer starts "
+                "the -wal from the beginning."),
+    "TRUNCATE": (apsw.SQLITE_CHECKPOINT_TRUNCATE,
+                 "As RESTART, then truncates the -wal to 0 bytes: gives the disk back."),
+}
+READ_ONLY_REFUSAL = "refused: waltui runs with --read-only (nothing was written)"
+
+
+class Refused(Exception):
+    """A writing action asked for under read-only mode."""
+
+
+def wal_size(path: str) -> int | None:
+    try:
+        return os.stat(f"{path}-wal").st_size
+    except OSError:
+        return None
+
+
+def blockers_of(path: str) -> tuple[str, ...]:
+    """The live readers in the database's WAL now, described for a result message."""
+    observer = DatabaseObserver(path)
+    try:
+        reading = observer.read(PollContext.capture())
+    finally:
+        observer.close()
+    return tuple(f"pid {r.pid} `{r.process}` (read slot {r.slot} at frame {r.read_mark})"
+                 for r in reading.readers) if reading.files else ()
+
+
+def checkpoint(path: str, mode: str, *, deadline: float = 10.0, read_only: bool = False,
+               journal_size_limit: int | None = None,
+               cancelled: Callable[[], bool] = lambda: False) -> CheckpointResult:
+    """Retry with backoff until done or the deadline. busy_timeout makes each try wait for
+    readers (wal-facts.md), capped by the time left, so the deadline holds within ~50 ms."""
+    started = time.monotonic()
+    before = wal_size(path)
+
+    def result(outcome: str, row: tuple | None, attempts: int, message: str = "",
+               blockers: tuple[str, ...] = ()) -> CheckpointResult:
+        busy, log, done = row if row else (None, None, None)
+        return CheckpointResult(mode, outcome, busy, log, done, attempts,
+                                time.monotonic() - started, before, wal_size(path), time.time(),
+                                message, blockers)
+
+    if read_only:
+        return result("refused", None, 0, READ_ONLY_REFUSAL)
+    code = CHECKPOINT_MODES[mode][0]
+    attempts, backoff, row = 0, 0.05, None
+    try:
+        with action_connection(path, busy_timeout_ms=0) as conn:
+            if journal_size_limit is not None:
+                conn.execute(f"PRAGMA journal_size_limit={int(journal_size_limit)}").fetchall()
+            while True:
+                attempts += 1
+                left = deadline - (time.monotonic() - started)
+                conn.set_busy_timeout(max(0, int(min(left, 2.0) * 1000)))
+                try:
+                    row = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+                except apsw.BusyError:
+                    row = None
+                if row is not None and row[0] == 0 and row[1] == row[2]:
+                    return result("done", row, attempts)
+                if row is not None and row[0] == 0 and mode == "PASSIVE":
+                    return result("partial", row, attempts, blockers=blockers_of(path))
+                left = deadline - (time.monotonic() - started)
+                if left <= 0 or cancelled():
+                    break
+                time.sleep(min(backoff, left))
+                backoff = min(backoff * 2, 1.0)
+    except apsw.Error as exc:
+        return result("error", row, attempts, f"{type(exc).__name__}: {exc}")
+    outcome = "busy" if row is None or row[0] else "partial"
+    return result(outcome, row, attempts, "cancelled" if cancelled() else
+                  f"deadline of {deadline:g} s reached", blockers_of(path))
+
+
+def describe_checkpoint(result: CheckpointResult) -> str:
+    """One line an operator can trust: the outcome in words and all the numbers."""
+    from waltui.units import human_bytes
+    numbers = (f"busy={result.busy} log={result.log} checkpointed={result.checkpointed}"
+               if result.log is not None else "no result row")
+    words = {"done": "done: every frame copied", "partial": "partial: readers stopped it",
+             "busy": "busy: could not finish", "error": "error", "refused": "refused"}
+    text = (f"{result.mode} checkpoint {words[result.outcome]}; {numbers}; "
+            f"{result.attempts} attempt(s) in {result.elapsed:.2f} s; -wal "
+            f"{human_bytes(result.wal_bytes_before)} -> {human_bytes(result.wal_bytes_after)}")
+    if result.message:
+        text += f"; {result.message}"
+    if result.blockers:
+        text += "; held by " + ", ".join(result.blockers)
+    return text
+
+
+@dataclass
+class IntegrityRun:
+    """An integrity check that the UI can watch (progress) and cancel (apsw interrupt)."""
+
+    path: str
+    full: bool = False
+    immutable: bool = False  # probes.reading.opens_immutable of the latest reading
+    progress_steps: int = 0
+    pinned_frame: int | None = None
+    _conn: apsw.Connection | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _cancelled: bool = False
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            if self._conn is not None:
+                self._conn.interrupt()
+
+    def run(self) -> tuple[str, list[str]]:
+        """Returns (outcome, messages): ok | problems | cancelled | error."""
+        pragma = "integrity_check" if self.full else "quick_check"
+        try:
+            with observer_connection(self.path, immutable=self.immutable) as conn:
+                with self._lock:
+                    if self._cancelled:
+                        return "cancelled", []
+                    self._conn = conn
+                conn.set_progress_handler(self._tick, 1000)
+                try:
+                    rows = [r[0] for r in conn.execute(f"PRAGMA {pragma}(100)")]
+                finally:
+                    with self._lock:
+                        self._conn = None
+        except apsw.InterruptError:
+            return "cancelled", []
+        except apsw.Error as exc:
+            return "error", [f"{type(exc).__name__}: {exc}"]
+        return ("ok", rows) if rows == ["ok"] else ("problems", rows)
+
+    def _tick(self) -> bool:
+        self.progress_steps += 1
+        return False
+
+
+PERSISTENT_PRAGMAS = ("journal_mode", "page_size", "auto_vacuum", "user_version",
+                      "application_id")
+CONNECTION_PRAGMAS = ("busy_timeout", "synchronous", "wal_autocheckpoint", "journal_size_limit",
+                      "cache_size", "mmap_size", "temp_store", "foreign_keys")
+ADVICE: dict[str, str] = {
+    "journal_mode": "WAL",
+    "busy_timeout": "5000 (0 makes every conflict an immediate SQLITE_BUSY)",
+    "synchronous": "NORMAL (1) is durable enough in WAL mode and much faster than FULL",
+    "wal_autocheckpoint": "1000 (the default); never 0 unless you checkpoint yourself",
+    "journal_size_limit": "e.g. 67108864, so the -wal shrinks back after a big burst",
+    "foreign_keys": "ON if the schema uses them",
+}
+
+
+def read_pragma_panel(path: str, *, immutable: bool = False) -> dict[str, object]:
+    """Current values: persistent ones as stored, per-connection ones as a new connection
+    (waltui's) sees them. The application's own connections may differ."""
+    with observer_connection(path, immutable=immutable) as conn:
+        return {name: (conn.execute(f"PRAGMA {name}").fetchone() or [None])[0]
+                for name in PERSISTENT_PRAGMAS + CONNECTION_PRAGMAS}
+
+
+def set_pragma(path: str, name: str, value: str, *, read_only: bool) -> str:
+    """Apply one pragma; the answer says what was written and where it takes effect."""
+    if read_only:
+        raise Refused(READ_ONLY_REFUSAL)
+    if name not in PERSISTENT_PRAGMAS + CONNECTION_PRAGMAS + ("optimize",):
+        raise ValueError(f"unknown pragma {name}")
+    if name != "optimize" and not value.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"pragma value must be a word or a number, got {value!r}")
+    with action_connection(path, busy_timeout_ms=2000) as conn:
+        statement = "PRAGMA optimize" if name == "optimize" else f"PRAGMA {name}={value}"
+        rows = conn.execute(statement).fetchall()
+        now = rows[0][0] if rows else (conn.execute(f"PRAGMA {name}").fetchone() or [None])[0] \
+            if name != "optimize" else None
+    if name in CONNECTION_PRAGMAS:
+        return (f"{name}={now} set on waltui's own connection only (closed again): it does not "
+                f"change the application. Put PRAGMA {name}={value} in the application's code.")
+    if name == "optimize":
+        return "PRAGMA optimize ran: statistics refreshed where SQLite judged it useful."
+    return f"{name} is now {now}: stored in the database file, every connection sees it."
+
+
+@dataclass(frozen=True)
+class RecoveryStep:
+    name: str
+    outcome: str  # ok | stopped | failed
+    detail: str
+
+
+def guided_recovery(path: str, *, read_only: bool, deadline: float = 10.0
+                    ) -> list[RecoveryStep]:
+    """Evidence first: who holds the database; only if nobody does, TRUNCATE, then check.
+    Never deletes a -wal or -shm file."""
+    observer = DatabaseObserver(path)
+    try:
+        reading: Reading = observer.read(PollContext.capture())
+    finally:
+        observer.close()
+    holders = sorted(reading.open_by)
+    if reading.files is None:
+        return [RecoveryStep("read", "failed", reading.error.message if reading.error else "?")]
+    names = ", ".join(f"pid {p} `{reading.process(p).label if reading.process(p) else '?'}`"
+                      for p in holders)
+    steps = [RecoveryStep("holders", "ok" if not holders else "stopped",
+                          "no process holds the database" if not holders else
+                          f"held by {names}: stop them gracefully first (recovery goes no "
+                          "further while anything holds the database)")]
+    if holders:
+        return steps
+    if read_only:
+        return steps + [RecoveryStep("checkpoint", "stopped", READ_ONLY_REFUSAL)]
+    result = checkpoint(path, "TRUNCATE", deadline=deadline)
+    steps.append(RecoveryStep("checkpoint", "ok" if result.outcome == "done" else "failed",
+                              describe_checkpoint(result)))
+    outcome, messages = IntegrityRun(path, full=True).run()
+    steps.append(RecoveryStep("integrity_check", "ok" if outcome == "ok" else "failed",
+                              "; ".join(messages[:5]) or outcome))
+    return steps

@@ -1,0 +1,1 @@
+"""The Textual dashboard: renders readings and dispatches keys; no probing happens here."""

@@ -1,0 +1,338 @@
+"""The Textual app: composes screens, binds keys to actions, receives typed messages.
+
+It renders and dispatches only. Polling runs in the Monitor's thread (it posts PollResults);
+actions run in worker threads (they post CheckpointDone / ActionReport).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import Static
+from textual.worker import get_current_worker
+
+from waltui.actions import describe_checkpoint, checkpoint, guided_recovery
+from waltui.config import Config
+from waltui.discovery import expand
+from waltui.monitor import Monitor, Poller, Update
+from waltui.probes.reading import opens_immutable
+from waltui.ui.keymap import KEYS, bindings
+from waltui.ui.messages import ActionReport, CheckpointDone, Detached, PollResults
+from waltui.ui.screens.detail import DetailScreen
+from waltui.ui.screens.dialogs import AttachScreen, CheckpointScreen, ConfirmScreen, ResultScreen
+from waltui.ui.screens.help import HelpScreen
+from waltui.ui.screens.integrity import IntegrityScreen
+from waltui.ui.screens.overview import OverviewScreen
+from waltui.ui.screens.pragmas import PragmaScreen
+from waltui.ui.widgets.event_log import Event, EventLog
+from waltui.ui.widgets.overview_table import OverviewTable
+
+INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+class WaltuiApp(App[None]):
+    CSS_PATH = "waltui.tcss"
+    TITLE = "waltui"
+    BINDINGS = bindings()
+
+    def __init__(self, paths: list[str], config: Config, *, poll: bool = True,
+                 on_exit: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.initial_paths = paths
+        self.events: deque[Event] = deque(maxlen=500)
+        self.latest: dict[str, Update] = {}
+        self.attached: list[str] = []
+        self.poll_enabled = poll
+        self.monitor = Monitor(Poller(config), self._from_monitor,
+                               on_detached=lambda p: self.post_message(Detached(p)))
+        self._on_exit = on_exit
+
+    # --- start and stop -----------------------------------------------------------------
+    def get_default_screen(self) -> Screen:
+        return OverviewScreen()
+
+    def on_mount(self) -> None:
+        for path in self.initial_paths:
+            self._attach_path(path)
+        if self.poll_enabled:
+            self.run_worker(self.monitor.run, thread=True, name="monitor", group="monitor")
+        self.refresh_status()
+        try:  # a dropped SSH session must not leave a spinning process
+            loop = __import__("asyncio").get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, self.action_quit)
+            loop.add_signal_handler(signal.SIGTERM, self.action_quit)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+    def on_unmount(self) -> None:
+        self.monitor.stop()
+        if self._on_exit is not None:
+            self._on_exit()
+
+    def action_quit(self) -> None:
+        self.monitor.stop()
+        self.exit()
+
+    def _from_monitor(self, updates: list[Update]) -> None:
+        self.post_message(PollResults(updates))  # thread-safe; the monitor never waits on us
+
+    # --- messages -----------------------------------------------------------------------
+    def on_poll_results(self, message: PollResults) -> None:
+        fresh = [u for u in message.updates if u.path in self.attached]
+        for update in fresh:
+            before = self.latest.get(update.path)
+            self.latest[update.path] = update
+            self._log_changes(before, update)
+        if (table := self.overview_table) is not None:
+            table.apply(fresh)
+        screen = self.screen
+        if isinstance(screen, DetailScreen) and screen.path in self.latest:
+            screen.show(self.latest[screen.path])
+        self.refresh_status()
+
+    def _log_changes(self, before: Update | None, update: Update) -> None:
+        error, old = update.reading.error, before.reading.error if before else None
+        if error is not None and (old is None or old.message != error.message):
+            self.log_event(update.path, "error" if error.fatal else "warning", error.message)
+        elif error is None and old is not None:
+            self.log_event(update.path, "cleared", "readable again")
+        for finding in update.raised:
+            self.log_event(update.path, finding.severity, f"{finding.title}: {finding.evidence}")
+        for finding in update.cleared:
+            self.log_event(update.path, "cleared", f"cleared: {finding.title}")
+
+    def on_detached(self, message: Detached) -> None:
+        self.latest.pop(message.path, None)
+
+    def on_checkpoint_done(self, message: CheckpointDone) -> None:
+        self.monitor.record_checkpoint(message.path, message.result)
+        self.monitor.poll_now()
+        text = describe_checkpoint(message.result)
+        ok = message.result.outcome == "done"
+        self.log_event(message.path, "action", text)
+        self.notify(text, title="checkpoint", severity="information" if ok else "warning",
+                    timeout=8)
+
+    def on_action_report(self, message: ActionReport) -> None:
+        self.log_event(message.path, message.kind, message.text)
+        self.notify(message.text, severity=message.severity, timeout=8)
+
+    def log_event(self, path: str, kind: str, text: str) -> None:
+        self.events.append(Event(time.time(), path, kind, text))
+        for log in self.screen.query(EventLog):
+            log.redraw()
+
+    # --- helpers ------------------------------------------------------------------------
+    @property
+    def overview_table(self) -> OverviewTable | None:
+        """None until the overview screen has composed (it then fills itself from state)."""
+        try:
+            return self.screen_stack[0].query_one(OverviewTable)
+        except (NoMatches, IndexError):
+            return None
+
+    def selected_path(self) -> str | None:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, DetailScreen):
+                return screen.path
+        table = self.overview_table
+        return table.selected_path if table is not None else None
+
+    def _attach_path(self, path: str) -> None:
+        if path in self.attached:
+            return
+        self.attached.append(path)
+        if (table := self.overview_table) is not None:
+            table.show_pending(path)
+        self.monitor.attach(path)
+        self.log_event(path, "attach", "attached")
+
+    def refresh_status(self) -> None:
+        try:
+            status = self.screen_stack[0].query_one("#status", Static)
+        except (NoMatches, IndexError):
+            return
+        count = len(self.attached)
+        polling = "PAUSED" if self.monitor.paused else f"every {self.monitor.interval:g}s"
+        problems = sum(1 for u in self.latest.values() if u.findings or
+                       (u.reading.error is not None and u.reading.error.fatal))
+        mode = " · READ-ONLY" if self.config.read_only else ""
+        status.update(
+            f"waltui · {count} database{'s' * (count != 1)} · {polling} · "
+            f"{problems} with findings · cycle {self.monitor.cycle_seconds * 1000:.0f} ms{mode}"
+            "   ? help")
+
+    def refuse(self, path: str, what: str) -> None:
+        text = f"{what} refused: waltui runs with --read-only (nothing was written)"
+        self.log_event(path, "action", text)
+        self.notify(text, severity="warning")
+
+    def _need_selection(self) -> str | None:
+        path = self.selected_path()
+        if path is None:
+            self.notify("no database selected: attach one with a", severity="warning")
+        return path
+
+    def _immutable(self, path: str) -> bool:
+        update = self.latest.get(path)
+        return bool(update and update.reading.files and opens_immutable(update.reading.files))
+
+    # --- actions (keys, palette and help all come from keymap.KEYS) --------------------
+    def action_open_detail(self) -> None:
+        path = self.selected_path()
+        if path is not None and not isinstance(self.screen, DetailScreen):
+            self.push_screen(DetailScreen(path))
+
+    def action_back(self) -> None:
+        if isinstance(self.screen, DetailScreen):
+            self.pop_screen()
+
+    def action_filter(self) -> None:
+        if isinstance(self.screen, OverviewScreen):
+            self.screen.open_filter()
+
+    def action_sort(self) -> None:
+        if isinstance(self.screen, OverviewScreen):
+            self.notify(f"sorted by {self.screen.query_one(OverviewTable).sort_next()}",
+                        timeout=2)
+
+    def action_attach(self) -> None:
+        def chosen(value: str | None) -> None:
+            if not value:
+                return
+            paths = expand([value])
+            if not paths:
+                self.notify(f"no SQLite file matches {value}", severity="warning")
+            for path in paths:
+                self._attach_path(path)
+            self.refresh_status()
+
+        self.push_screen(AttachScreen(), chosen)
+
+    def action_detach(self) -> None:
+        path = self._need_selection()
+        if path is None:
+            return
+        if isinstance(self.screen, DetailScreen):
+            self.pop_screen()
+        self.attached.remove(path)
+        self.monitor.detach(path)
+        self.latest.pop(path, None)
+        if (table := self.overview_table) is not None:
+            table.forget(path)
+        self.log_event(path, "detach", "detached")
+        self.refresh_status()
+
+    def action_pause(self) -> None:
+        self.monitor.paused = not self.monitor.paused
+        self.notify("polling paused" if self.monitor.paused else "polling resumed", timeout=2)
+        self.refresh_status()
+
+    def _step_interval(self, direction: int) -> None:
+        now = self.monitor.interval
+        if direction < 0:
+            choice = max([s for s in INTERVAL_STEPS if s < now], default=INTERVAL_STEPS[0])
+        else:
+            choice = min([s for s in INTERVAL_STEPS if s > now], default=INTERVAL_STEPS[-1])
+        self.monitor.set_interval(choice)
+        self.notify(f"polling every {choice:g}s", timeout=2)
+        self.refresh_status()
+
+    def action_faster(self) -> None:
+        self._step_interval(-1)
+
+    def action_slower(self) -> None:
+        self._step_interval(+1)
+
+    def action_poll_now(self) -> None:
+        self.monitor.poll_now()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_checkpoint(self) -> None:
+        path = self._need_selection()
+        if path is None:
+            return
+        if self.config.read_only:
+            self.refuse(path, "checkpoint")
+            return
+
+        def chosen(mode: str | None) -> None:
+            if mode:
+                self.log_event(path, "action", f"{mode} checkpoint started")
+                self.run_worker(lambda: self._run_checkpoint(path, mode), thread=True,
+                                group="checkpoint")
+
+        self.push_screen(CheckpointScreen(Path(path).name, self.config.checkpoint_deadline),
+                         chosen)
+
+    def _run_checkpoint(self, path: str, mode: str) -> None:
+        worker = get_current_worker()
+        result = checkpoint(path, mode, deadline=self.config.checkpoint_deadline,
+                            journal_size_limit=self.config.checkpoint_journal_size_limit,
+                            cancelled=lambda: worker.is_cancelled)
+        self.post_message(CheckpointDone(path, result))
+
+    def action_integrity(self) -> None:
+        path = self._need_selection()
+        if path is not None:
+            update = self.latest.get(path)
+            frame = update.reading.wal_index.max_frame if update and update.reading.wal_index \
+                else None
+            self.push_screen(IntegrityScreen(path, self._immutable(path), frame))
+
+    def action_pragmas(self) -> None:
+        path = self._need_selection()
+        if path is not None:
+            self.push_screen(PragmaScreen(path, self._immutable(path)))
+
+    def action_recover(self) -> None:
+        path = self._need_selection()
+        if path is None:
+            return
+        if self.config.read_only:
+            self.refuse(path, "guided recovery")
+            return
+        body = ("1. list every process that holds the database; stop here if any does\n"
+                "2. TRUNCATE checkpoint (writes: copies the WAL into the database, empties "
+                "the -wal)\n3. integrity_check\nIt never deletes a -wal or -shm file.")
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(lambda: self._run_recovery(path), thread=True, group="recover")
+
+        self.push_screen(ConfirmScreen(f"Guided recovery of {Path(path).name}?", body), decided)
+
+    def _run_recovery(self, path: str) -> None:
+        steps = guided_recovery(path, read_only=self.config.read_only,
+                                deadline=self.config.checkpoint_deadline)
+        for step in steps:
+            self.post_message(ActionReport(path, "action", f"recovery {step.name}: "
+                                           f"{step.outcome}: {step.detail}",
+                                           "information" if step.outcome == "ok" else "warning"))
+        body = "\n".join(f"{s.name:<16} {s.outcome:<8} {s.detail}" for s in steps)
+        self.call_from_thread(self.push_screen, ResultScreen("Guided recovery", body))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key in KEYS:
+            if key.action in ("open_detail", "back"):
+                continue
+            yield SystemCommand(key.description, f"key: {key.label}",
+                                getattr(self, f"action_{key.action}"))
+
+
+def run_dashboard(paths: list[str], config: Config,
+                  on_exit: Callable[[], None] | None = None) -> int:
+    WaltuiApp(paths, config, on_exit=on_exit).run()
+    return 0

@@ -1,0 +1,133 @@
+"""Readings as table cells and styled text for the widgets; pure functions, easy to test."""
+
+from __future__ import annotations
+
+import os
+
+from rich.text import Text
+
+from waltui.history import CheckpointResult
+from waltui.model import Finding, Reading
+from waltui.monitor import Update
+from waltui.units import human_bytes
+
+SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
+SHORT_SEVERITY = {"info": "info", "warning": "WARN", "critical": "CRIT"}
+OUTCOME_STYLE = {"done": "green", "partial": "yellow", "busy": "red", "error": "red",
+                 "refused": "magenta"}
+
+# Most telling first: at 80 columns the row shows name, health, -wal, pending and the pin.
+OVERVIEW_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", "database"), ("health", "health"), ("wal", "-wal"), ("pending", "pending"),
+    ("pin", "pinned by"), ("writer", "writer"), ("readers", "rd"), ("hwm", "high"),
+    ("ckpt", "ckpt"), ("queue", "queue"),
+)
+
+
+def display_name(path: str) -> str:
+    return os.path.basename(path) or path
+
+
+def worst(findings: tuple[Finding, ...] | list[Finding]) -> Finding | None:
+    return max(findings, key=lambda f: f.rank, default=None)
+
+
+def health_cell(reading: Reading, findings: tuple[Finding, ...]) -> Text:
+    if reading.error is not None and reading.error.fatal:
+        return Text(f"ERR {reading.error.kind}", style="bold red")
+    top = worst(findings)
+    if top is None:
+        return Text("ok", style="green")
+    return Text(f"{SHORT_SEVERITY[top.severity]} {top.code}", style=SEVERITY_STYLE[top.severity])
+
+
+def queue_total(reading: Reading) -> int | None:
+    depths = [q.depth for q in reading.queues if q.depth is not None]
+    return sum(depths) if depths else None
+
+
+def overview_cells(update: Update) -> tuple[object, ...]:
+    """One overview row; the sort key of each column is in sort_values()."""
+    r, h = update.reading, update.history
+    pin = r.pins[0] if r.pins else None
+    last = h.checkpoints[-1] if h.checkpoints else None
+    pending = r.frames_pending
+    return (
+        display_name(r.path)[:24],
+        health_cell(r, update.findings),
+        human_bytes(r.wal_bytes) if r.wal_bytes is not None else "-",
+        "-" if pending is None else str(pending),
+        Text(f"{pin.pid} {_short_process(pin.process)}", style="bold red") if pin else "-",
+        str(r.writer_pid or "-"),
+        str(len(r.readers)),
+        human_bytes(h.wal_high_water) if h.wal_high_water else "-",
+        Text(last.outcome, style=OUTCOME_STYLE[last.outcome]) if last else "-",
+        "-" if queue_total(r) is None else str(queue_total(r)),
+    )
+
+
+def _short_process(label: str) -> str:
+    """'/usr/bin/python3 agent.py --x' -> 'agent.py': the part an operator recognises."""
+    words = [w.rsplit("/", 1)[-1] for w in label.split()]
+    if len(words) > 1 and words[0].startswith("python"):
+        words = words[1:]
+        if words and words[0] == "-m" and len(words) > 1:
+            words = words[1:]
+    return (words[0] if words else "?")[:16]
+
+
+def sort_values(update: Update) -> tuple[object, ...]:
+    r, h = update.reading, update.history
+    top = worst(update.findings)
+    health = 3 if (r.error is not None and r.error.fatal) else (top.rank if top else -1)
+    return (
+        display_name(r.path), health, r.wal_bytes or 0, r.frames_pending or 0,
+        r.pins[0].held_seconds if r.pins else -1, r.writer_pid or 0, len(r.readers),
+        h.wal_high_water, h.checkpoints[-1].outcome if h.checkpoints else "",
+        queue_total(r) or 0,
+    )
+
+
+def summary_text(update: Update, interval: float, paused: bool) -> Text:
+    r = update.reading
+    text = Text()
+    text.append(display_name(r.path), style="bold")
+    text.append(f"  {r.path}\n", style="dim")
+    if r.error is not None:
+        text.append(f"{'error' if r.error.fatal else 'note'}: {r.error.message}\n",
+                    style="bold red" if r.error.fatal else "yellow")
+    if r.files is None:
+        return text
+    index = r.wal_index
+    text.append(f"{r.journal_mode or '?'} · page {r.page_size} · db {human_bytes(r.files.db_bytes)}"
+                f" · -wal {human_bytes(r.wal_bytes)} ({human_bytes(r.wal_bytes_in_use)} in use)"
+                f" · high {human_bytes(update.history.wal_high_water)}\n")
+    if index is not None:
+        text.append(f"frames {index.max_frame} · checkpointed {index.backfilled} · ")
+        text.append(f"pending {index.frames_pending}",
+                    style="bold yellow" if index.frames_pending else "")
+        text.append(f" · writer {r.writer_pid or '-'} · readers {len(r.readers)}")
+    text.append(f" · {'PAUSED' if paused else f'every {interval:g}s'}", style="dim")
+    return text
+
+
+def finding_text(finding: Finding) -> Text:
+    text = Text()
+    text.append(f"{finding.severity.upper():<8}", style=SEVERITY_STYLE[finding.severity])
+    text.append(f" {finding.title}\n", style="bold")
+    text.append(f"  {finding.evidence}\n")
+    text.append(f"  fix: {finding.fix}\n", style="dim")
+    return text
+
+
+def checkpoint_row(result: CheckpointResult) -> tuple[object, ...]:
+    import time
+    return (
+        time.strftime("%H:%M:%S", time.localtime(result.finished_at)), result.mode,
+        Text(result.outcome, style=OUTCOME_STYLE[result.outcome]),
+        "-" if result.busy is None else str(result.busy),
+        "-" if result.log is None else str(result.log),
+        "-" if result.checkpointed is None else str(result.checkpointed),
+        str(result.attempts), f"{result.elapsed:.2f}s",
+        f"{human_bytes(result.wal_bytes_before)} -> {human_bytes(result.wal_bytes_after)}",
+    )

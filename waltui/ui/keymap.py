@@ -1,0 +1,52 @@
+"""The one registry of keys: bindings, the help screen and the command palette all read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class KeyAction:
+    key: str
+    action: str
+    description: str
+    group: str
+    writes: bool = False  # refused under --read-only
+    show: bool = True  # in the footer
+    display: str = ""  # how the help screen spells the key
+
+    @property
+    def label(self) -> str:
+        return self.display or self.key
+
+
+# No ctrl+a or ctrl+b: screen and tmux take them.
+KEYS: tuple[KeyAction, ...] = (
+    KeyAction("enter", "open_detail", "Open the selected database", "Navigate", show=False,
+              display="Enter"),
+    KeyAction("escape", "back", "Back to the overview", "Navigate", show=False, display="Esc"),
+    KeyAction("slash", "filter", "Filter databases by name", "Navigate", display="/"),
+    KeyAction("o", "sort", "Sort by the next column", "Navigate"),
+    KeyAction("a", "attach", "Attach a database", "Databases"),
+    KeyAction("d", "detach", "Detach the selected database", "Databases"),
+    KeyAction("space", "pause", "Pause or resume polling", "Polling", display="Space"),
+    KeyAction("plus", "faster", "Poll more often", "Polling", show=False, display="+"),
+    KeyAction("minus", "slower", "Poll less often", "Polling", show=False, display="-"),
+    KeyAction("r", "poll_now", "Poll now", "Polling", show=False),
+    KeyAction("c", "checkpoint", "Checkpoint (PASSIVE, FULL, RESTART, TRUNCATE)", "Actions",
+              writes=True),
+    KeyAction("i", "integrity", "Integrity check (quick or full)", "Actions"),
+    KeyAction("p", "pragmas", "Pragmas: view, change, optimize", "Actions"),
+    KeyAction("R", "recover", "Guided safe recovery", "Actions", writes=True, show=False,
+              display="Shift+R"),
+    KeyAction("question_mark", "help", "Help: every key", "App", display="?"),
+    KeyAction("q", "quit", "Quit", "App"),
+)
+
+
+def bindings() -> list[Binding]:
+    return [Binding(k.key, k.action, k.description.split(" (")[0].split(":")[0], show=k.show,
+                    key_display=k.display or None)
+            for k in KEYS]

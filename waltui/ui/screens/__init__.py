@@ -1,0 +1,1 @@
+"""Screens: the overview, one database's detail, help, and the action dialogs."""

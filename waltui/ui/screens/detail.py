@@ -1,0 +1,77 @@
+"""One database in depth: WAL, locks, checkpoints, queues, pragmas, findings, events."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from waltui.monitor import Update
+from waltui.ui.format import summary_text
+from waltui.ui.widgets.checkpoints_table import CheckpointsPane
+from waltui.ui.widgets.event_log import EventLog
+from waltui.ui.widgets.findings_view import FindingsView
+from waltui.ui.widgets.locks_table import LocksPane
+from waltui.ui.widgets.pragmas_table import PragmasTable
+from waltui.ui.widgets.queue_chart import QueueChart
+from waltui.ui.widgets.wal_chart import WalChart
+
+
+class DetailScreen(Screen):
+    BINDINGS = [("escape", "app.back", "Back")]
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="summary")
+        with TabbedContent(id="tabs"):
+            with TabPane("Locks", id="tab-locks"):
+                yield LocksPane()
+            with TabPane("WAL", id="tab-wal"):
+                yield WalChart(self.app.config.thresholds.wal_bytes)
+            with TabPane("Findings", id="tab-findings"):
+                yield FindingsView()
+            with TabPane("Checkpoints", id="tab-checkpoints"):
+                yield CheckpointsPane()
+            with TabPane("Queue", id="tab-queue"):
+                yield QueueChart()
+            with TabPane("Pragmas", id="tab-pragmas"):
+                yield PragmasTable()
+            with TabPane("Events", id="tab-events"):
+                yield EventLog(self.app.events, path=self.path, id="detail-events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        update = self.app.latest.get(self.path)
+        if update is not None:
+            self.show(update)
+        else:
+            self.query_one("#summary", Static).update(f"{self.path}\nwaiting for the first poll…")
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        update = self.app.latest.get(self.path)
+        if update is not None:
+            self.show(update)
+
+    def show(self, update: Update) -> None:
+        """Only the visible pane redraws; the others catch up when their tab opens."""
+        self.query_one("#summary", Static).update(
+            summary_text(update, self.app.monitor.interval, self.app.monitor.paused))
+        active = self.query_one(TabbedContent).active
+        reading, history = update.reading, update.history
+        if active == "tab-locks":
+            self.query_one(LocksPane).show(reading)
+        elif active == "tab-wal":
+            self.query_one(WalChart).show(history)
+        elif active == "tab-findings":
+            self.query_one(FindingsView).show(update.findings)
+        elif active == "tab-checkpoints":
+            self.query_one(CheckpointsPane).show(history)
+        elif active == "tab-queue":
+            self.query_one(QueueChart).show(history)
+        elif active == "tab-pragmas":
+            self.query_one(PragmasTable).show(reading)
+        elif active == "tab-events":
+            self.query_one(EventLog).redraw()

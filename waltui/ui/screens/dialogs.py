@@ -1,0 +1,112 @@
+"""Small modal dialogs: attach with path completion, confirm, checkpoint mode, a result."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from waltui.actions import CHECKPOINT_MODES
+
+
+class PathSuggester(Suggester):
+    """Completes the path typed so far from the file system (right arrow accepts)."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value:
+            return None
+        matches = sorted(glob.glob(glob.escape(os.path.expanduser(value)) + "*"))
+        if not matches:
+            return None
+        match = matches[0]
+        return match + "/" if os.path.isdir(match) and not match.endswith("/") else match
+
+
+class AttachScreen(ModalScreen[str | None]):
+    BINDINGS = [("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Attach: a database file, a directory or a glob "
+                         "(→ completes, Enter attaches, Esc cancels)")
+            yield Input(placeholder="/path/to/agent.db", suggester=PathSuggester(), id="path")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """States what will be written; only y confirms, anything else changes nothing."""
+
+    BINDINGS = [("y", "answer(True)", "Yes"), ("n", "answer(False)", "No"),
+                ("escape", "answer(False)", "Cancel")]
+
+    def __init__(self, title: str, body: str) -> None:
+        super().__init__()
+        self.title_text, self.body = title, body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.body)
+            yield Static("y: go ahead    n / Esc: cancel (nothing is written)", classes="hint")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class CheckpointScreen(ModalScreen[str | None]):
+    """Pick a mode; the text says what each does and whether it waits on readers."""
+
+    BINDINGS = [("escape", "cancel", "Cancel")]
+
+    def __init__(self, name: str, deadline: float) -> None:
+        super().__init__()
+        self.db_name, self.deadline = name, deadline
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"Checkpoint {self.db_name}: copies WAL frames into the database "
+                         f"file (writes). Retries with backoff for up to {self.deadline:g} s.",
+                         classes="dialog-title")
+            yield OptionList(*[Option(f"{mode:<9}{text}", id=mode)
+                               for mode, (_code, text) in CHECKPOINT_MODES.items()],
+                             id="modes")
+            yield Static("Enter: run the highlighted mode    Esc: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        modes = self.query_one(OptionList)
+        modes.highlighted = 0  # PASSIVE
+        modes.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ResultScreen(ModalScreen[None]):
+    BINDINGS = [("escape", "dismiss", "Close"), ("enter", "dismiss", "Close")]
+
+    def __init__(self, title: str, body: object) -> None:
+        super().__init__()
+        self.title_text, self.body = title, body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.body, id="result-body")
+            yield Static("Enter / Esc: close", classes="hint")

@@ -1,0 +1,38 @@
+"""Every key, read from the same registry as the bindings and the command palette."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from waltui.ui.keymap import KEYS
+
+
+def help_text(read_only: bool) -> Text:
+    text = Text()
+    for group, keys in groupby(KEYS, key=lambda k: k.group):
+        text.append(f"{group}\n", style="bold underline")
+        for key in keys:
+            text.append(f"  {key.label:<9}", style="bold cyan")
+            text.append(key.description)
+            if key.writes:
+                text.append("  (writes" + (": refused, --read-only)" if read_only else ")"),
+                            style="magenta")
+            text.append("\n")
+    text.append("\nCommand palette: ctrl+p lists the same actions.\n", style="dim")
+    return text
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [("escape", "dismiss", "Close"), ("question_mark", "dismiss", "Close"),
+                ("q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(Text("waltui keys\n", style="bold"))
+            yield Static(help_text(self.app.config.read_only), id="help-keys")

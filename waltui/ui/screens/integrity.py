@@ -1,0 +1,83 @@
+"""Integrity check with progress and cancel: it holds a read transaction, and says so."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from waltui.actions import IntegrityRun
+from waltui.ui.messages import ActionReport
+
+
+class IntegrityScreen(ModalScreen[None]):
+    BINDINGS = [("escape", "close", "Cancel / close"), ("x", "cancel_check", "Cancel check")]
+
+    def __init__(self, path: str, immutable: bool, pinned_frame: int | None) -> None:
+        super().__init__()
+        self.path, self.immutable, self.pinned_frame = path, immutable, pinned_frame
+        self.check: IntegrityRun | None = None
+        self.outcome: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"Integrity check of {self.path.rsplit('/', 1)[-1]} (reads only)",
+                         classes="dialog-title")
+            yield OptionList(Option("quick_check: fast, skips index cross-checks", id="quick"),
+                             Option("integrity_check: full, slower", id="full"), id="kinds")
+            yield Static(id="progress")
+            yield Static("Enter: start    x: cancel a running check    Esc: close",
+                         classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).highlighted = 0
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if self.check is not None:
+            return
+        self.check = IntegrityRun(self.path, full=event.option.id == "full",
+                                  immutable=self.immutable)
+        self.query_one(OptionList).display = False
+        self.set_interval(0.2, self._show_progress)
+        self._show_progress()
+        self.run_worker(self._run, thread=True, exclusive=True, group="integrity")
+
+    def _run(self) -> None:
+        worker = get_current_worker()
+        outcome, messages = self.check.run()
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._finished, outcome, messages)
+
+    def _show_progress(self) -> None:
+        if self.check is None or self.outcome is not None:
+            return
+        pin = f" at frame {self.pinned_frame}" if self.pinned_frame is not None else ""
+        self.query_one("#progress", Static).update(Text(
+            f"running… {self.check.progress_steps * 1000:,} steps. This check holds a read "
+            f"transaction: it pins the WAL{pin} while it runs.", style="yellow"))
+
+    def _finished(self, outcome: str, messages: list[str]) -> None:
+        self.outcome = outcome
+        style = {"ok": "bold green", "problems": "bold red", "cancelled": "yellow",
+                 "error": "bold red"}[outcome]
+        body = Text(f"{outcome}\n", style=style)
+        for line in messages[:20]:
+            body.append(line + "\n")
+        self.query_one("#progress", Static).update(body)
+        summary = "ok" if outcome == "ok" else f"{outcome}: " + "; ".join(messages[:3])
+        kind = "quick_check" if not self.check.full else "integrity_check"
+        self.app.post_message(ActionReport(self.path, "action", f"{kind}: {summary}",
+                                           "information" if outcome == "ok" else "warning"))
+
+    def action_cancel_check(self) -> None:
+        if self.check is not None and self.outcome is None:
+            self.check.cancel()
+
+    def action_close(self) -> None:
+        self.action_cancel_check()
+        self.dismiss(None)

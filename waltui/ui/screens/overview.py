@@ -1,0 +1,52 @@
+"""The first screen: every attached database in one table, the event log beneath."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from waltui.ui.widgets.event_log import EventLog
+from waltui.ui.widgets.overview_table import OverviewTable
+
+
+class OverviewScreen(Screen):
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        yield OverviewTable(id="overview")
+        yield Input(placeholder="filter by name (Enter keeps it, Esc clears)", id="filter")
+        yield EventLog(self.app.events, id="events", limit=20)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        table = self.query_one(OverviewTable)
+        for path in self.app.attached:
+            table.show_pending(path)
+        table.apply([self.app.latest[p] for p in self.app.attached if p in self.app.latest])
+        table.focus()
+        self.app.refresh_status()
+
+    def open_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.query_one(OverviewTable).set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.input.display = bool(event.value)
+            self.query_one(OverviewTable).focus()
+
+    def key_escape(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.value = ""
+            box.display = False
+            self.query_one(OverviewTable).focus()
+
+    def on_data_table_row_selected(self, event: OverviewTable.RowSelected) -> None:
+        self.app.action_open_detail()

@@ -1,0 +1,121 @@
+"""The pragma panel: persistent vs per-connection values, advice, and guarded changes."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Static
+
+from waltui.actions import (
+    ADVICE, CONNECTION_PRAGMAS, PERSISTENT_PRAGMAS, Refused, read_pragma_panel, set_pragma,
+)
+from waltui.ui.messages import ActionReport
+from waltui.ui.screens.dialogs import ConfirmScreen
+
+
+def what_will_be_written(name: str, value: str) -> str:
+    if name == "optimize":
+        return ("Runs PRAGMA optimize on a connection of waltui's: it may ANALYZE tables and "
+                "write statistics into the database file.")
+    if name in PERSISTENT_PRAGMAS:
+        return (f"Writes PRAGMA {name}={value} into the database file: persistent, every "
+                "connection of every process sees it.")
+    return (f"Sets PRAGMA {name}={value} on waltui's own connection only, which then closes: "
+            "the application's connections are NOT changed. Nothing is written.")
+
+
+class PragmaScreen(ModalScreen[None]):
+    BINDINGS = [("escape", "close", "Close"), ("o", "optimize", "PRAGMA optimize")]
+
+    def __init__(self, path: str, immutable: bool) -> None:
+        super().__init__()
+        self.path, self.immutable = path, immutable
+        self.editing: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static(f"Pragmas of {self.path.rsplit('/', 1)[-1]}", classes="dialog-title")
+            yield Static("Per-connection pragmas shown are what a new connection gets; changing "
+                         "one from here changes only waltui's connection. The advice is for "
+                         "the application's own code.", classes="hint")
+            yield DataTable(id="pragma-table", cursor_type="row")
+            yield Input(id="pragma-value")
+            yield Static("Enter: change the highlighted pragma    o: PRAGMA optimize    "
+                         "Esc: close", classes="hint")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in ("pragma", "value", "kind", "advice"):
+            table.add_column(column, key=column)
+        self.query_one(Input).display = False
+        table.focus()
+        self.run_worker(self._load, thread=True, group="pragmas")
+
+    def _load(self) -> None:
+        try:
+            values = read_pragma_panel(self.path, immutable=self.immutable)
+        except Exception as exc:  # shown in the panel, never a traceback
+            self.app.call_from_thread(self.notify, f"could not read pragmas: {exc}",
+                                      severity="error")
+            return
+        self.app.call_from_thread(self._fill, values)
+
+    def _fill(self, values: dict[str, object]) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for name, value in values.items():
+            kind = "persistent" if name in PERSISTENT_PRAGMAS else "this connection"
+            table.add_row(name, str(value), Text(kind, style="bold" if kind == "persistent"
+                                                  else "dim"),
+                          ADVICE.get(name, ""), key=name)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.editing = event.row_key.value
+        box = self.query_one(Input)
+        box.placeholder = f"new value for {self.editing} (Enter applies, Esc cancels)"
+        box.value = ""
+        box.display = True
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        name, value = self.editing, event.value.strip()
+        event.input.display = False
+        self.query_one(DataTable).focus()
+        if name and value:
+            self._confirm_and_apply(name, value)
+
+    def action_optimize(self) -> None:
+        self._confirm_and_apply("optimize", "")
+
+    def _confirm_and_apply(self, name: str, value: str) -> None:
+        if self.app.config.read_only:
+            self.app.refuse(self.path, f"PRAGMA {name}")
+            return
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(lambda: self._apply(name, value), thread=True, group="pragmas")
+
+        self.app.push_screen(ConfirmScreen(f"Change {name}?", what_will_be_written(name, value)),
+                             decided)
+
+    def _apply(self, name: str, value: str) -> None:
+        try:
+            text = set_pragma(self.path, name, value, read_only=self.app.config.read_only)
+            severity = "information"
+        except (Refused, ValueError) as exc:
+            text, severity = str(exc), "warning"
+        except Exception as exc:  # an SQLite error: reported, never a traceback
+            text, severity = f"PRAGMA {name} failed: {exc}", "error"
+        self.app.post_message(ActionReport(self.path, "action", text, severity))
+        self._load()
+
+    def action_close(self) -> None:
+        box = self.query_one(Input)
+        if box.display:
+            box.display = False
+            self.query_one(DataTable).focus()
+        else:
+            self.dismiss(None)

@@ -1,0 +1,1 @@
+"""One widget per file; each renders one part of a reading and redraws only on change."""

@@ -1,0 +1,37 @@
+"""The last checkpoint results in words and numbers, and their history, newest first."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from waltui.actions import describe_checkpoint
+from waltui.history import History
+from waltui.ui.format import checkpoint_row
+
+COLUMNS = ("at", "mode", "outcome", "busy", "log", "ckpt", "tries", "took", "-wal")
+
+
+class CheckpointsPane(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Static("no checkpoint run from waltui yet: press c", id="checkpoint-last")
+        yield DataTable(id="checkpoints-table", cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        self._count = -1
+
+    def show(self, history: History) -> None:
+        results = list(history.checkpoints)
+        if len(results) == self._count and (not results or results[-1] is self._last):
+            return
+        self._count, self._last = len(results), (results[-1] if results else None)
+        if results:
+            self.query_one("#checkpoint-last", Static).update(describe_checkpoint(results[-1]))
+        table = self.query_one(DataTable)
+        table.clear()
+        for result in reversed(results):
+            table.add_row(*checkpoint_row(result))

@@ -1,0 +1,52 @@
+"""Attach, detach, errors, actions and findings raised or cleared: newest first."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+KIND_STYLE = {"error": "bold red", "critical": "bold red", "warning": "yellow",
+              "cleared": "green", "action": "cyan", "attach": "dim", "detach": "dim"}
+
+
+@dataclass(frozen=True)
+class Event:
+    at: float
+    path: str
+    kind: str
+    text: str
+
+
+class EventLog(Static):
+    """Renders the last events of the app's log, optionally of one database only."""
+
+    def __init__(self, events: deque[Event], path: str | None = None, limit: int = 200,
+                 **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.events = events
+        self.path = path
+        self.limit = limit
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")  # one line an event; details in panes
+        shown = 0
+        for event in reversed(self.events):
+            if self.path is not None and event.path != self.path:
+                continue
+            if shown:
+                text.append("\n")
+            text.append(time.strftime("%H:%M:%S ", time.localtime(event.at)), style="dim")
+            if self.path is None:
+                text.append(event.path.rsplit("/", 1)[-1] + " ", style="bold")
+            text.append(event.text, style=KIND_STYLE.get(event.kind, ""))
+            shown += 1
+            if shown >= self.limit:
+                break
+        self.update(text if shown else Text("no events yet", style="dim"))

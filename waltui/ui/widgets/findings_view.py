@@ -1,0 +1,27 @@
+"""The current findings of one database, worst first, each with its evidence and fix."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from waltui.model import Finding
+from waltui.ui.format import finding_text
+
+
+class FindingsView(Static):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._shown: tuple[Finding, ...] | None = None
+
+    def show(self, findings: tuple[Finding, ...]) -> None:
+        if findings == self._shown:
+            return
+        self._shown = findings
+        if not findings:
+            self.update(Text("no findings: healthy", style="green"))
+            return
+        text = Text()
+        for finding in findings:
+            text.append_text(finding_text(finding))
+        self.update(text)

@@ -1,0 +1,80 @@
+"""Every lock holder, the pinning reader first and named in plain words."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from waltui.model import Reading
+from waltui.report import reader_sentence
+from waltui.units import human_seconds
+
+COLUMNS = ("pid", "process", "file", "lock", "slot", "mark", "held", "state")
+
+
+class LocksPane(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Static(id="pin-sentence")
+        yield DataTable(id="locks-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        self._shown: tuple[object, ...] = ()
+
+    def show(self, reading: Reading) -> None:
+        rows = self._rows(reading)
+        sentence = self._sentence(reading)
+        if (rows, sentence.plain) == self._shown:
+            return
+        self._shown = (rows, sentence.plain)
+        self.query_one("#pin-sentence", Static).update(sentence)
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(*row)
+
+    @staticmethod
+    def _sentence(reading: Reading) -> Text:
+        index = reading.wal_index
+        text = Text()
+        for reader in reading.pins:
+            text.append(reader_sentence(reader, index) + "\n", style="bold red")
+        if reading.writer_pid:
+            info = reading.process(reading.writer_pid)
+            text.append(f"pid {reading.writer_pid} `{info.label if info else '?'}` holds the "
+                        "write lock\n", style="yellow")
+        if reading.stale_marks:
+            marks = ", ".join(f"slot {m.slot} at {m.read_mark}" for m in reading.stale_marks)
+            text.append(f"stale marks (no reader holds them; harmless): {marks}", style="dim")
+        if not text.plain:
+            text.append("no reader pins the WAL; no writer holds the write lock", style="green")
+        return text
+
+    @staticmethod
+    def _rows(reading: Reading) -> tuple[tuple[object, ...], ...]:
+        pinning = {(r.pid, r.slot) for r in reading.pins}
+        marks = reading.wal_index.read_marks if reading.wal_index else ()
+        rows = []
+        for held in sorted(reading.held_locks,
+                           key=lambda h: ((h.lock.pid, h.lock.slot) not in pinning, h.lock.pid)):
+            lock = held.lock
+            pins = lock.lock == "read" and (lock.pid, lock.slot) in pinning
+            style = "bold red" if pins else ("yellow" if lock.lock in ("write", "reserved",
+                                                                       "exclusive") else "")
+            mark = marks[lock.slot] if lock.slot is not None and lock.slot < len(marks) else None
+            state = held.process.state if held.process else "?"
+            rows.append((
+                Text(str(lock.pid), style=style),
+                Text((held.process.label if held.process else "?")[:40], style=style),
+                lock.file,
+                Text(lock.lock + (" (waiting)" if lock.waiting else ""), style=style),
+                "-" if lock.slot is None else str(lock.slot),
+                "-" if mark is None else str(mark),
+                human_seconds(held.held_seconds),
+                Text(state, style="bold red" if state == "disk-sleep" else ""),
+            ))
+        return tuple(rows)

@@ -1,0 +1,28 @@
+"""The pragmas the last poll read, with what was deliberately not read."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from waltui.model import Reading
+
+
+class PragmasTable(DataTable):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+        self._shown: tuple[object, ...] = ()
+
+    def on_mount(self) -> None:
+        self.add_column("pragma", key="name")
+        self.add_column("value", key="value")
+
+    def show(self, reading: Reading) -> None:
+        rows = tuple((k, str(v)) for k, v in reading.pragmas.items())
+        rows += (("journal_mode", str(reading.journal_mode)), ("page_size", str(reading.page_size)))
+        rows += tuple(("note", n) for n in reading.notes)
+        if rows == self._shown:
+            return
+        self._shown = rows
+        self.clear()
+        for row in rows:
+            self.add_row(*row)
