@@ -108,6 +108,7 @@ class Monitor:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.cycle_seconds = 0.0
+        self.running = False
 
     # --- called from any thread ---------------------------------------------------------
     def attach(self, path: str) -> None:
@@ -139,6 +140,7 @@ class Monitor:
 
     # --- the polling thread --------------------------------------------------------------
     def run(self) -> None:
+        self.running = True
         raise_fd_limit()
         try:
             while not self._stop.is_set():
@@ -153,6 +155,7 @@ class Monitor:
                 self._wake.clear()
         finally:
             self.poller.close()
+            self.running = False
 
     def _apply_commands(self) -> None:
         while True:

@@ -6,7 +6,7 @@ The JSON field names are a contract (README, "JSON"): add fields, never rename t
 from __future__ import annotations
 
 from waltui.model import Reader, Reading, WalIndex
-from waltui.units import human_bytes, human_seconds
+from waltui.units import human_bytes, human_seconds, short_command
 
 
 def reading_json(reading: Reading) -> dict[str, object]:
@@ -67,7 +67,7 @@ def _reader_json(reader: Reader) -> dict[str, object]:
 
 def reader_sentence(reader: Reader, index: WalIndex | None) -> str:
     """The plain-words line an operator needs: who, which slot, which frame, for how long."""
-    who = f"pid {reader.pid} `{reader.process}`"
+    who = f"pid {reader.pid} `{short_command(reader.process)}`"
     held = human_seconds(reader.held_seconds)
     if not reader.pins:
         return f"{who} reads slot {reader.slot} at frame {reader.read_mark} (seen {held}); " \

@@ -23,3 +23,12 @@ def human_seconds(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+
+
+def short_command(cmdline: str, width: int = 48) -> str:
+    """'/usr/bin/python3 -m app.worker /srv/a/q.db' -> 'python3 -m app.worker q.db': the
+    program's name and its arguments with directories dropped, cut to ``width``."""
+    words = [w.rsplit("/", 1)[-1] if "/" in w and not w.endswith("/") else w
+             for w in cmdline.split()]
+    text = " ".join(words)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -9,7 +9,7 @@ from rich.text import Text
 from waltui.history import CheckpointResult
 from waltui.model import Finding, Reading
 from waltui.monitor import Update
-from waltui.units import human_bytes
+from waltui.units import human_bytes, short_command
 
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 SHORT_SEVERITY = {"info": "info", "warning": "WARN", "critical": "CRIT"}
@@ -57,23 +57,13 @@ def overview_cells(update: Update) -> tuple[object, ...]:
         health_cell(r, update.findings),
         human_bytes(r.wal_bytes) if r.wal_bytes is not None else "-",
         "-" if pending is None else str(pending),
-        Text(f"{pin.pid} {_short_process(pin.process)}", style="bold red") if pin else "-",
+        Text(f"{pin.pid} {short_command(pin.process, 18)}", style="bold red") if pin else "-",
         str(r.writer_pid or "-"),
         str(len(r.readers)),
         human_bytes(h.wal_high_water) if h.wal_high_water else "-",
         Text(last.outcome, style=OUTCOME_STYLE[last.outcome]) if last else "-",
         "-" if queue_total(r) is None else str(queue_total(r)),
     )
-
-
-def _short_process(label: str) -> str:
-    """'/usr/bin/python3 agent.py --x' -> 'agent.py': the part an operator recognises."""
-    words = [w.rsplit("/", 1)[-1] for w in label.split()]
-    if len(words) > 1 and words[0].startswith("python"):
-        words = words[1:]
-        if words and words[0] == "-m" and len(words) > 1:
-            words = words[1:]
-    return (words[0] if words else "?")[:16]
 
 
 def sort_values(update: Update) -> tuple[object, ...]:
@@ -99,11 +89,11 @@ def summary_text(update: Update, interval: float, paused: bool) -> Text:
     if r.files is None:
         return text
     index = r.wal_index
-    text.append(f"{r.journal_mode or '?'} · page {r.page_size} · db {human_bytes(r.files.db_bytes)}"
-                f" · -wal {human_bytes(r.wal_bytes)} ({human_bytes(r.wal_bytes_in_use)} in use)"
-                f" · high {human_bytes(update.history.wal_high_water)}\n")
+    text.append(f"{r.journal_mode or '?'} · -wal {human_bytes(r.wal_bytes)} "
+                f"({human_bytes(r.wal_bytes_in_use)} in use) · high "
+                f"{human_bytes(update.history.wal_high_water)} · db {human_bytes(r.files.db_bytes)}\n")
     if index is not None:
-        text.append(f"frames {index.max_frame} · checkpointed {index.backfilled} · ")
+        text.append(f"frames {index.max_frame} · ckpt {index.backfilled} · ")
         text.append(f"pending {index.frames_pending}",
                     style="bold yellow" if index.frames_pending else "")
         text.append(f" · writer {r.writer_pid or '-'} · readers {len(r.readers)}")

@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Static
 
 from waltui.model import Reading
 from waltui.report import reader_sentence
-from waltui.units import human_seconds
+from waltui.units import human_seconds, short_command
 
 COLUMNS = ("pid", "process", "file", "lock", "slot", "mark", "held", "state")
 
@@ -45,8 +45,9 @@ class LocksPane(Vertical):
             text.append(reader_sentence(reader, index) + "\n", style="bold red")
         if reading.writer_pid:
             info = reading.process(reading.writer_pid)
-            text.append(f"pid {reading.writer_pid} `{info.label if info else '?'}` holds the "
-                        "write lock\n", style="yellow")
+            who = short_command(info.label) if info else "?"
+            text.append(f"pid {reading.writer_pid} `{who}` holds the write lock\n",
+                        style="yellow")
         if reading.stale_marks:
             marks = ", ".join(f"slot {m.slot} at {m.read_mark}" for m in reading.stale_marks)
             text.append(f"stale marks (no reader holds them; harmless): {marks}", style="dim")
@@ -69,7 +70,7 @@ class LocksPane(Vertical):
             state = held.process.state if held.process else "?"
             rows.append((
                 Text(str(lock.pid), style=style),
-                Text((held.process.label if held.process else "?")[:40], style=style),
+                Text(short_command(held.process.label, 36) if held.process else "?", style=style),
                 lock.file,
                 Text(lock.lock + (" (waiting)" if lock.waiting else ""), style=style),
                 "-" if lock.slot is None else str(lock.slot),

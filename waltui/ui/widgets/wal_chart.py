@@ -39,15 +39,15 @@ class WalChart(PlotextPlot):
         xs = _seconds_ago(history)
         wal_x, wal_y = _finite(xs, [v / MiB for v in history.wal_bytes.values()])
         use_x, use_y = _finite(xs, [v / MiB for v in history.wal_in_use.values()])
+        if use_x:  # drawn first: where the WAL is fresh both lines coincide
+            plt.plot(use_x, use_y, label="in use", color="green")
         if wal_x:
             plt.plot(wal_x, wal_y, label="-wal file", color="cyan")
-        if use_x:
-            plt.plot(use_x, use_y, label="in use", color="green")
         if history.wal_high_water:
             plt.hline(history.wal_high_water / MiB, color="yellow")
         top = max(wal_y + use_y + [history.wal_high_water / MiB, 0.001])
         if self.threshold_bytes / MiB <= top * 1.5:
             plt.hline(self.threshold_bytes / MiB, color="red")
-        plt.title("-wal MiB (yellow: high-water, red: threshold)")
+        plt.title("-wal MiB · flat lines: high-water and (when near) the threshold")
         plt.xlabel("seconds ago")
         self.refresh()

@@ -1,0 +1,94 @@
+"""Render screenshots/ from the real app on the real demo workload (seed 7, 80x24).
+
+    python scripts/screenshots.py
+
+Starts the demo's processes, waits until agent-gamma's long reader really pins its WAL and the
+starvation finding is raised, then saves SVGs from the running app and converts them to PNG
+with rsvg-convert (Debian: librsvg2-bin, fonts-firacode, fonts-symbola), which renders
+Textual's SVG faithfully.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from waltui.config import Config
+from waltui.demo import demo_config, start_workload
+from waltui.ui.app import WaltuiApp
+from waltui.ui.widgets.overview_table import OverviewTable
+
+OUT = Path(__file__).resolve().parent.parent / "screenshots"
+SIZE = (80, 24)
+
+
+async def wait_for(pilot, condition, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("the demo did not reach the expected state in time")
+        await pilot.pause(0.2)
+
+
+def starving(app: WaltuiApp) -> bool:
+    gamma = [u for p, u in app.latest.items() if p.endswith("agent-gamma.db")]
+    return bool(gamma and gamma[0].reading.pins and gamma[0].history.polls > 20
+                and any(f.code == "checkpoint_starvation" for f in gamma[0].findings))
+
+
+async def capture(workload_paths: list[str]) -> list[Path]:
+    app = WaltuiApp(workload_paths, demo_config(Config(interval=0.5)))
+    saved: list[Path] = []
+
+    def save(name: str) -> None:
+        saved.append(Path(app.save_screenshot(f"{name}.svg", str(OUT))))
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: starving(app))
+        save("overview")
+        table = app.screen.query_one(OverviewTable)
+        gamma = next(p for p in app.attached if p.endswith("agent-gamma.db"))
+        table.move_cursor(row=table.get_row_index(gamma))
+        await pilot.press("enter")
+        await pilot.pause(1.5)
+        save("detail-locks")
+        app.screen.query_one("#tabs").active = "tab-wal"
+        await pilot.pause(6)  # a few more samples on the plot
+        save("detail-wal")
+        app.screen.query_one("#tabs").active = "tab-findings"
+        await pilot.pause(1)
+        save("detail-findings")
+        await pilot.press("c")
+        await pilot.pause(0.5)
+        save("checkpoint-dialog")
+        await pilot.press("escape", "question_mark")
+        await pilot.pause(0.5)
+        save("help")
+        await pilot.press("q")
+    return saved
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    workload = start_workload(seed=7)
+    try:
+        svgs = asyncio.run(capture(workload.paths))
+    finally:
+        workload.stop()
+    converter = shutil.which("rsvg-convert")
+    for svg in svgs:
+        if converter:
+            subprocess.run([converter, "-o", str(svg.with_suffix(".png")), str(svg)], check=True)
+        print(svg.with_suffix(".png" if converter else ".svg").relative_to(OUT.parent))
+    if not converter:
+        print("rsvg-convert not found: SVG only (apt-get install librsvg2-bin fonts-firacode "
+              "fonts-symbola)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""SVG snapshots of the main views, rendered by the real app from frozen data.
+
+Update after an intended visual change: pytest tests/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.frozen import frozen_events, frozen_updates
+from waltui.config import Config
+from waltui.ui.app import WaltuiApp
+from waltui.ui.messages import PollResults
+
+PATHS = ["/srv/agents/alpha.db", "/srv/agents/gamma.db", "/srv/agents/notes.db"]
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+
+def frozen_app() -> WaltuiApp:
+    return WaltuiApp(PATHS, Config(), poll=False)
+
+
+async def load_frozen(pilot) -> None:
+    app = pilot.app
+    app.post_message(PollResults(frozen_updates()))
+    await pilot.pause()
+    app.events.clear()
+    app.events.extend(frozen_events())
+    for log in app.screen.query("EventLog"):
+        log.redraw()
+    await pilot.pause()
+
+
+def test_overview_snapshot(snap_compare):
+    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=load_frozen)
+
+
+def test_detail_with_pinned_reader_snapshot(snap_compare):
+    async def open_gamma(pilot):
+        await load_frozen(pilot)
+        await pilot.press("down", "enter")
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=open_gamma)
+
+
+def test_help_snapshot(snap_compare):
+    async def open_help(pilot):
+        await load_frozen(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=open_help)

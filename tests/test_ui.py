@@ -1,0 +1,163 @@
+"""The real Textual app driven by its Pilot, polling real databases held by real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.widgets import Static
+
+from waltui.config import Config
+from waltui.ui.app import WaltuiApp
+from waltui.ui.keymap import KEYS
+from waltui.ui.screens.detail import DetailScreen
+from waltui.ui.screens.dialogs import CheckpointScreen
+from waltui.ui.widgets.overview_table import OverviewTable
+
+FAST = Config(interval=0.2)
+
+
+async def wait_for(pilot, condition: Callable[[], object], timeout: float = 8.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def cell(app: WaltuiApp, path: Path, column: str) -> str:
+    table = app.screen_stack[0].query_one(OverviewTable)
+    return str(table.get_cell(str(path), column))
+
+
+async def test_attach_and_detach_while_running(live_db):
+    db, _app = live_db
+    app = WaltuiApp([], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*str(db), "enter")
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        table = app.screen.query_one(OverviewTable)
+        assert table.row_count == 1 and cell(app, db, "health") == "ok"
+        await pilot.press("d")
+        await pilot.pause()
+        assert table.row_count == 0 and app.attached == []
+        assert [e.text for e in app.events][-2:] == ["attached", "detached"]
+
+
+async def test_pinned_reader_is_named_in_the_locks_pane(live_db, spawn):
+    db, app_helper = live_db
+    reader = spawn(db)
+    reader.do("begin_read")
+    app_helper.do("insert 40")
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        assert cell(app, db, "pin").startswith(str(reader.pid))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        sentence = app.screen.query_one("#pin-sentence", Static)
+        await wait_for(pilot, lambda: f"pid {reader.pid}" in str(sentence.render()))
+        text = str(sentence.render())
+        mark = app.latest[str(db)].reading.pins[0].read_mark
+        assert f"the checkpoint cannot pass frame {mark}" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_bad_file_gets_an_error_row_beside_healthy_ones(live_db, tmp_path):
+    db, _app = live_db
+    junk = tmp_path / "junk.db"
+    junk.write_text("this is not a database")
+    missing = tmp_path / "missing.db"
+    app = WaltuiApp([str(db), str(junk), str(missing)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.latest) == 3)
+        first = app.latest[str(db)].history.polls
+        await wait_for(pilot, lambda: app.latest[str(db)].history.polls > first + 1)
+        assert cell(app, junk, "health") == "ERR not_sqlite"
+        assert cell(app, missing, "health") == "ERR missing"
+        assert cell(app, db, "health") == "ok"
+        assert any("not an SQLite database" in e.text for e in app.events)
+
+
+async def test_interval_and_pause_keys(live_db):
+    db, _app = live_db
+    app = WaltuiApp([str(db)], Config(interval=1.0))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        await pilot.press("minus", "minus", "minus")
+        assert app.monitor.interval == 0.25
+        await pilot.press("plus")
+        assert app.monitor.interval == 0.5
+        await pilot.press("space")
+        assert app.monitor.paused
+        await pilot.pause(0.6)  # let a poll already under way land
+        frozen = app.latest[str(db)].history.polls
+        await pilot.pause(1.2)
+        assert app.latest[str(db)].history.polls == frozen
+        assert "PAUSED" in str(app.screen.query_one("#status", Static).render())
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app.latest[str(db)].history.polls > frozen)
+
+
+async def test_help_and_palette_list_every_binding():
+    app = WaltuiApp([], FAST, poll=False)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        shown = str(app.screen.query_one("#help-keys", Static).render())
+        for key in KEYS:
+            assert key.description in shown and key.label in shown
+        palette = {c.title for c in app.get_system_commands(app.screen)}
+        assert {k.description for k in KEYS if k.action not in ("open_detail", "back")} <= palette
+        bound = {b.key for b in app.BINDINGS}
+        assert bound == {k.key for k in KEYS}
+
+
+async def test_checkpoint_from_the_keyboard(live_db):
+    db, _app = live_db
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckpointScreen))
+        await pilot.press("down", "down", "down", "enter")  # TRUNCATE
+        await wait_for(pilot, lambda: any("TRUNCATE checkpoint done" in e.text
+                                          for e in app.events))
+        await wait_for(pilot, lambda: cell(app, db, "ckpt") == "done")
+        assert Path(f"{db}-wal").stat().st_size == 0
+
+
+async def test_read_only_refuses_checkpoint_and_recovery_keys(live_db):
+    db, _app = live_db
+    size = Path(f"{db}-wal").stat().st_size
+    app = WaltuiApp([str(db)], Config(interval=0.2, read_only=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        await pilot.press("c")
+        await pilot.press("R")
+        await pilot.pause()
+        assert not isinstance(app.screen, CheckpointScreen)
+        refusals = [e.text for e in app.events if "refused" in e.text]
+        assert len(refusals) == 2 and all("--read-only" in r for r in refusals)
+    assert Path(f"{db}-wal").stat().st_size == size
+
+
+async def test_quit_stops_every_worker(live_db):
+    db, _app = live_db
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        assert app.monitor.running
+        started = time.monotonic()
+        await pilot.press("q")
+    deadline = time.monotonic() + 2
+    while app.monitor.running and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert not app.monitor.running and time.monotonic() - started < 2
+    assert app.monitor.poller.states == {}  # every observer closed its fds
+    assert all(w.is_finished for w in app.workers)
