@@ -44,7 +44,7 @@ async def test_attach_and_detach_while_running(live_db):
         assert table.row_count == 1 and cell(app, db, "health") == "ok"
         await pilot.press("d")
         await pilot.pause()
-        assert table.row_count == 0 and app.attached == []
+        assert table.row_count == 0 and not app.attached
         assert [e.text for e in app.events][-2:] == ["attached", "detached"]
 
 

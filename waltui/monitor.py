@@ -151,7 +151,11 @@ class Monitor:
                     self.cycle_seconds = time.monotonic() - started
                     if updates and not self._stop.is_set():
                         self._on_updates(updates)
-                self._wake.wait(self.interval)
+                    # start to start; when a cycle outlasts the interval, still rest a little
+                    rest = self.interval - (time.monotonic() - started)
+                    self._wake.wait(max(rest, self.interval / 10))
+                else:
+                    self._wake.wait(self.interval)
                 self._wake.clear()
         finally:
             self.poller.close()

@@ -49,7 +49,7 @@ class WaltuiApp(App[None]):
         self.initial_paths = paths
         self.events: deque[Event] = deque(maxlen=500)
         self.latest: dict[str, Update] = {}
-        self.attached: list[str] = []
+        self.attached: dict[str, None] = {}  # ordered, O(1) membership for 1,000 databases
         self.poll_enabled = poll
         self.monitor = Monitor(Poller(config), self._from_monitor,
                                on_detached=lambda p: self.post_message(Detached(p)))
@@ -87,10 +87,13 @@ class WaltuiApp(App[None]):
     # --- messages -----------------------------------------------------------------------
     def on_poll_results(self, message: PollResults) -> None:
         fresh = [u for u in message.updates if u.path in self.attached]
+        logged = len(self.events)
         for update in fresh:
             before = self.latest.get(update.path)
             self.latest[update.path] = update
             self._log_changes(before, update)
+        if len(self.events) != logged:
+            self._redraw_event_logs()  # once a batch, not once an event
         if (table := self.overview_table) is not None:
             table.apply(fresh)
         screen = self.screen
@@ -100,14 +103,15 @@ class WaltuiApp(App[None]):
 
     def _log_changes(self, before: Update | None, update: Update) -> None:
         error, old = update.reading.error, before.reading.error if before else None
+        record = self._record_event
         if error is not None and (old is None or old.message != error.message):
-            self.log_event(update.path, "error" if error.fatal else "warning", error.message)
+            record(update.path, "error" if error.fatal else "warning", error.message)
         elif error is None and old is not None:
-            self.log_event(update.path, "cleared", "readable again")
+            record(update.path, "cleared", "readable again")
         for finding in update.raised:
-            self.log_event(update.path, finding.severity, f"{finding.title}: {finding.evidence}")
+            record(update.path, finding.severity, f"{finding.title}: {finding.evidence}")
         for finding in update.cleared:
-            self.log_event(update.path, "cleared", f"cleared: {finding.title}")
+            record(update.path, "cleared", f"cleared: {finding.title}")
 
     def on_detached(self, message: Detached) -> None:
         self.latest.pop(message.path, None)
@@ -125,10 +129,16 @@ class WaltuiApp(App[None]):
         self.log_event(message.path, message.kind, message.text)
         self.notify(message.text, severity=message.severity, timeout=8)
 
-    def log_event(self, path: str, kind: str, text: str) -> None:
+    def _record_event(self, path: str, kind: str, text: str) -> None:
         self.events.append(Event(time.time(), path, kind, text))
+
+    def _redraw_event_logs(self) -> None:
         for log in self.screen.query(EventLog):
             log.redraw()
+
+    def log_event(self, path: str, kind: str, text: str) -> None:
+        self._record_event(path, kind, text)
+        self._redraw_event_logs()
 
     # --- helpers ------------------------------------------------------------------------
     @property
@@ -149,11 +159,11 @@ class WaltuiApp(App[None]):
     def _attach_path(self, path: str) -> None:
         if path in self.attached:
             return
-        self.attached.append(path)
+        self.attached[path] = None
         if (table := self.overview_table) is not None:
             table.show_pending(path)
         self.monitor.attach(path)
-        self.log_event(path, "attach", "attached")
+        self._record_event(path, "attach", "attached")
 
     def refresh_status(self) -> None:
         try:
@@ -213,6 +223,7 @@ class WaltuiApp(App[None]):
                 self.notify(f"no SQLite file matches {value}", severity="warning")
             for path in paths:
                 self._attach_path(path)
+            self._redraw_event_logs()
             self.refresh_status()
 
         self.push_screen(AttachScreen(), chosen)
@@ -223,7 +234,7 @@ class WaltuiApp(App[None]):
             return
         if isinstance(self.screen, DetailScreen):
             self.pop_screen()
-        self.attached.remove(path)
+        self.attached.pop(path, None)
         self.monitor.detach(path)
         self.latest.pop(path, None)
         if (table := self.overview_table) is not None:
