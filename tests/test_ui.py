@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -82,6 +83,35 @@ async def test_bad_file_gets_an_error_row_beside_healthy_ones(live_db, tmp_path)
         assert cell(app, missing, "health") == "ERR missing"
         assert cell(app, db, "health") == "ok"
         assert any("not an SQLite database" in e.text for e in app.events)
+
+
+async def test_many_databases_rows_scrolled_into_view_are_current(live_db, spawn, tmp_path):
+    """Only rows on screen are redrawn per poll; one scrolled to must show the newest reading."""
+    db, app_helper = live_db
+    quiet = []
+    for i in range(40):
+        path = tmp_path / f"quiet-{i:02d}.db"
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE t(x)")
+        quiet.append(str(path))
+    reader = spawn(db)
+    reader.do("begin_read")
+    app_helper.do("insert 40")
+    app = WaltuiApp([*quiet, str(db)], FAST)  # the pinned database is the last of 41 rows
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.latest) == 41)
+        await pilot.press("space")  # paused: no later poll may be what brings the row up to date
+        await pilot.pause(0.6)
+        assert cell(app, db, "pin") == "…"  # off screen: not formatted yet
+        await pilot.press("end")
+        await pilot.pause()
+        assert cell(app, db, "pin").startswith(str(reader.pid))
+        table = app.screen.query_one(OverviewTable)
+        assert table.selected_path == str(db)
+        await pilot.press("slash", *"agent", "enter")
+        assert table.row_count == 1 and table.selected_path == str(db)
+        assert cell(app, db, "pin").startswith(str(reader.pid))
 
 
 async def test_interval_and_pause_keys(live_db):
