@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-import math
-
-from textual_plotext import PlotextPlot
+from typing import Any
 
 from waltui.history import History
+from waltui.ui.widgets.history_chart import HistoryChart, finite
 
 MiB = 1024 * 1024
 
 
-def _seconds_ago(history: History) -> list[float]:
-    times = history.times.values()
-    return [t - times[-1] for t in times] if times else []
-
-
-def _finite(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
-    pairs = [(x, y) for x, y in zip(xs, ys) if not math.isnan(y)]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
-
-
-class WalChart(PlotextPlot):
-    """Replots only when a new sample arrived: a replot costs real CPU (wal-facts.md)."""
-
-    def __init__(self, threshold_bytes: int, **kwargs: object) -> None:
+class WalChart(HistoryChart):
+    def __init__(self, threshold_bytes: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.threshold_bytes = threshold_bytes
-        self._drawn_polls = -1
 
-    def show(self, history: History) -> None:
-        if history.polls == self._drawn_polls:
-            return
-        self._drawn_polls = history.polls
+    def draw(self, history: History, seconds_ago: list[float]) -> None:
         plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        xs = _seconds_ago(history)
-        wal_x, wal_y = _finite(xs, [v / MiB for v in history.wal_bytes.values()])
-        use_x, use_y = _finite(xs, [v / MiB for v in history.wal_in_use.values()])
+        wal_x, wal_y = finite(seconds_ago, [v / MiB for v in history.wal_bytes.values()])
+        use_x, use_y = finite(seconds_ago, [v / MiB for v in history.wal_in_use.values()])
         if use_x:  # drawn first: where the WAL is fresh both lines coincide
             plt.plot(use_x, use_y, label="in use", color="green")
         if wal_x:
@@ -49,5 +29,3 @@ class WalChart(PlotextPlot):
         if self.threshold_bytes / MiB <= top * 1.5:
             plt.hline(self.threshold_bytes / MiB, color="red")
         plt.title("-wal MiB · flat lines: high-water and (when near) the threshold")
-        plt.xlabel("seconds ago")
-        self.refresh()

@@ -1,0 +1,38 @@
+"""A plot of one database's history against "seconds ago", redrawn only on a new sample."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from textual_plotext import PlotextPlot
+
+from waltui.history import History
+
+
+def finite(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
+    """Drops the polls where the value could not be read (NaN), keeping x and y aligned."""
+    pairs = [(x, y) for x, y in zip(xs[-len(ys):] if ys else [], ys) if not math.isnan(y)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+class HistoryChart(PlotextPlot):
+    """Replots only when a new sample arrived: a replot costs real CPU (wal-facts.md)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._drawn_polls = -1
+
+    def show(self, history: History) -> None:
+        if history.polls == self._drawn_polls:
+            return
+        self._drawn_polls = history.polls
+        self.plt.clear_data()
+        self.plt.clear_figure()
+        times = history.times.values()
+        self.draw(history, [t - times[-1] for t in times] if times else [])
+        self.plt.xlabel("seconds ago")
+        self.refresh()
+
+    def draw(self, history: History, seconds_ago: list[float]) -> None:
+        raise NotImplementedError
