@@ -50,32 +50,32 @@ def harden(conn: apsw.Connection, *, observer: bool) -> None:
 
 
 @contextlib.contextmanager
-def observer_connection(path: str, *, immutable: bool) -> Iterator[apsw.Connection]:
-    """Read-only connection. ``immutable`` when the WAL-mode database has no -wal and no -shm:
-    a plain read-only open would create both and leave them behind (measured)."""
-    params = {"immutable": "1"} if immutable else {"mode": "ro"}
+def _hardened(uri: str, flags: int, *, observer: bool, busy_timeout_ms: int
+              ) -> Iterator[apsw.Connection]:
     with sqlite_guard():
-        conn = apsw.Connection(_uri(path, **params),
-                               flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+        conn = apsw.Connection(uri, flags=flags | apsw.SQLITE_OPEN_URI)
         try:
-            harden(conn, observer=True)
-            conn.set_busy_timeout(OBSERVER_BUSY_TIMEOUT_MS)
-            yield conn
-        finally:
-            conn.close()
-
-
-@contextlib.contextmanager
-def action_connection(path: str, busy_timeout_ms: int) -> Iterator[apsw.Connection]:
-    """Read-write connection for an explicit operator action; never creates a database."""
-    with sqlite_guard():
-        conn = apsw.Connection(_uri(path), flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_URI)
-        try:
-            harden(conn, observer=False)
+            harden(conn, observer=observer)
             conn.set_busy_timeout(busy_timeout_ms)
             yield conn
         finally:
             conn.close()
+
+
+def observer_connection(path: str, *, immutable: bool
+                        ) -> contextlib.AbstractContextManager[apsw.Connection]:
+    """Read-only connection. ``immutable`` when the WAL-mode database has no -wal and no -shm:
+    a plain read-only open would create both and leave them behind (measured)."""
+    params = {"immutable": "1"} if immutable else {"mode": "ro"}
+    return _hardened(_uri(path, **params), apsw.SQLITE_OPEN_READONLY, observer=True,
+                     busy_timeout_ms=OBSERVER_BUSY_TIMEOUT_MS)
+
+
+def action_connection(path: str, busy_timeout_ms: int
+                      ) -> contextlib.AbstractContextManager[apsw.Connection]:
+    """Read-write connection for an explicit operator action; never creates a database."""
+    return _hardened(_uri(path), apsw.SQLITE_OPEN_READWRITE, observer=False,
+                     busy_timeout_ms=busy_timeout_ms)
 
 
 def classify(exc: BaseException) -> DbError:
