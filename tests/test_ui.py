@@ -11,8 +11,10 @@ from pathlib import Path
 from textual.widgets import Static
 
 from waltui.config import Config
+from waltui.monitor import Poller
 from waltui.ui.app import WaltuiApp
 from waltui.ui.keymap import KEYS
+from waltui.ui.messages import PollResults
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import CheckpointScreen
 from waltui.ui.widgets.overview_table import OverviewTable
@@ -47,6 +49,26 @@ async def test_attach_and_detach_while_running(live_db):
         await pilot.pause()
         assert table.row_count == 0 and not app.attached
         assert [e.text for e in app.events][-2:] == ["attached", "detached"]
+
+
+def test_a_poll_that_lands_during_start_up_is_shown(live_db):
+    """The first poll can arrive before the overview table has mounted; it once killed the
+    message loop (the table had no columns yet). An auto-pilot runs as early as start-up
+    allows, earlier than run_test hands over, so it posts the poll there."""
+    db, _app = live_db
+    poller = Poller(FAST)
+    poller.attach(str(db))
+    updates = poller.poll_once()
+    poller.close()
+    app = WaltuiApp([str(db)], FAST, poll=False)
+
+    async def early_poll(pilot) -> None:
+        app.post_message(PollResults(updates))
+        await wait_for(pilot, lambda: app.screen.query("FooterKey"), timeout=3)
+        app.exit((cell(app, db, "health"), cell(app, db, "pending")))
+
+    assert app.run(headless=True, size=(80, 24), auto_pilot=early_poll) == (
+        "ok", str(updates[0].reading.frames_pending))
 
 
 async def test_pinned_reader_is_named_in_the_locks_pane(live_db, spawn):

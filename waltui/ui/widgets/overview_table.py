@@ -31,8 +31,7 @@ class OverviewTable(DataTable):
         self._shown_from: dict[str, Update] = {}
         self.filter_text = ""
         self.sort_column = -1  # attach order
-
-    def on_mount(self) -> None:
+        # Columns from the start, not on mount: a poll can land between the two.
         for key, label in OVERVIEW_COLUMNS:
             self.add_column(label, key=key)
 
