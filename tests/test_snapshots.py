@@ -35,7 +35,17 @@ async def load_frozen(pilot) -> None:
     app.events.extend(frozen_events())
     for log in app.screen.query("EventLog"):
         log.redraw()
-    await pilot.pause()
+    await settled(pilot)
+
+
+async def settled(pilot) -> None:
+    """The footer fills in from a bindings signal a few frames after mount: wait for it,
+    so the snapshot shows the keys an operator sees."""
+    for _ in range(50):
+        await pilot.pause(0.02)
+        if pilot.app.screen.query("FooterKey"):
+            return
+    raise AssertionError("the footer never showed its keys")
 
 
 def test_overview_snapshot(snap_compare):
@@ -46,7 +56,7 @@ def test_detail_with_pinned_reader_snapshot(snap_compare):
     async def open_gamma(pilot):
         await load_frozen(pilot)
         await pilot.press("down", "enter")
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=open_gamma)
 

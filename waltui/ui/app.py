@@ -6,6 +6,7 @@ actions run in worker threads (they post CheckpointDone / ActionReport).
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from collections import deque
@@ -66,7 +67,7 @@ class WaltuiApp(App[None]):
             self.run_worker(self.monitor.run, thread=True, name="monitor", group="monitor")
         self.refresh_status()
         try:  # a dropped SSH session must not leave a spinning process
-            loop = __import__("asyncio").get_running_loop()
+            loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGHUP, self.action_quit)
             loop.add_signal_handler(signal.SIGTERM, self.action_quit)
         except (NotImplementedError, RuntimeError):
@@ -196,6 +197,12 @@ class WaltuiApp(App[None]):
         return bool(update and update.reading.files and opens_immutable(update.reading.files))
 
     # --- actions (keys, palette and help all come from keymap.KEYS) --------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Filter and sort belong to the overview: elsewhere they leave the footer."""
+        if action in ("filter", "sort"):
+            return isinstance(self.screen, OverviewScreen)
+        return True
+
     def action_open_detail(self) -> None:
         path = self.selected_path()
         if path is not None and not isinstance(self.screen, DetailScreen):

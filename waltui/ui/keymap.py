@@ -16,6 +16,8 @@ class KeyAction:
     writes: bool = False  # refused under --read-only
     show: bool = True  # in the footer
     display: str = ""  # how the help screen spells the key
+    footer: str = ""  # one word: ten of them must fit an 80-column footer
+
 
     @property
     def label(self) -> str:
@@ -27,28 +29,33 @@ KEYS: tuple[KeyAction, ...] = (
     KeyAction("enter", "open_detail", "Open the selected database", "Navigate", show=False,
               display="Enter"),
     KeyAction("escape", "back", "Back to the overview", "Navigate", show=False, display="Esc"),
-    KeyAction("slash", "filter", "Filter databases by name", "Navigate", display="/"),
-    KeyAction("o", "sort", "Sort by the next column", "Navigate"),
-    KeyAction("a", "attach", "Attach a database", "Databases"),
-    KeyAction("d", "detach", "Detach the selected database", "Databases"),
-    KeyAction("space", "pause", "Pause or resume polling", "Polling", display="Space"),
+    KeyAction("slash", "filter", "Filter databases by name", "Navigate", display="/",
+              footer="filter"),
+    KeyAction("o", "sort", "Sort by the next column", "Navigate", show=False),
+    KeyAction("a", "attach", "Attach a database", "Databases", footer="attach"),
+    KeyAction("d", "detach", "Detach the selected database", "Databases",
+              show=False),
+    KeyAction("space", "pause", "Pause or resume polling", "Polling", display="Space",
+              footer="pause"),
     KeyAction("minus", "faster", "Shorter interval: poll more often", "Polling", show=False,
               display="-"),
     KeyAction("plus", "slower", "Longer interval: poll less often", "Polling", show=False,
               display="+"),
     KeyAction("r", "poll_now", "Poll now", "Polling", show=False),
     KeyAction("c", "checkpoint", "Checkpoint (PASSIVE, FULL, RESTART, TRUNCATE)", "Actions",
-              writes=True),
-    KeyAction("i", "integrity", "Integrity check (quick or full)", "Actions"),
-    KeyAction("p", "pragmas", "Pragmas: view, change, optimize", "Actions"),
+              writes=True, footer="checkpoint"),
+    KeyAction("i", "integrity", "Integrity check (quick or full)", "Actions",
+              footer="integrity"),
+    KeyAction("p", "pragmas", "Pragmas: view, change, optimize", "Actions",
+              footer="pragmas"),
     KeyAction("R", "recover", "Guided safe recovery", "Actions", writes=True, show=False,
               display="Shift+R"),
-    KeyAction("question_mark", "help", "Help: every key", "App", display="?"),
-    KeyAction("q", "quit", "Quit", "App"),
+    KeyAction("question_mark", "help", "Help: every key", "App", display="?", footer="help"),
+    KeyAction("q", "quit", "Quit", "App", footer="quit"),
 )
 
 
 def bindings() -> list[Binding]:
-    return [Binding(k.key, k.action, k.description.split(" (")[0].split(":")[0], show=k.show,
-                    key_display=k.display or None)
+    return [Binding(k.key, k.action, k.footer or k.description, show=k.show,
+                    key_display=k.display or None, tooltip=k.description)
             for k in KEYS]

@@ -18,7 +18,7 @@ from waltui.ui.widgets.wal_chart import WalChart
 
 
 class DetailScreen(Screen):
-    BINDINGS = [("escape", "app.back", "Back")]
+    BINDINGS = [("escape", "app.back", "back")]
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -41,7 +41,7 @@ class DetailScreen(Screen):
                 yield PragmasTable()
             with TabPane("Events", id="tab-events"):
                 yield EventLog(self.app.events, path=self.path, id="detail-events")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         update = self.app.latest.get(self.path)

@@ -16,7 +16,7 @@ class OverviewScreen(Screen):
         yield OverviewTable(id="overview")
         yield Input(placeholder="filter by name (Enter keeps it, Esc clears)", id="filter")
         yield EventLog(self.app.events, id="events", limit=20)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
