@@ -5,7 +5,7 @@
 Starts the demo's processes, waits until agent-gamma's long reader really pins its WAL and the
 starvation finding is raised, then saves SVGs from the running app and converts them to PNG
 with rsvg-convert (Debian: librsvg2-bin, fonts-firacode, fonts-symbola), which renders
-Textual's SVG faithfully.
+Textual's SVG faithfully once told to keep its spaces.
 """
 
 from __future__ import annotations
@@ -45,7 +45,11 @@ async def capture(workload_paths: list[str]) -> list[Path]:
     saved: list[Path] = []
 
     def save(name: str) -> None:
-        saved.append(Path(app.save_screenshot(f"{name}.svg", str(OUT))))
+        svg = Path(app.save_screenshot(f"{name}.svg", str(OUT)))
+        # Without xml:space="preserve" rsvg collapses the &#160; that pads a cell: every
+        # span that starts with one is drawn a cell to the left of where the terminal has it.
+        svg.write_text(svg.read_text().replace("<svg ", '<svg xml:space="preserve" ', 1))
+        saved.append(svg)
 
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: starving(app))
