@@ -68,3 +68,14 @@ def test_help_snapshot(snap_compare):
         await pilot.pause()
 
     assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=open_help)
+
+
+def test_wal_pane_snapshot(snap_compare):
+    async def open_wal(pilot):
+        await load_frozen(pilot)
+        await pilot.press("down", "enter")
+        await settled(pilot)
+        pilot.app.screen.query_one("#tabs").active = "tab-wal"
+        await pilot.pause()
+
+    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=open_wal)

@@ -14,7 +14,7 @@ from waltui.ui.widgets.findings_view import FindingsView
 from waltui.ui.widgets.locks_table import LocksPane
 from waltui.ui.widgets.pragmas_table import PragmasTable
 from waltui.ui.widgets.queue_chart import QueueChart
-from waltui.ui.widgets.wal_chart import WalChart
+from waltui.ui.widgets.wal_chart import PendingChart, WalChart
 
 
 class DetailScreen(Screen):
@@ -31,6 +31,7 @@ class DetailScreen(Screen):
                 yield LocksPane()
             with TabPane("WAL", id="tab-wal"):
                 yield WalChart(self.app.config.thresholds.wal_bytes)
+                yield PendingChart()
             with TabPane("Findings", id="tab-findings"):
                 yield FindingsView()
             with TabPane("Checkpoints", id="tab-checkpoints"):
@@ -65,6 +66,7 @@ class DetailScreen(Screen):
             self.query_one(LocksPane).show(reading)
         elif active == "tab-wal":
             self.query_one(WalChart).show(history)
+            self.query_one(PendingChart).show(history)
         elif active == "tab-findings":
             self.query_one(FindingsView).show(update.findings)
         elif active == "tab-checkpoints":

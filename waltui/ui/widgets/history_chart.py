@@ -19,6 +19,8 @@ def finite(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
 class HistoryChart(PlotextPlot):
     """Replots only when a new sample arrived: a replot costs real CPU (wal-facts.md)."""
 
+    x_label = "seconds ago"
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._drawn_polls = -1
@@ -31,7 +33,7 @@ class HistoryChart(PlotextPlot):
         self.plt.clear_figure()
         times = history.times.values()
         self.draw(history, [t - times[-1] for t in times] if times else [])
-        self.plt.xlabel("seconds ago")
+        self.plt.xlabel(self.x_label)
         self.refresh()
 
     def draw(self, history: History, seconds_ago: list[float]) -> None:

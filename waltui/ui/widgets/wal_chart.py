@@ -1,4 +1,6 @@
-"""-wal file bytes and bytes in use over time, with the high-water mark and the threshold."""
+"""The WAL over time: -wal file bytes and bytes in use with the high-water mark and the
+threshold, and below it frames pending. Two charts, not two y-axes: while a reader starves
+the checkpoint, bytes in use and frames pending grow in step and one line hides the other."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ MiB = 1024 * 1024
 
 
 class WalChart(HistoryChart):
+    x_label = ""  # PendingChart below it carries the shared axis label
     def __init__(self, threshold_bytes: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.threshold_bytes = threshold_bytes
@@ -29,3 +32,13 @@ class WalChart(HistoryChart):
         if self.threshold_bytes / MiB <= top * 1.5:
             plt.hline(self.threshold_bytes / MiB, color="red")
         plt.title("-wal MiB · flat lines: high-water and (when near) the threshold")
+
+
+class PendingChart(HistoryChart):
+    def draw(self, history: History, seconds_ago: list[float]) -> None:
+        xs, ys = finite(seconds_ago, history.frames_pending.values())
+        if xs:
+            self.plt.plot(xs, ys, label="frames pending (not yet checkpointed)", color="magenta")
+            low, high = min(ys), max(ys)  # whole frames: plotext would label 3487.0
+            ticks = [low + (high - low) * i / 4 for i in range(5)] if high > low else [low]
+            self.plt.yticks(ticks, [f"{round(t):,}" for t in ticks])
