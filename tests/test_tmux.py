@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 WALTUI = Path(sys.executable).with_name("waltui")
@@ -29,19 +31,117 @@ def screen_shows(session: str, text: str, timeout: float = 15) -> str:
     raise AssertionError(f"{text!r} not on screen:\n{shown}")
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by .ci/run")
-def test_overview_renders_at_80x24_and_q_exits(live_db):
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by .ci/run")
+SGR = re.compile(r"\x1b\[([0-9;]*)m")
+GREYS = {0, 7, 8, 15, 16, 231, *range(232, 256)}
+
+
+def colours_used(session: str) -> set[str]:
+    """Every colour in the SGR codes tmux holds for the pane: '5;N' (256), '2;...' (24-bit),
+    or the 16-colour code itself."""
+    found: set[str] = set()
+    for params in SGR.findall(tmux("capture-pane", "-p", "-e", "-t", session)):
+        codes = params.split(";")
+        i = 0
+        while i < len(codes):
+            if codes[i] in ("38", "48") and i + 1 < len(codes):
+                width = 3 if codes[i + 1] == "5" else 5
+                found.add(";".join(codes[i + 1:i + width]))
+                i += width
+                continue
+            if codes[i] and (30 <= int(codes[i]) <= 37 or 40 <= int(codes[i]) <= 47
+                             or 90 <= int(codes[i]) <= 107):
+                found.add(codes[i])
+            i += 1
+    return found
+
+
+class Session:
+    """A detached tmux session of 80x24 running one shell command."""
+
+    def __init__(self, command: str) -> None:
+        self.name = f"waltui-{uuid.uuid4().hex[:8]}"
+        tmux("new-session", "-d", "-s", self.name, "-x", "80", "-y", "24", command)
+
+    def shows(self, text: str, timeout: float = 15) -> str:
+        return screen_shows(self.name, text, timeout)
+
+    def waltui_process(self) -> psutil.Process:
+        shell = psutil.Process(int(tmux("display", "-p", "-t", self.name, "#{pane_pid}")))
+        return next(p for p in [shell, *shell.children(recursive=True)]
+                    if str(WALTUI) in p.cmdline())
+
+    def close(self) -> None:
+        tmux("kill-session", "-t", self.name)
+
+
+@needs_tmux
+@pytest.mark.parametrize("env, palette", [
+    ("TERM=xterm-256color", "256"),
+    ("TERM=screen", "16"),
+    ("TERM=xterm-256color NO_COLOR=1", "grey"),
+])
+def test_overview_renders_at_80x24_and_q_exits(live_db, env, palette):
     db, _app = live_db
-    session = f"waltui-{uuid.uuid4().hex[:8]}"
-    command = (f"env TERM=xterm-256color {WALTUI} {db}; echo WALTUI-EXITED-$?; sleep 30")
-    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
+    session = Session(f"env -u COLORTERM {env} {WALTUI} {db}; echo WALTUI-EXITED-$?; sleep 30")
     try:
-        screen = screen_shows(session, "agent.db")
+        screen = session.shows("agent.db")
         assert "database" in screen and "health" in screen and "pending" in screen
         assert "waltui · 1 database" in screen
         assert all(len(line) <= 80 for line in screen.splitlines())
-        screen_shows(session, " ok ")  # the first poll landed
-        tmux("send-keys", "-t", session, "q")
-        screen_shows(session, "WALTUI-EXITED-0", timeout=5)
+        session.shows(" ok ")  # the first poll landed
+        colours = colours_used(session.name)
+        if palette == "16":
+            assert colours and not any(";" in c for c in colours), colours
+        elif palette == "grey":
+            indexed = {int(c.split(";")[1]) for c in colours if c.startswith("5;")}
+            assert indexed <= GREYS and not any(c.startswith("2;") for c in colours), colours
+        else:
+            assert any(c.startswith("5;") and int(c[2:]) not in GREYS for c in colours)
+        tmux("send-keys", "-t", session.name, "q")
+        session.shows("WALTUI-EXITED-0", timeout=5)
     finally:
-        tmux("kill-session", "-t", session)
+        session.close()
+
+
+@needs_tmux
+def test_a_terminal_that_goes_away_ends_the_process(live_db):
+    """A dropped SSH session: the terminal closes under the app, nobody presses q. Started
+    with SIGHUP ignored (nohup, some job runners), Textual alone keeps running on the dead
+    terminal at most of a core: waltui takes SIGHUP back and quits."""
+    db, _app = live_db
+    session = Session(f"trap '' HUP; env TERM=xterm-256color {WALTUI} {db}")
+    try:
+        session.shows(" ok ")
+        process = session.waltui_process()
+    finally:
+        session.close()
+    try:
+        process.wait(timeout=5)
+    except psutil.TimeoutExpired:
+        cpu = process.cpu_percent(interval=0.5)
+        process.kill()
+        raise AssertionError(f"waltui still ran ({cpu:.0f} % CPU) after its terminal went away")
+
+
+@needs_tmux
+def test_demo_starts_its_workload_and_quitting_stops_it():
+    session = Session(f"env TERM=xterm-256color {WALTUI} demo; echo WALTUI-EXITED-$?; sleep 30")
+    try:
+        session.shows("agent-gamma.db")
+        waltui = session.waltui_process()
+        deadline = time.monotonic() + 15
+        while not (agents := [p for p in waltui.children() if "waltui.demo_agent" in p.cmdline()]):
+            assert time.monotonic() < deadline, "no demo agent started"
+            time.sleep(0.2)
+        assert len(agents) == 8
+        directory = Path(agents[0].cmdline()[-3]).parent
+        assert directory.name.startswith("waltui-demo-") and directory.is_dir()
+        session.shows("pending")
+        assert "agent-alpha.db" in session.shows("agent-beta.db")
+        tmux("send-keys", "-t", session.name, "q")
+        session.shows("WALTUI-EXITED-0", timeout=10)
+        gone, alive = psutil.wait_procs(agents, timeout=5)
+        assert not alive and not directory.exists()
+    finally:
+        session.close()
