@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 
 from waltui.config import Config
 from waltui.monitor import Poller
@@ -16,7 +16,9 @@ from waltui.ui.app import WaltuiApp
 from waltui.ui.keymap import KEYS
 from waltui.ui.messages import PollResults
 from waltui.ui.screens.detail import DetailScreen
-from waltui.ui.screens.dialogs import CheckpointScreen
+from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen
+from waltui.ui.screens.integrity import IntegrityScreen
+from waltui.ui.screens.pragmas import PragmaScreen
 from waltui.ui.widgets.overview_table import OverviewTable
 
 FAST = Config(interval=0.2)
@@ -182,6 +184,73 @@ async def test_checkpoint_from_the_keyboard(live_db):
                                           for e in app.events))
         await wait_for(pilot, lambda: cell(app, db, "ckpt") == "done")
         assert Path(f"{db}-wal").stat().st_size == 0
+
+
+async def test_integrity_check_says_what_it_pins_and_can_be_cancelled(live_db):
+    db, app_helper = live_db
+    # enough rows and an index that a full check runs for seconds, not milliseconds
+    app_helper.do("sql CREATE INDEX payload_index ON queue(payload)")
+    app_helper.do("sql WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n "
+                  "WHERE k < 300000) INSERT INTO queue(payload) SELECT hex(randomblob(60)) FROM n")
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        max_frame = app.latest[str(db)].reading.wal_index.max_frame
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, IntegrityScreen))
+        await pilot.pause()  # mounted: its first option is highlighted
+        await pilot.press("down")
+        # Enter's own handler, called directly: pilot.press waits while the process is busy
+        # (up to 1 s, and the check is busy), and the check must still be running when x lands
+        app.screen.query_one(OptionList).action_select()  # the full integrity_check
+        progress = app.screen.query_one("#progress", Static)
+        await wait_for(pilot, lambda: app.screen.check and app.screen.check.progress_steps)
+        assert f"pins the WAL at frame {max_frame}" in str(progress.render())
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.screen.outcome == "cancelled", timeout=3)
+        await wait_for(pilot, lambda: any(e.text == "integrity_check: cancelled: "
+                                          for e in app.events))
+        await pilot.press("escape")
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, IntegrityScreen))
+        await pilot.pause()
+        await pilot.press("enter")  # quick_check, left to finish
+        await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=30)
+        assert app.screen.outcome == "ok"
+        assert any(e.text == "quick_check: ok" for e in app.events)
+
+
+async def test_pragma_panel_changes_only_waltuis_connection_and_cancel_writes_nothing(
+        live_db):
+    db, app_helper = live_db
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, PragmaScreen))
+        panel = app.screen
+        table = panel.query_one("#pragma-table")
+        await wait_for(pilot, lambda: table.row_count > 0)
+
+        async def change(name: str, value: str) -> ConfirmScreen:
+            table.move_cursor(row=table.get_row_index(name))
+            await pilot.press("enter", *value, "enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            return app.screen
+
+        dialog = await change("journal_mode", "delete")
+        assert "into the database file" in str(dialog.body)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is panel)
+        await pilot.pause(0.3)
+        assert Path(db).read_bytes()[18:20] == b"\x02\x02"  # still WAL: nothing written
+        assert not any("journal_mode" in e.text for e in app.events)
+
+        dialog = await change("busy_timeout", "4321")
+        assert "waltui's own connection only" in str(dialog.body)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: any("busy_timeout" in e.text for e in app.events))
+    assert app_helper.do("sql PRAGMA busy_timeout") == [[0]]  # the application's is untouched
 
 
 async def test_read_only_refuses_checkpoint_and_recovery_keys(live_db):
