@@ -208,7 +208,7 @@ async def test_integrity_check_says_what_it_pins_and_can_be_cancelled(live_db):
         assert f"pins the WAL at frame {max_frame}" in str(progress.render())
         await pilot.press("x")
         await wait_for(pilot, lambda: app.screen.outcome == "cancelled", timeout=3)
-        await wait_for(pilot, lambda: any(e.text == "integrity_check: cancelled: "
+        await wait_for(pilot, lambda: any(e.text == "integrity_check: cancelled"
                                           for e in app.events))
         await pilot.press("escape")
         await pilot.press("i")
@@ -218,6 +218,15 @@ async def test_integrity_check_says_what_it_pins_and_can_be_cancelled(live_db):
         await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=30)
         assert app.screen.outcome == "ok"
         assert any(e.text == "quick_check: ok" for e in app.events)
+        await pilot.press("escape", "i")
+        await wait_for(pilot, lambda: isinstance(app.screen, IntegrityScreen))
+        await pilot.pause()
+        await pilot.press("down")
+        app.screen.query_one(OptionList).action_select()
+        await wait_for(pilot, lambda: app.screen.check and app.screen.check.progress_steps)
+        await pilot.press("escape")  # closing the dialog stops the check, and the log says so
+        await wait_for(pilot, lambda: any(
+            e.text == "integrity_check: cancelled (dialog closed)" for e in app.events))
 
 
 async def test_pragma_panel_changes_only_waltuis_connection_and_cancel_writes_nothing(

@@ -47,11 +47,19 @@ class IntegrityScreen(ModalScreen[None]):
         self._show_progress()
         self.run_worker(self._run, thread=True, exclusive=True, group="integrity")
 
+    @property
+    def kind(self) -> str:
+        return "integrity_check" if self.check and self.check.full else "quick_check"
+
     def _run(self) -> None:
-        worker = get_current_worker()
+        worker, app = get_current_worker(), self.app  # a dismissed screen no longer finds its app
         outcome, messages = self.check.run()
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._finished, outcome, messages)
+            app.call_from_thread(self._finished, outcome, messages)
+        else:  # the dialog was closed under it: its widgets are gone, the log still hears
+            app.post_message(ActionReport(self.path, "action",
+                                          f"{self.kind}: {outcome} (dialog closed)",
+                                          "information"))
 
     def _show_progress(self) -> None:
         if self.check is None or self.outcome is not None:
@@ -69,9 +77,9 @@ class IntegrityScreen(ModalScreen[None]):
         for line in messages[:20]:
             body.append(line + "\n")
         self.query_one("#progress", Static).update(body)
-        summary = "ok" if outcome == "ok" else f"{outcome}: " + "; ".join(messages[:3])
-        kind = "quick_check" if not self.check.full else "integrity_check"
-        self.app.post_message(ActionReport(self.path, "action", f"{kind}: {summary}",
+        summary = "; ".join([outcome] if outcome == "ok" or not messages else
+                            [f"{outcome}: {messages[0]}", *messages[1:3]])
+        self.app.post_message(ActionReport(self.path, "action", f"{self.kind}: {summary}",
                                            "information" if outcome == "ok" else "warning"))
 
     def action_cancel_check(self) -> None:

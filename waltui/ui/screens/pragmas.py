@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
@@ -51,18 +51,21 @@ class PragmaScreen(ModalScreen[None]):
             table.add_column(column, key=column)
         self.query_one(Input).display = False
         table.focus()
-        self.run_worker(self._load, thread=True, group="pragmas")
+        app = self.app
+        self.run_worker(lambda: self._load(app), thread=True, group="pragmas")
 
-    def _load(self) -> None:
+    def _load(self, app: App) -> None:
+        """Threads get the app passed in: once the panel is closed, self.app is not found."""
         try:
             values = read_pragma_panel(self.path, immutable=self.immutable)
         except Exception as exc:  # shown in the panel, never a traceback
-            self.app.call_from_thread(self.notify, f"could not read pragmas: {exc}",
-                                      severity="error")
+            app.call_from_thread(app.notify, f"could not read pragmas: {exc}", severity="error")
             return
-        self.app.call_from_thread(self._fill, values)
+        app.call_from_thread(self._fill, values)
 
     def _fill(self, values: dict[str, object]) -> None:
+        if not self.is_attached:  # closed while the values were read
+            return
         table = self.query_one(DataTable)
         table.clear()
         for name, value in values.items():
@@ -95,22 +98,24 @@ class PragmaScreen(ModalScreen[None]):
             return
 
         def decided(yes: bool | None) -> None:
-            if yes:
-                self.run_worker(lambda: self._apply(name, value), thread=True, group="pragmas")
+            if yes:  # an app worker: closing the panel must not lose the write's report
+                app = self.app
+                app.run_worker(lambda: self._apply(app, name, value), thread=True,
+                               group="pragmas")
 
         self.app.push_screen(ConfirmScreen(f"Change {name}?", what_will_be_written(name, value)),
                              decided)
 
-    def _apply(self, name: str, value: str) -> None:
+    def _apply(self, app: App, name: str, value: str) -> None:
         try:
-            text = set_pragma(self.path, name, value, read_only=self.app.config.read_only)
+            text = set_pragma(self.path, name, value, read_only=app.config.read_only)
             severity = "information"
         except (Refused, ValueError) as exc:
             text, severity = str(exc), "warning"
         except Exception as exc:  # an SQLite error: reported, never a traceback
             text, severity = f"PRAGMA {name} failed: {exc}", "error"
-        self.app.post_message(ActionReport(self.path, "action", text, severity))
-        self._load()
+        app.post_message(ActionReport(self.path, "action", text, severity))
+        self._load(app)
 
     def action_close(self) -> None:
         box = self.query_one(Input)
