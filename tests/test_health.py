@@ -61,6 +61,28 @@ def test_starvation_names_the_pinning_reader(live_db, spawn):
     assert found["checkpoint_starvation"] == "critical"
 
 
+def test_overlapping_readers_keep_the_wal_from_restarting(live_db, spawn):
+    """Every frame is checkpointed, no reader pins anything when polled, yet the WAL only
+    grows: two readers take turns so one is always active and no writer can restart it."""
+    db, app = live_db
+    app.do("insert 900")
+    readers = [spawn(db), spawn(db)]
+    readers[0].do("begin_read")
+    poller = poller_for(db, starvation_polls=3)
+    for turn in range(5):
+        app.do("insert 200")
+        readers[(turn + 1) % 2].do("begin_read")  # sees every frame: its mark is max_frame
+        readers[turn % 2].do("end")
+        app.do("checkpoint PASSIVE")  # copies up to the live reader's mark: everything
+        [update] = poller.poll_once()
+    reading = update.reading
+    assert reading.frames_pending == 0 and reading.pins == ()
+    assert reading.wal_index.max_frame > 1000
+    [finding] = [f for f in update.findings if f.code == "checkpoint_starvation"]
+    assert finding.title == "Checkpoint starvation: the WAL cannot restart"
+    assert "a reader is always active" in finding.evidence and "RESTART" in finding.fix
+
+
 def test_healthy_database_under_steady_load_has_no_findings(live_db, spawn):
     db, app = live_db
     app.do("autocheckpoint 100")  # checkpoints run, as in a well-behaved application

@@ -58,18 +58,30 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
     if partial:
         evidence.append(f"last {last.mode} checkpoint {last.outcome}: "
                         f"{last.checkpointed} of {last.log} frames")
+    # Everything copied yet still rising: readers overlap, so no writer ever finds the WAL
+    # free to restart from its start (SQLite's own definition of checkpoint starvation).
+    overlapping = growing and not pins and pending < max_frame // 10
     if pins:
         evidence.append(pins)
+    elif overlapping:
+        evidence.append("checkpoints keep up, but a reader is always active, so the WAL "
+                        "never restarts")
     elif growing:
         evidence.append("no reader pins it: no checkpoint seems to run (wal_autocheckpoint 0?)")
+    if pins:
+        fix = ("End the long read transaction named here (commit or close it), then run a "
+               "checkpoint (c). Readers should keep transactions short.")
+    elif overlapping:
+        fix = ("Let the readers pause: a RESTART or TRUNCATE checkpoint (c) waits for a moment "
+               "with none and resets the WAL; journal_size_limit in the writer caps the file.")
+    else:
+        fix = ("Make sure some connection checkpoints: keep wal_autocheckpoint on, or run "
+               "PRAGMA wal_checkpoint regularly.")
     yield Finding(
         "checkpoint_starvation", "critical" if long_pins and growing else "warning",
+        "Checkpoint starvation: the WAL cannot restart" if overlapping else
         "Checkpoint starvation: the WAL cannot be checkpointed",
-        "; ".join(evidence),
-        "End the long read transaction named here (commit or close it), then run a checkpoint "
-        "(c). Readers should keep transactions short." if pins else
-        "Make sure some connection checkpoints: keep wal_autocheckpoint on, or run "
-        "PRAGMA wal_checkpoint regularly.",
+        "; ".join(evidence), fix,
     )
 
 
