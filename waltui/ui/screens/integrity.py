@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
@@ -22,6 +22,7 @@ class IntegrityScreen(ModalScreen[None]):
         self.path, self.immutable, self.pinned_frame = path, immutable, pinned_frame
         self.check: IntegrityRun | None = None
         self.outcome: str | None = None
+        self.closed = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -54,12 +55,15 @@ class IntegrityScreen(ModalScreen[None]):
     def _run(self) -> None:
         worker, app = get_current_worker(), self.app  # a dismissed screen no longer finds its app
         outcome, messages = self.check.run()
-        if not worker.is_cancelled:
-            app.call_from_thread(self._finished, outcome, messages)
-        else:  # the dialog was closed under it: its widgets are gone, the log still hears
-            app.post_message(ActionReport(self.path, "action",
-                                          f"{self.kind}: {outcome} (dialog closed)",
-                                          "information"))
+        if worker.is_cancelled or self.closed:
+            self._report_closed(app, outcome)
+        else:
+            app.call_from_thread(self._finished, app, outcome, messages)
+
+    def _report_closed(self, app: App, outcome: str) -> None:
+        """The dialog was closed under the check: its widgets are gone, the log still hears."""
+        app.post_message(ActionReport(self.path, "action",
+                                      f"{self.kind}: {outcome} (dialog closed)", "information"))
 
     def _show_progress(self) -> None:
         if self.check is None or self.outcome is not None:
@@ -69,7 +73,10 @@ class IntegrityScreen(ModalScreen[None]):
             f"running… {self.check.progress_steps * 1000:,} steps. This check holds a read "
             f"transaction: it pins the WAL{pin} while it runs.", style="yellow"))
 
-    def _finished(self, outcome: str, messages: list[str]) -> None:
+    def _finished(self, app: App, outcome: str, messages: list[str]) -> None:
+        if self.closed:  # closed between the check's end and this call
+            self._report_closed(app, outcome)
+            return
         self.outcome = outcome
         style = {"ok": "bold green", "problems": "bold red", "cancelled": "yellow",
                  "error": "bold red"}[outcome]
@@ -79,13 +86,14 @@ class IntegrityScreen(ModalScreen[None]):
         self.query_one("#progress", Static).update(body)
         summary = "; ".join([outcome] if outcome == "ok" or not messages else
                             [f"{outcome}: {messages[0]}", *messages[1:3]])
-        self.app.post_message(ActionReport(self.path, "action", f"{self.kind}: {summary}",
-                                           "information" if outcome == "ok" else "warning"))
+        app.post_message(ActionReport(self.path, "action", f"{self.kind}: {summary}",
+                                      "information" if outcome == "ok" else "warning"))
 
     def action_cancel_check(self) -> None:
         if self.check is not None and self.outcome is None:
             self.check.cancel()
 
     def action_close(self) -> None:
+        self.closed = True
         self.action_cancel_check()
         self.dismiss(None)
