@@ -25,10 +25,21 @@ def human_seconds(seconds: float | None) -> str:
     return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
 
 
-def short_command(cmdline: str, width: int = 48) -> str:
+INTERPRETERS = ("python", "node", "ruby", "perl", "php", "bash", "sh")
+
+
+def short_command(cmdline: str, width: int = 48, *, program_first: bool = False) -> str:
     """'/usr/bin/python3 -m app.worker /srv/a/q.db' -> 'python3 -m app.worker q.db': the
-    program's name and its arguments with directories dropped, cut to ``width``."""
+    program's name and its arguments with directories dropped, cut to ``width``. With
+    ``program_first`` an interpreter and its flags go too ('worker q.db'): in a narrow
+    column the script or module says more than 'python3 -m'."""
     words = [w.rsplit("/", 1)[-1] if "/" in w and not w.endswith("/") else w
              for w in cmdline.split()]
+    if program_first and len(words) > 1 and words[0].rstrip("0123456789.") in INTERPRETERS:
+        words.pop(0)
+        while len(words) > 1 and words[0].startswith("-"):
+            if words.pop(0) == "-m":
+                words[0] = words[0].rsplit(".", 1)[-1]
+                break
     text = " ".join(words)
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -13,6 +13,10 @@ from waltui.units import human_bytes, short_command
 
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 SHORT_SEVERITY = {"info": "info", "warning": "WARN", "critical": "CRIT"}
+# The overview's health column at 80 columns: the finding's code in a word or two. The
+# detail view, `check` and the JSON use the code itself.
+SHORT_CODE = {"checkpoint_starvation": "starvation", "network_filesystem": "network fs",
+              "d_state_holder": "D state"}
 OUTCOME_STYLE = {"done": "green", "partial": "yellow", "busy": "red", "error": "red",
                  "refused": "magenta"}
 
@@ -38,7 +42,8 @@ def health_cell(reading: Reading, findings: tuple[Finding, ...]) -> Text:
     top = worst(findings)
     if top is None:
         return Text("ok", style="green")
-    return Text(f"{SHORT_SEVERITY[top.severity]} {top.code}", style=SEVERITY_STYLE[top.severity])
+    label = SHORT_CODE.get(top.code, top.code.replace("_", " "))
+    return Text(f"{SHORT_SEVERITY[top.severity]} {label}", style=SEVERITY_STYLE[top.severity])
 
 
 def queue_total(reading: Reading) -> int | None:
@@ -57,7 +62,8 @@ def overview_cells(update: Update) -> tuple[object, ...]:
         health_cell(r, update.findings),
         human_bytes(r.wal_bytes) if r.wal_bytes is not None else "-",
         "-" if pending is None else str(pending),
-        Text(f"{pin.pid} {short_command(pin.process, 18)}", style="bold red") if pin else "-",
+        Text(f"{pin.pid} {short_command(pin.process, 14, program_first=True)}",
+             style="bold red") if pin else "-",
         str(r.writer_pid or "-"),
         str(len(r.readers)),
         human_bytes(h.wal_high_water) if h.wal_high_water else "-",
