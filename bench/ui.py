@@ -53,12 +53,14 @@ def key_latencies(session: str, presses: int) -> list[float]:
     return samples
 
 
-def measure_in_tmux(directory: Path, count: int, seconds: float,
-                    presses: int) -> tuple[float, float, float, list[float]]:
+def measure_in_tmux(directory: Path, count: int, seconds: float, presses: int,
+                    config: Path | None = None) -> tuple[float, float, float, list[float]]:
     session = f"waltui-bench-{count}"
     subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    options = f"--config {config} " if config else ""
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-                    f"env TERM=xterm-256color {WALTUI} --interval 1 {directory}"], check=True)
+                    f"env TERM=xterm-256color {WALTUI} {options}--interval 1 {directory}"],
+                   check=True)
     try:
         proc = None
         deadline = time.monotonic() + 20
@@ -89,24 +91,31 @@ def main() -> None:
     raise_fd_limit()
     rows = []
     with tempfile.TemporaryDirectory(prefix="waltui-uibench-") as tmp:
-        for count in (10, 1000):
-            directory = Path(tmp) / f"n{count}"
+        # The holders never commit, so by default each poll reuses the SQL values; the last
+        # row opens SQLite every poll, as if every database had committed since the last.
+        always_sql = Path(tmp) / "always-sql.toml"
+        always_sql.write_text("sql_max_age = 0\n")
+        for count, config, label in ((10, None, "idle"), (1000, None, "idle"),
+                                     (1000, always_sql, "all changing")):
+            directory = Path(tmp) / f"n{count}-{label.replace(' ', '-')}"
             directory.mkdir()
             holder = hold([str(directory / f"agent-{i:04d}.db") for i in range(count)])
             try:
-                rows.append((count, *measure_in_tmux(directory, count, args.seconds, args.presses)))
+                rows.append((count, label, *measure_in_tmux(directory, count, args.seconds,
+                                                            args.presses, config)))
             finally:
                 holder.stdin.close()
                 holder.wait()
-    print(f"{'databases':>9} {'idle CPU %':>10} {'RSS MB':>7} {'cycle ms':>8} "
+    print(f"{'databases':>9} {'databases are':>13} {'CPU %':>6} {'RSS MB':>7} {'cycle ms':>8} "
           f"{'key->repaint ms: median':>23} {'p90':>5} {'max':>5}")
-    for count, cpu, rss, cycle, keys in rows:
+    for count, label, cpu, rss, cycle, keys in rows:
         keys.sort()
-        print(f"{count:>9} {cpu:>10.1f} {rss:>7.1f} {cycle:>8.0f} {statistics.median(keys):>23.0f}"
-              f" {keys[int(len(keys) * 0.9)]:>5.0f} {keys[-1]:>5.0f}")
-    print(f"\nratios 1,000 / 10 databases: CPU {rows[1][1] / max(rows[0][1], 0.01):.1f}x, "
-          f"median key latency {statistics.median(rows[1][4]) / statistics.median(rows[0][4]):.1f}x")
-    print("idle CPU is % of one core; key->repaint is `?` sent by tmux until the screen shows it")
+        print(f"{count:>9} {label:>13} {cpu:>6.1f} {rss:>7.1f} {cycle:>8.0f} "
+              f"{statistics.median(keys):>23.0f} {keys[int(len(keys) * 0.9)]:>5.0f} "
+              f"{keys[-1]:>5.0f}")
+    print(f"\nratios 1,000 / 10 idle databases: CPU {rows[1][2] / max(rows[0][2], 0.01):.1f}x, "
+          f"median key latency {statistics.median(rows[1][5]) / statistics.median(rows[0][5]):.1f}x")
+    print("CPU is % of one core; key->repaint is `?` sent by tmux until the screen shows it")
 
 
 if __name__ == "__main__":

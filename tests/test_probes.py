@@ -105,6 +105,34 @@ def test_queue_depth_equals_a_separate_count(live_db, spawn):
     assert depths["by_state:done"] == 50
 
 
+def test_sql_values_are_reused_until_a_commit_then_read_again(live_db, spawn):
+    """An unchanged database keeps its last pragmas and queue depths (opening a connection is
+    most of a poll); any commit, and sql_max_age, make the next poll read them again."""
+    db, app = live_db
+    query = QueueQuery("pending", "SELECT count(*) FROM queue WHERE state = 'pending'")
+    observer = DatabaseObserver(str(db), ObserveOptions(queries=(query,), sql_max_age=60))
+    try:
+        first = observer.read(PollContext.capture())
+        spawn(db).do("begin_read")  # a reader changes locks and marks, not content
+        again = observer.read(PollContext.capture())
+        assert again.sql_taken_at == first.sql_taken_at and again.queues == first.queues
+        assert again.readers and not first.readers  # the rest of the poll is fresh
+        app.do("insert 5")
+        after = observer.read(PollContext.capture())
+        assert after.sql_taken_at > first.sql_taken_at
+        assert after.queues[0].depth == first.queues[0].depth + 5 == app.do("count")
+        app.do("sql UPDATE queue SET state = 'done' WHERE id = 1")  # same sizes, new commit
+        assert observer.read(PollContext.capture()).queues[0].depth == app.do("count")
+    finally:
+        observer.close()
+    always = DatabaseObserver(str(db), ObserveOptions(queries=(query,), sql_max_age=0))
+    try:
+        taken = {always.read(PollContext.capture()).sql_taken_at for _ in range(3)}
+        assert len(taken) == 3
+    finally:
+        always.close()
+
+
 def test_preset_queue_is_found_by_its_table(tmp_path, spawn):
     db = tmp_path / "lq.db"
     app = spawn(db)

@@ -203,6 +203,7 @@ class Reading:
     pragmas: dict[str, object] = field(default_factory=dict)
     queues: tuple[QueueDepth, ...] = ()
     notes: tuple[str, ...] = ()  # what was deliberately not read, and why
+    sql_taken_at: float | None = None  # when pragmas and queues were read (may be reused)
     poll_ms: float = 0.0
 
     @property

@@ -56,6 +56,8 @@ def reading_json(reading: Reading) -> dict[str, object]:
         "queue_depth": {q.name: q.depth for q in reading.queues},
         "queue_errors": {q.name: q.error for q in reading.queues if q.error},
         "notes": list(reading.notes),
+        "sql_age_seconds": None if reading.sql_taken_at is None
+        else round(reading.taken_at - reading.sql_taken_at, 3),
         "poll_ms": round(reading.poll_ms, 3),
     }
 

@@ -34,9 +34,12 @@ class ObserveOptions:
     presets: bool = True
     query_limit_ms: float = 100.0
     recovery_limit_bytes: int = 8 * 1024 * 1024
+    sql_max_age: float = 10.0  # re-read SQL values this often even when nothing changed
 
 
 _SHARED_PROCESS_PROBE = ProcessProbe()
+# pragmas, queue depths, an error, notes on what was not read
+SqlValues = tuple[dict[str, object], tuple[QueueDepth, ...], DbError | None, list[str]]
 
 
 class PollContext:
@@ -79,6 +82,8 @@ class DatabaseObserver:
         self.watch = FileWatch(path)
         self.holds = HoldTracker()
         self._presets: tuple[int | None, list[QueueQuery]] = (None, [])
+        # (content key, when read, values): reused while the database has not changed
+        self._sql_cache: tuple[tuple[object, ...], float, SqlValues] | None = None
 
     def close(self) -> None:
         self.watch.close()
@@ -100,9 +105,11 @@ class DatabaseObserver:
         pragmas: dict[str, object] = {}
         queues: tuple[QueueDepth, ...] = ()
         notes: list[str] = []
+        sql_taken_at = None
         if header is not None and error is None:
             if self.options.sql:
-                pragmas, queues, error, notes = self._read_sql(facts, header, held)
+                (pragmas, queues, error, notes), sql_taken_at = self._sql_values(
+                    facts, header, held)
             else:
                 pragmas = header_pragmas(header)
         if header is not None and header.journal_mode != "wal" and error is None:
@@ -114,8 +121,25 @@ class DatabaseObserver:
             page_size=header.page_size if header else None,
             held_locks=held, readers=readers, stale_marks=stale,
             filesystem=ctx.filesystem(self.path), pragmas=pragmas, queues=queues,
-            notes=tuple(notes), poll_ms=(time.perf_counter() - started) * 1000,
+            notes=tuple(notes), sql_taken_at=sql_taken_at,
+            poll_ms=(time.perf_counter() - started) * 1000,
         )
+
+    def _sql_values(self, facts: FileFacts, header: DbHeader, held: Sequence[HeldLock]
+                    ) -> tuple[SqlValues, float]:
+        """Opening a connection is most of a poll's cost. Pragmas and queue depths cannot
+        change without a commit, and every commit moves content_key(), so an unchanged
+        database reuses the last values; sql_max_age bounds the wait for SQL whose answer
+        depends on the clock (a "due now" queue)."""
+        key, now = content_key(facts), time.time()
+        if self._sql_cache is not None:
+            cached_key, taken_at, values = self._sql_cache
+            if cached_key == key and now - taken_at < self.options.sql_max_age:
+                return values, taken_at
+        values = self._read_sql(facts, header, held)
+        clean = values[2] is None and not values[3]
+        self._sql_cache = (key, now, values) if clean else None
+        return values, now
 
     def _held_locks(self, ctx: PollContext, facts: FileFacts) -> tuple[HeldLock, ...]:
         locks: list[Lock]
@@ -132,7 +156,7 @@ class DatabaseObserver:
         )
 
     def _read_sql(self, facts: FileFacts, header: DbHeader, held: Sequence[HeldLock]
-                  ) -> tuple[dict[str, object], tuple[QueueDepth, ...], DbError | None, list[str]]:
+                  ) -> SqlValues:
         wal_mode = header.journal_mode == "wal"
         no_sidecars = opens_immutable(facts)
         someone_has_it_open = any(h.lock.lock == "dms" or h.lock.file == "db" for h in held)
@@ -171,6 +195,18 @@ class DatabaseObserver:
         if self._presets[0] != schema_version or schema_version is None:
             self._presets = (schema_version, preset_queries(conn))  # type: ignore[assignment]
         return self._presets[1]
+
+
+def content_key(facts: FileFacts) -> tuple[object, ...]:
+    """Moves with every commit: the -shm's transaction counter and mxFrame (WAL), the file
+    header's change counter (rollback mode), and the sizes and WAL salts as a backstop."""
+    index, wal, header = facts.wal_index, facts.wal_header, facts.db_header
+    return (
+        facts.db_bytes, facts.wal_bytes, facts.shm_bytes, facts.journal_bytes,
+        header.change_counter if header else None,
+        (index.change_counter, index.max_frame) if index else None,
+        (wal.checkpoint_seq, wal.salt1, wal.salt2) if wal else None,
+    )
 
 
 def opens_immutable(facts: FileFacts) -> bool:
