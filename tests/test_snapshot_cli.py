@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import apsw
@@ -94,3 +96,25 @@ def test_text_output_and_usage_without_paths(tmp_path):
     bare = subprocess.run([sys.executable, "-m", "waltui"], capture_output=True, text=True,
                           timeout=60)
     assert bare.returncode == 2 and "usage: waltui PATH" in bare.stdout
+
+
+def test_a_reader_that_goes_away_and_ctrl_c_end_quietly(tmp_path):
+    """`waltui snapshot --json | head` and Ctrl-C during `check --for`: an exit status, a
+    plain line at most, never a traceback."""
+    for i in range(60):  # more JSON than a pipe buffer holds
+        make_wal_db(tmp_path / f"agent-{i:02d}.db")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    reader = subprocess.Popen([sys.executable, "-m", "waltui", "snapshot", "--json",
+                               str(tmp_path)], cwd=root, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    assert reader.stdout.read(10) == b'{\n  "datab'
+    reader.stdout.close()  # as head does once it has its lines
+    assert reader.wait(timeout=30) == 141
+    assert reader.stderr.read() == b""
+    watcher = subprocess.Popen([sys.executable, "-m", "waltui", "check", "--for", "30",
+                                str(tmp_path / "agent-00.db")], cwd=root,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    watcher.send_signal(signal.SIGINT)
+    assert watcher.wait(timeout=10) == 130
+    assert watcher.stderr.read() == "waltui: interrupted\n"
