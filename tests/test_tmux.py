@@ -125,6 +125,26 @@ def test_a_terminal_that_goes_away_ends_the_process(live_db):
 
 
 @needs_tmux
+def test_a_dropped_session_also_stops_the_demo_workload():
+    """The hangup path must clean up like q does: Textual's shutdown used to hang on the
+    dead terminal, leaving waltui and every demo agent running."""
+    session = Session(f"trap '' HUP; env TERM=xterm-256color {WALTUI} demo")
+    try:
+        session.shows("agent-gamma.db")
+        waltui = session.waltui_process()
+        deadline = time.monotonic() + 15
+        while len(agents := [p for p in waltui.children() if "waltui.demo_agent" in p.cmdline()]) < 8:
+            assert time.monotonic() < deadline, "the demo agents did not start"
+            time.sleep(0.2)
+        directory = Path(agents[0].cmdline()[-3]).parent
+    finally:
+        session.close()
+    waltui.wait(timeout=8)
+    gone, alive = psutil.wait_procs(agents, timeout=5)
+    assert not alive and not directory.exists()
+
+
+@needs_tmux
 def test_demo_starts_its_workload_and_quitting_stops_it():
     session = Session(f"env TERM=xterm-256color {WALTUI} demo; echo WALTUI-EXITED-$?; sleep 30")
     try:

@@ -7,7 +7,9 @@ actions run in worker threads (they post CheckpointDone / ActionReport).
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -68,7 +70,7 @@ class WaltuiApp(App[None]):
         self.refresh_status()
         try:  # a dropped SSH session must not leave a spinning process
             loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGHUP, self.action_quit)
+            loop.add_signal_handler(signal.SIGHUP, self._terminal_gone)
             loop.add_signal_handler(signal.SIGTERM, self.action_quit)
         except (NotImplementedError, RuntimeError):
             pass
@@ -81,6 +83,25 @@ class WaltuiApp(App[None]):
     def action_quit(self) -> None:
         self.monitor.stop()
         self.exit()
+
+    def _terminal_gone(self) -> None:
+        """SIGHUP: the terminal closed under us. Textual's output thread dies on the first
+        write to it (EIO) and its shutdown then waits on that thread forever (measured: a
+        process left behind at 0 % CPU, demo agents still running). /dev/null takes the
+        terminal's place, and if the shutdown hangs all the same, a watchdog cleans up and
+        ends the process."""
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        threading.Thread(target=self._exit_hard_after, args=(2.0,), daemon=True).start()
+        self.action_quit()
+
+    def _exit_hard_after(self, seconds: float) -> None:
+        time.sleep(seconds)
+        self.monitor.stop()
+        if self._on_exit is not None:
+            self._on_exit()
+        os._exit(128 + signal.SIGHUP)
 
     def _from_monitor(self, updates: list[Update]) -> None:
         self.post_message(PollResults(updates))  # thread-safe; the monitor never waits on us
