@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.screen import Screen
 from textual.widgets import OptionList, Static
 
 from waltui.config import Config
@@ -30,6 +31,14 @@ async def wait_for(pilot, condition: Callable[[], object], timeout: float = 8.0)
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await pilot.pause(0.05)
+
+
+async def open_screen(pilot, key: str, kind: type) -> Screen:
+    """Press the key that opens a screen; return it once mounted (its focus and highlight set)."""
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind))
+    await pilot.pause()
+    return pilot.app.screen
 
 
 def cell(app: WaltuiApp, path: Path, column: str) -> str:
@@ -177,8 +186,7 @@ async def test_checkpoint_from_the_keyboard(live_db):
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
-        await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, CheckpointScreen))
+        await open_screen(pilot, "c", CheckpointScreen)
         await pilot.press("down", "down", "down", "enter")  # TRUNCATE
         await wait_for(pilot, lambda: any("TRUNCATE checkpoint done" in e.text
                                           for e in app.events))
@@ -196,34 +204,31 @@ async def test_integrity_check_says_what_it_pins_and_can_be_cancelled(live_db):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
         max_frame = app.latest[str(db)].reading.wal_index.max_frame
-        await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, IntegrityScreen))
-        await pilot.pause()  # mounted: its first option is highlighted
-        await pilot.press("down")
-        # Enter's own handler, called directly: pilot.press waits while the process is busy
-        # (up to 1 s, and the check is busy), and the check must still be running when x lands
-        app.screen.query_one(OptionList).action_select()  # the full integrity_check
-        progress = app.screen.query_one("#progress", Static)
-        await wait_for(pilot, lambda: app.screen.check and app.screen.check.progress_steps)
-        assert f"pins the WAL at frame {max_frame}" in str(progress.render())
+
+        async def start_full_check() -> IntegrityScreen:
+            screen = await open_screen(pilot, "i", IntegrityScreen)
+            await pilot.press("down")
+            # Enter's own handler, called directly: pilot.press waits while the process is
+            # busy (up to 1 s, and the check is), and the check must still run when x lands
+            screen.query_one(OptionList).action_select()
+            await wait_for(pilot, lambda: screen.check and screen.check.progress_steps)
+            return screen
+
+        screen = await start_full_check()
+        assert f"pins the WAL at frame {max_frame}" in str(
+            screen.query_one("#progress", Static).render())
         await pilot.press("x")
-        await wait_for(pilot, lambda: app.screen.outcome == "cancelled", timeout=3)
+        await wait_for(pilot, lambda: screen.outcome == "cancelled", timeout=3)
         await wait_for(pilot, lambda: any(e.text == "integrity_check: cancelled"
                                           for e in app.events))
         await pilot.press("escape")
-        await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, IntegrityScreen))
-        await pilot.pause()
+        screen = await open_screen(pilot, "i", IntegrityScreen)
         await pilot.press("enter")  # quick_check, left to finish
-        await wait_for(pilot, lambda: app.screen.outcome is not None, timeout=30)
-        assert app.screen.outcome == "ok"
+        await wait_for(pilot, lambda: screen.outcome is not None, timeout=30)
+        assert screen.outcome == "ok"
         assert any(e.text == "quick_check: ok" for e in app.events)
-        await pilot.press("escape", "i")
-        await wait_for(pilot, lambda: isinstance(app.screen, IntegrityScreen))
-        await pilot.pause()
-        await pilot.press("down")
-        app.screen.query_one(OptionList).action_select()
-        await wait_for(pilot, lambda: app.screen.check and app.screen.check.progress_steps)
+        await pilot.press("escape")
+        await start_full_check()
         await pilot.press("escape")  # closing the dialog stops the check, and the log says so
         await wait_for(pilot, lambda: any(
             e.text == "integrity_check: cancelled (dialog closed)" for e in app.events))
@@ -235,9 +240,7 @@ async def test_pragma_panel_changes_only_waltuis_connection_and_cancel_writes_no
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
-        await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, PragmaScreen))
-        panel = app.screen
+        panel = await open_screen(pilot, "p", PragmaScreen)
         table = panel.query_one("#pragma-table")
         await wait_for(pilot, lambda: table.row_count > 0)
 
