@@ -66,7 +66,8 @@ def measure_in_tmux(directory: Path, count: int, seconds: float, presses: int,
         deadline = time.monotonic() + 20
         while proc is None and time.monotonic() < deadline:
             proc = next((p for p in psutil.process_iter(["cmdline"])  # python3 .../waltui
-                         if (p.info["cmdline"] or [])[1:2] == [str(WALTUI)]), None)
+                         if (p.info["cmdline"] or [])[1:2] == [str(WALTUI)]
+                         and str(directory) in p.info["cmdline"]), None)  # not one quitting
             time.sleep(0.2)
         if proc is None:
             raise SystemExit("waltui did not start")
