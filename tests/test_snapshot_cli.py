@@ -90,9 +90,12 @@ def test_directory_argument_finds_databases_by_header_not_extension(tmp_path):
 
 def test_text_output_and_usage_without_paths(tmp_path):
     make_wal_db(tmp_path / "a.db")
-    out = subprocess.run([sys.executable, "-m", "waltui", "snapshot", str(tmp_path / "a.db")],
-                         capture_output=True, text=True, timeout=60)
+    (tmp_path / "notes.txt").write_text("not a database\n")
+    out = subprocess.run([sys.executable, "-m", "waltui", "snapshot", str(tmp_path / "a.db"),
+                          str(tmp_path / "notes.txt")], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "mode wal, page size 4096" in out.stdout
+    assert "error: not_sqlite: not an SQLite database" in out.stdout
+    assert "None" not in out.stdout  # a file with no header has no mode to print
     bare = subprocess.run([sys.executable, "-m", "waltui"], capture_output=True, text=True,
                           timeout=60)
     assert bare.returncode == 2 and "usage: waltui PATH" in bare.stdout

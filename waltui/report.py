@@ -91,8 +91,11 @@ def reading_text(reading: Reading) -> str:
     if reading.files is None:
         return "\n".join(lines)
     files, index = reading.files, reading.wal_index
-    lines.append(f"  mode {reading.journal_mode}, page size {reading.page_size}, "
-                 f"db {human_bytes(files.db_bytes)}")
+    if reading.journal_mode is None:  # not an SQLite file, or its header is unreadable
+        lines.append(f"  file {human_bytes(files.db_bytes)}")
+    else:
+        lines.append(f"  mode {reading.journal_mode}, page size {reading.page_size}, "
+                     f"db {human_bytes(files.db_bytes)}")
     if files.wal_bytes is not None:
         lines.append(f"  -wal {human_bytes(files.wal_bytes)} "
                      f"({human_bytes(reading.wal_bytes_in_use or 0)} in use)")
