@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual.screen import Screen
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList, Static, TabbedContent
 
 from waltui.config import Config
 from waltui.monitor import Poller
@@ -98,6 +98,9 @@ async def test_pinned_reader_is_named_in_the_locks_pane(live_db, spawn):
         text = str(sentence.render())
         mark = app.latest[str(db)].reading.pins[0].read_mark
         assert f"the checkpoint cannot pass frame {mark}" in text
+        tabs = app.screen.query_one(TabbedContent)
+        await pilot.press("right", "right", "right")  # the tab bar has the focus on entry
+        assert tabs.active == "tab-checkpoints"
         await pilot.press("escape")
         assert not isinstance(app.screen, DetailScreen)
 
