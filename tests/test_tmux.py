@@ -68,8 +68,8 @@ class Session:
 
     def waltui_process(self) -> psutil.Process:
         shell = psutil.Process(int(tmux("display", "-p", "-t", self.name, "#{pane_pid}")))
-        return next(p for p in [shell, *shell.children(recursive=True)]
-                    if str(WALTUI) in p.cmdline())
+        return next(p for p in [shell, *shell.children(recursive=True)]  # python3 .../waltui,
+                    if p.cmdline()[1:2] == [str(WALTUI)])  # not a shell or setsid naming it
 
     def close(self) -> None:
         tmux("kill-session", "-t", self.name)
@@ -105,12 +105,17 @@ def test_overview_renders_at_80x24_and_q_exits(live_db, env, palette):
 
 
 @needs_tmux
-def test_a_terminal_that_goes_away_ends_the_process(live_db):
+@pytest.mark.parametrize("start", [
+    pytest.param("trap '' HUP;", id="SIGHUP-ignored"),
+    pytest.param("setsid -w", id="no-SIGHUP-at-all"),
+])
+def test_a_terminal_that_goes_away_ends_the_process(live_db, start):
     """A dropped SSH session: the terminal closes under the app, nobody presses q. Started
     with SIGHUP ignored (nohup, some job runners), Textual alone keeps running on the dead
-    terminal at most of a core: waltui takes SIGHUP back and quits."""
+    terminal at most of a core: waltui takes SIGHUP back and quits. Started in a session of
+    its own (setsid), no SIGHUP comes at all: waltui notices the terminal is gone."""
     db, _app = live_db
-    session = Session(f"trap '' HUP; env TERM=xterm-256color {WALTUI} {db}")
+    session = Session(f"{start} env TERM=xterm-256color {WALTUI} {db}")
     try:
         session.shows(" ok ")
         process = session.waltui_process()

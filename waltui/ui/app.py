@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import termios
 import threading
 import time
 from collections import deque
@@ -57,6 +58,7 @@ class WaltuiApp(App[None]):
         self.monitor = Monitor(Poller(config), self._from_monitor,
                                on_detached=lambda p: self.post_message(Detached(p)))
         self._on_exit = on_exit
+        self._terminal_lost = False
 
     # --- start and stop -----------------------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -74,6 +76,11 @@ class WaltuiApp(App[None]):
             loop.add_signal_handler(signal.SIGTERM, self.action_quit)
         except (NotImplementedError, RuntimeError):
             pass
+        if not self.is_headless and os.isatty(0):
+            # No SIGHUP comes when waltui is not in the terminal's foreground process group
+            # (setsid, some job runners); Textual then spins on the dead terminal (~70 % of a
+            # core, measured). A hung-up terminal answers tcgetattr with EIO: look once a second.
+            self.set_interval(1.0, self._check_terminal)
 
     def on_unmount(self) -> None:
         self.monitor.stop()
@@ -84,12 +91,21 @@ class WaltuiApp(App[None]):
         self.monitor.stop()
         self.exit()
 
+    def _check_terminal(self) -> None:
+        try:
+            termios.tcgetattr(0)
+        except termios.error:
+            self._terminal_gone()
+
     def _terminal_gone(self) -> None:
         """SIGHUP: the terminal closed under us. Textual's output thread dies on the first
         write to it (EIO) and its shutdown then waits on that thread forever (measured: a
         process left behind at 0 % CPU, demo agents still running). /dev/null takes the
         terminal's place, and if the shutdown hangs all the same, a watchdog cleans up and
         ends the process."""
+        if self._terminal_lost:
+            return
+        self._terminal_lost = True
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
