@@ -74,7 +74,8 @@ def checkpoint(path: str, mode: str, *, deadline: float = 10.0, read_only: bool 
 
     if read_only:
         return result("refused", None, 0, READ_ONLY_REFUSAL)
-    code = CHECKPOINT_MODES[mode][0]
+    if mode not in CHECKPOINT_MODES:  # it is spliced into the PRAGMA below
+        raise ValueError(f"unknown checkpoint mode {mode!r}")
     attempts, backoff, row = 0, 0.05, None
     try:
         with action_connection(path, busy_timeout_ms=0) as conn:

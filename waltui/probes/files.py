@@ -195,7 +195,7 @@ def parse_db_header(raw: bytes) -> tuple[DbHeader | None, DbError | None]:
             "corrupt", f"corrupt database header (page size {page_size}, "
             f"file format {write_version}/{read_version})")
     fields = struct.unpack_from(">IIIIII", raw, 24)  # change counter .. schema format
-    change_counter, page_count, _trunk, freelist_count = fields[0], fields[1], fields[2], fields[3]
+    change_counter, page_count, freelist_count = fields[0], fields[1], fields[3]
     largest_root, encoding, user_version, incremental = struct.unpack_from(">IIII", raw, 52)
     (application_id,) = struct.unpack_from(">I", raw, 68)
     return DbHeader(

@@ -6,11 +6,6 @@ actions run in worker threads (they post CheckpointDone / ActionReport).
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import termios
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -35,6 +30,7 @@ from waltui.ui.screens.help import HelpScreen
 from waltui.ui.screens.integrity import IntegrityScreen
 from waltui.ui.screens.overview import OverviewScreen
 from waltui.ui.screens.pragmas import PragmaScreen
+from waltui.ui.terminal_watch import TerminalWatch
 from waltui.ui.widgets.event_log import Event, EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
 
@@ -58,7 +54,7 @@ class WaltuiApp(App[None]):
         self.monitor = Monitor(Poller(config), self._from_monitor,
                                on_detached=lambda p: self.post_message(Detached(p)))
         self._on_exit = on_exit
-        self._terminal_lost = False
+        self.terminal_watch = TerminalWatch(self, self.action_quit, self._clean_up)
 
     # --- start and stop -----------------------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -70,54 +66,19 @@ class WaltuiApp(App[None]):
         if self.poll_enabled:
             self.run_worker(self.monitor.run, thread=True, name="monitor", group="monitor")
         self.refresh_status()
-        try:  # a dropped SSH session must not leave a spinning process
-            loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGHUP, self._terminal_gone)
-            loop.add_signal_handler(signal.SIGTERM, self.action_quit)
-        except (NotImplementedError, RuntimeError):
-            pass
-        if not self.is_headless and os.isatty(0):
-            # No SIGHUP comes when waltui is not in the terminal's foreground process group
-            # (setsid, some job runners); Textual then spins on the dead terminal (~70 % of a
-            # core, measured). A hung-up terminal answers tcgetattr with EIO: look once a second.
-            self.set_interval(1.0, self._check_terminal)
+        self.terminal_watch.start()  # a dropped SSH session must not leave a process behind
 
     def on_unmount(self) -> None:
-        self.monitor.stop()
-        if self._on_exit is not None:
-            self._on_exit()
+        self._clean_up()
 
     def action_quit(self) -> None:
         self.monitor.stop()
         self.exit()
 
-    def _check_terminal(self) -> None:
-        try:
-            termios.tcgetattr(0)
-        except termios.error:
-            self._terminal_gone()
-
-    def _terminal_gone(self) -> None:
-        """SIGHUP: the terminal closed under us. Textual's output thread dies on the first
-        write to it (EIO) and its shutdown then waits on that thread forever (measured: a
-        process left behind at 0 % CPU, demo agents still running). /dev/null takes the
-        terminal's place, and if the shutdown hangs all the same, a watchdog cleans up and
-        ends the process."""
-        if self._terminal_lost:
-            return
-        self._terminal_lost = True
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        threading.Thread(target=self._exit_hard_after, args=(2.0,), daemon=True).start()
-        self.action_quit()
-
-    def _exit_hard_after(self, seconds: float) -> None:
-        time.sleep(seconds)
+    def _clean_up(self) -> None:
         self.monitor.stop()
         if self._on_exit is not None:
             self._on_exit()
-        os._exit(128 + signal.SIGHUP)
 
     def _from_monitor(self, updates: list[Update]) -> None:
         self.post_message(PollResults(updates))  # thread-safe; the monitor never waits on us

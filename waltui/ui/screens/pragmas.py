@@ -8,9 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
-from waltui.actions import (
-    ADVICE, CONNECTION_PRAGMAS, PERSISTENT_PRAGMAS, Refused, read_pragma_panel, set_pragma,
-)
+from waltui.actions import ADVICE, PERSISTENT_PRAGMAS, Refused, read_pragma_panel, set_pragma
 from waltui.ui.messages import ActionReport
 from waltui.ui.screens.dialogs import ConfirmScreen
 

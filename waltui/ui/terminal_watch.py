@@ -1,0 +1,63 @@
+"""Ending the app when its terminal goes away, so a dropped SSH session leaves nothing behind.
+
+Two ways a terminal is lost, both measured with Textual 8.2.8:
+- SIGHUP arrives. Textual's output thread dies on its first write to the closed terminal
+  (EIO) and the shutdown then waits on that thread forever: a process left at 0 % CPU,
+  demo agents still running. /dev/null takes the terminal's fds first, and a watchdog cleans
+  up and exits if the shutdown hangs all the same.
+- No SIGHUP comes (setsid, runners that keep the app out of the terminal's foreground
+  group). Textual spins on the dead terminal at 70-99 % of a core. A hung-up terminal
+  answers tcgetattr with EIO, so it is asked once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import termios
+import threading
+import time
+from collections.abc import Callable
+
+from textual.app import App
+
+HARD_EXIT_AFTER_SECONDS = 2.0
+
+
+class TerminalWatch:
+    def __init__(self, app: App, quit_app: Callable[[], None],
+                 clean_up: Callable[[], None]) -> None:
+        self.app, self.quit_app, self.clean_up = app, quit_app, clean_up
+        self.lost = False
+
+    def start(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, self.terminal_gone)
+            loop.add_signal_handler(signal.SIGTERM, self.quit_app)
+        except (NotImplementedError, RuntimeError):
+            pass
+        if not self.app.is_headless and os.isatty(0):
+            self.app.set_interval(1.0, self._check)
+
+    def _check(self) -> None:
+        try:
+            termios.tcgetattr(0)
+        except termios.error:
+            self.terminal_gone()
+
+    def terminal_gone(self) -> None:
+        if self.lost:
+            return
+        self.lost = True
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        threading.Thread(target=self._exit_hard_after, daemon=True).start()
+        self.quit_app()
+
+    def _exit_hard_after(self) -> None:
+        time.sleep(HARD_EXIT_AFTER_SECONDS)
+        self.clean_up()
+        os._exit(128 + signal.SIGHUP)
