@@ -128,7 +128,10 @@ def test_rollback_mode_and_a_hot_journal(tmp_path, spawn):
 
 def test_network_filesystem_from_the_mount_table(live_db):
     db, _app = live_db
-    mounts = MountTable.parse(f"40 1 0:50 / {db.parent} rw - nfs4 server:/export rw\n")
+    # only the type is made up: the device is the real one, so the real locks still match
+    dev = os.stat(db.parent).st_dev
+    mounts = MountTable.parse(f"40 1 {os.major(dev)}:{os.minor(dev)} / {db.parent} rw - "
+                              "nfs4 server:/export rw\n")
     observer = DatabaseObserver(str(db))
     reading = observer.read(PollContext(LockTable.capture(), mounts))
     observer.close()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import apsw
+import pytest
 
 from tests.conftest import our_locks_on
 from waltui.probes.files import deferred_close_count, sqlite_guard
@@ -37,6 +41,43 @@ def test_pinning_reader_is_named_with_its_slot_and_mark(live_db, spawn):
     assert pin.read_mark == reading.wal_index.read_marks[pin.slot]
     assert pin.read_mark < reading.wal_index.max_frame
     assert "sqlite_helper.py" in pin.process
+
+
+@pytest.fixture
+def btrfs_subvolume(tmp_path: Path) -> Iterator[Path]:
+    """A real btrfs (a sparse loop image) with a subvolume: os.stat's device there is not the
+    one /proc/locks names. Needs root, loop devices and btrfs-progs (.ci/run installs it)."""
+    if os.geteuid() != 0 or shutil.which("mkfs.btrfs") is None:
+        pytest.skip("needs root and mkfs.btrfs to mount a btrfs image")
+    image, mount = tmp_path / "btrfs.img", tmp_path / "btrfs"
+    mount.mkdir()
+    with open(image, "wb") as handle:
+        handle.truncate(256 * 1024 * 1024)
+    made = subprocess.run(f"mkfs.btrfs -q {image} && mount -o loop {image} {mount} && "
+                          f"btrfs -q subvolume create {mount}/agents", shell=True,
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+        pytest.skip(f"cannot mount a btrfs image here: {made.stderr.strip()}")
+    yield mount / "agents"
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_locks_are_found_on_a_btrfs_subvolume(btrfs_subvolume, spawn):
+    db = btrfs_subvolume / "agent.db"
+    filesystem = MountTable.capture().lookup(str(db))
+    assert filesystem.type == "btrfs"
+    app = spawn(db)
+    app.do("wal")
+    app.do("setup")
+    app.do("insert 50")
+    assert os.stat(db).st_dev != filesystem.device  # the case: matching by st_dev finds nothing
+    reader = spawn(db)
+    reader.do("begin_read")
+    app.do("insert 50")
+    reading = read_once(db)
+    assert [pin.pid for pin in reading.pins] == [reader.pid]
+    assert {l.pid for l in reading.locks if l.lock == "dms"} == {app.pid, reader.pid}
 
 
 def test_mark_left_by_an_ended_reader_is_stale_not_a_pin(live_db, spawn):

@@ -167,6 +167,7 @@ class Filesystem:
     mount_point: str
     network: bool
     fuse: bool
+    device: int | None = None  # the superblock's, as /proc/locks names files
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ class DatabaseObserver:
     def _held_locks(self, ctx: PollContext, facts: FileFacts) -> tuple[HeldLock, ...]:
         locks: list[Lock]
         if ctx.locks is not None:
-            locks = ctx.locks.locks_for(facts.db_inode, facts.shm_inode)
+            locks = ctx.locks.locks_for(*lock_table_ids(facts, ctx.filesystem(self.path)))
         elif self.watch.db.fd is not None:
             locks = probe_with_getlk(self.watch.db.fd, self.watch.shm.fd)
         else:
@@ -195,6 +195,17 @@ class DatabaseObserver:
         if self._presets[0] != schema_version or schema_version is None:
             self._presets = (schema_version, preset_queries(conn))  # type: ignore[assignment]
         return self._presets[1]
+
+
+def lock_table_ids(facts: FileFacts, filesystem: Filesystem | None
+                   ) -> tuple[tuple[int, int], tuple[int, int] | None]:
+    """(device, inode) of the db and -shm as /proc/locks names them: with the superblock's
+    device from mountinfo where known, since os.stat's can differ (btrfs subvolumes)."""
+    device = filesystem.device if filesystem is not None else None
+    if device is None:
+        return facts.db_inode, facts.shm_inode
+    shm = facts.shm_inode
+    return (device, facts.db_inode[1]), (device, shm[1]) if shm is not None else None
 
 
 def content_key(facts: FileFacts) -> tuple[object, ...]:
