@@ -292,3 +292,11 @@ def test_network_filesystem_is_flagged_from_the_mount_table():
     assert table.lookup("/srv/agents/local/b.db").network is False
     boxed = table.lookup("/mnt/my box/c.db")
     assert boxed.network and boxed.fuse
+    assert table.lookup("/srv/agents/a.db").device == os.makedev(0, 45)
+
+
+def test_of_two_mounts_at_one_point_the_one_on_top_is_used():
+    table = MountTable.parse("40 25 0:50 / /data rw - ext4 /dev/sdc1 rw\n"
+                             "41 40 0:51 / /data rw - btrfs /dev/sdd1 rw\n")
+    found = table.lookup("/data/agent.db")
+    assert (found.type, found.device) == ("btrfs", os.makedev(0, 51))

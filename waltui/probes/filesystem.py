@@ -25,9 +25,11 @@ class MountTable:
     """Mount points and their types, read once per poll and shared by every database."""
 
     def __init__(self, mounts: list[tuple[str, str, int | None]]) -> None:
-        """mounts: (mount point, type, device of its superblock). Longest mount point first,
-        so the first prefix that matches is the right one."""
-        self.mounts = sorted(mounts, key=lambda m: len(m[0]), reverse=True)
+        """mounts: (mount point, type, device of its superblock), in mountinfo order. Longest
+        mount point first, and of two at one point the later (the one on top), so the first
+        prefix that matches is the right one."""
+        order = sorted(enumerate(mounts), key=lambda im: (len(im[1][0]), im[0]), reverse=True)
+        self.mounts = [mount for _, mount in order]
 
     @classmethod
     def capture(cls, path: str = MOUNTINFO) -> MountTable:

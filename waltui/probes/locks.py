@@ -78,10 +78,10 @@ class LockTable:
         locks = [lock for raw in self.by_file.get(db_id, ()) for lock in decode("db", raw)]
         if shm_id is not None:
             locks += [lock for raw in self.by_file.get(shm_id, ()) for lock in decode("shm", raw)]
-        return sorted(set(locks), key=_lock_order)
+        return sorted(set(locks), key=lock_order)
 
 
-def _lock_order(lock: Lock) -> tuple[object, ...]:
+def lock_order(lock: Lock) -> tuple[object, ...]:
     return (lock.file != "shm", lock.lock, lock.slot if lock.slot is not None else -1, lock.pid)
 
 
@@ -143,4 +143,4 @@ def probe_with_getlk(db_fd: int, shm_fd: int | None) -> list[Lock]:
                 raws["shm"].add(RawLock(found.pid, found.exclusive, byte, byte))
     locks = {lock for file, found_set in raws.items() for raw in found_set
              for lock in decode(file, raw)}
-    return sorted(locks, key=_lock_order)
+    return sorted(locks, key=lock_order)

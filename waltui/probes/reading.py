@@ -19,7 +19,7 @@ from waltui.model import (
 )
 from waltui.probes.files import FileWatch
 from waltui.probes.filesystem import MountTable
-from waltui.probes.locks import LockTable, probe_with_getlk
+from waltui.probes.locks import LockTable, lock_order, probe_with_getlk
 from waltui.probes.pins import find_readers
 from waltui.probes.processes import HoldTracker, ProcessProbe
 from waltui.probes.sqlite import (
@@ -144,7 +144,8 @@ class DatabaseObserver:
     def _held_locks(self, ctx: PollContext, facts: FileFacts) -> tuple[HeldLock, ...]:
         locks: list[Lock]
         if ctx.locks is not None:
-            locks = ctx.locks.locks_for(*lock_table_ids(facts, ctx.filesystem(self.path)))
+            locks = sorted({lock for ids in lock_table_ids(facts, ctx.filesystem(self.path))
+                            for lock in ctx.locks.locks_for(*ids)}, key=lock_order)
         elif self.watch.db.fd is not None:
             locks = probe_with_getlk(self.watch.db.fd, self.watch.shm.fd)
         else:
@@ -198,14 +199,16 @@ class DatabaseObserver:
 
 
 def lock_table_ids(facts: FileFacts, filesystem: Filesystem | None
-                   ) -> tuple[tuple[int, int], tuple[int, int] | None]:
-    """(device, inode) of the db and -shm as /proc/locks names them: with the superblock's
-    device from mountinfo where known, since os.stat's can differ (btrfs subvolumes)."""
+                   ) -> list[tuple[tuple[int, int], tuple[int, int] | None]]:
+    """(device, inode) of the db and -shm as /proc/locks may name them: os.stat's device,
+    and the superblock's from mountinfo where that differs (btrfs subvolumes). Both are
+    looked up, so a mount table that misleads (stacked mounts) costs nothing."""
+    ids = [(facts.db_inode, facts.shm_inode)]
     device = filesystem.device if filesystem is not None else None
-    if device is None:
-        return facts.db_inode, facts.shm_inode
-    shm = facts.shm_inode
-    return (device, facts.db_inode[1]), (device, shm[1]) if shm is not None else None
+    if device is not None and device != facts.db_inode[0]:
+        shm = facts.shm_inode
+        ids.append(((device, facts.db_inode[1]), (device, shm[1]) if shm is not None else None))
+    return ids
 
 
 def content_key(facts: FileFacts) -> tuple[object, ...]:
