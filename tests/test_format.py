@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from waltui.units import short_command
+from waltui.units import short_command, who
 
 
 @pytest.mark.parametrize(("cmdline", "short"), [
@@ -22,3 +22,8 @@ def test_commands_are_cut_to_width_with_an_ellipsis() -> None:
     assert short_command("/usr/bin/python3 -m waltui.demo_agent hog a.db", 14,
                          program_first=True) == "demo_agent ho…"
     assert short_command("/usr/bin/python3 agent.py") == "python3 agent.py"
+
+
+def test_every_message_names_a_process_the_same_way() -> None:
+    assert who(4121, "/usr/bin/python3 agent.py /srv/q.db") == "pid 4121 `python3 agent.py q.db`"
+    assert who(4121, None) == "pid 4121"  # gone before its details were read

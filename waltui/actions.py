@@ -19,6 +19,7 @@ from waltui.history import CheckpointResult
 from waltui.model import Reading
 from waltui.probes.reading import DatabaseObserver, PollContext
 from waltui.probes.sqlite import action_connection, observer_connection
+from waltui.units import who
 
 CHECKPOINT_MODES: dict[str, tuple[int, str]] = {
     "PASSIVE": (apsw.SQLITE_CHECKPOINT_PASSIVE,
@@ -53,7 +54,7 @@ def blockers_of(path: str) -> tuple[str, ...]:
         reading = observer.read(PollContext.capture())
     finally:
         observer.close()
-    return tuple(f"pid {r.pid} `{r.process}` (read slot {r.slot} at frame {r.read_mark})"
+    return tuple(f"{who(r.pid, r.process)} (read slot {r.slot} at frame {r.read_mark})"
                  for r in reading.readers) if reading.files else ()
 
 
@@ -229,7 +230,7 @@ def guided_recovery(path: str, *, read_only: bool, deadline: float = 10.0
     holders = sorted(reading.open_by)
     if reading.files is None:
         return [RecoveryStep("read", "failed", reading.error.message if reading.error else "?")]
-    names = ", ".join(f"pid {p} `{reading.process(p).label if reading.process(p) else '?'}`"
+    names = ", ".join(who(p, info.label if (info := reading.process(p)) else None)
                       for p in holders)
     steps = [RecoveryStep("holders", "ok" if not holders else "stopped",
                           "no process holds the database" if not holders else

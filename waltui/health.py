@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from waltui.config import Thresholds
 from waltui.history import History
 from waltui.model import Finding, Reading
-from waltui.units import human_bytes, human_seconds
+from waltui.units import human_bytes, human_seconds, who
 
 Rule = Callable[[Reading, History, Thresholds], Iterator[Finding]]
 RULES: list[Rule] = []
@@ -32,7 +32,7 @@ def evaluate(reading: Reading, history: History, thresholds: Thresholds) -> list
 
 def _who(reading: Reading, pid: int) -> str:
     info = reading.process(pid)
-    return f"pid {pid} `{info.label}`" if info else f"pid {pid}"
+    return who(pid, info.label if info else None)
 
 
 @rule

@@ -6,7 +6,7 @@ The JSON field names are a contract (README, "JSON"): add fields, never rename t
 from __future__ import annotations
 
 from waltui.model import Reader, Reading, WalIndex
-from waltui.units import human_bytes, human_seconds, short_command
+from waltui.units import human_bytes, human_seconds, who
 
 
 def reading_json(reading: Reading) -> dict[str, object]:
@@ -69,16 +69,16 @@ def _reader_json(reader: Reader) -> dict[str, object]:
 
 def reader_sentence(reader: Reader, index: WalIndex | None) -> str:
     """The plain-words line an operator needs: who, which slot, which frame, for how long."""
-    who = f"pid {reader.pid} `{short_command(reader.process)}`"
+    named = who(reader.pid, reader.process)
     held = human_seconds(reader.held_seconds)
     if not reader.pins:
-        return f"{who} reads slot {reader.slot} at frame {reader.read_mark} (seen {held}); " \
+        return f"{named} reads slot {reader.slot} at frame {reader.read_mark} (seen {held}); " \
                "it does not hold a checkpoint back"
     if reader.slot == 0:
         stop = index.backfilled if index else 0
-        return (f"{who} has held read slot 0 for {held}: it reads the database file itself, "
+        return (f"{named} has held read slot 0 for {held}: it reads the database file itself, "
                 f"so no checkpoint can copy anything past frame {stop}")
-    return (f"{who} has held read slot {reader.slot} at frame {reader.read_mark} for {held}: "
+    return (f"{named} has held read slot {reader.slot} at frame {reader.read_mark} for {held}: "
             f"the checkpoint cannot pass frame {reader.read_mark}")
 
 

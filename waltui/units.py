@@ -43,3 +43,8 @@ def short_command(cmdline: str, width: int = 48, *, program_first: bool = False)
                 break
     text = " ".join(words)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def who(pid: int, cmdline: str | None) -> str:
+    """How every message names a process: pid 4121 `python agent.py q.db`."""
+    return f"pid {pid} `{short_command(cmdline)}`" if cmdline else f"pid {pid}"

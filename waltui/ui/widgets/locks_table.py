@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Static
 
 from waltui.model import Reading
 from waltui.report import reader_sentence
-from waltui.units import human_seconds, short_command
+from waltui.units import human_seconds, short_command, who
 
 COLUMNS = ("pid", "process", "file", "lock", "slot", "mark", "held", "state")
 
@@ -45,9 +45,8 @@ class LocksPane(Vertical):
             text.append(reader_sentence(reader, index) + "\n", style="bold red")
         if reading.writer_pid:
             info = reading.process(reading.writer_pid)
-            who = short_command(info.label) if info else "?"
-            text.append(f"pid {reading.writer_pid} `{who}` holds the write lock\n",
-                        style="yellow")
+            text.append(f"{who(reading.writer_pid, info.label if info else None)} holds the "
+                        "write lock\n", style="yellow")
         if reading.stale_marks:
             marks = ", ".join(f"slot {m.slot} at {m.read_mark}" for m in reading.stale_marks)
             text.append(f"stale marks (no reader holds them; harmless): {marks}", style="dim")
