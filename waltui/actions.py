@@ -19,6 +19,7 @@ from waltui.history import CheckpointResult
 from waltui.model import Reading
 from waltui.probes.reading import DatabaseObserver, PollContext
 from waltui.probes.sqlite import action_connection, observer_connection
+from waltui.report import named_process
 from waltui.units import who
 
 CHECKPOINT_MODES: dict[str, tuple[int, str]] = {
@@ -230,8 +231,7 @@ def guided_recovery(path: str, *, read_only: bool, deadline: float = 10.0
     holders = sorted(reading.open_by)
     if reading.files is None:
         return [RecoveryStep("read", "failed", reading.error.message if reading.error else "?")]
-    names = ", ".join(who(p, info.label if (info := reading.process(p)) else None)
-                      for p in holders)
+    names = ", ".join(named_process(reading, p) for p in holders)
     steps = [RecoveryStep("holders", "ok" if not holders else "stopped",
                           "no process holds the database" if not holders else
                           f"held by {names}: stop them gracefully first (recovery goes no "

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from waltui.config import Thresholds
 from waltui.history import History
 from waltui.model import Finding, Reading
-from waltui.units import human_bytes, human_seconds, who
+from waltui.report import named_process
+from waltui.units import human_bytes, human_seconds
 
 Rule = Callable[[Reading, History, Thresholds], Iterator[Finding]]
 RULES: list[Rule] = []
@@ -30,11 +31,6 @@ def evaluate(reading: Reading, history: History, thresholds: Thresholds) -> list
     return sorted(found, key=lambda f: -f.rank)
 
 
-def _who(reading: Reading, pid: int) -> str:
-    info = reading.process(pid)
-    return who(pid, info.label if info else None)
-
-
 @rule
 def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     # In a healthy database the WAL restarts after each complete checkpoint, so max_frame
@@ -50,7 +46,7 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
     if not (growing or long_pins or partial):
         return
     pins = "; ".join(
-        f"{_who(reading, r.pid)} holds read slot {r.slot} at frame {r.read_mark} "
+        f"{named_process(reading, r.pid)} holds read slot {r.slot} at frame {r.read_mark} "
         f"(seen {human_seconds(r.held_seconds)})" for r in reading.pins)
     evidence = [f"{pending} frames pending of {max_frame}"]
     if growing:
@@ -58,31 +54,27 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
     if partial:
         evidence.append(f"last {last.mode} checkpoint {last.outcome}: "
                         f"{last.checkpointed} of {last.log} frames")
-    # Everything copied yet still rising: readers overlap, so no writer ever finds the WAL
-    # free to restart from its start (SQLite's own definition of checkpoint starvation).
-    overlapping = growing and not pins and pending < max_frame // 10
+    title = "Checkpoint starvation: the WAL cannot be checkpointed"
     if pins:
         evidence.append(pins)
-    elif overlapping:
-        evidence.append("checkpoints keep up, but a reader is always active, so the WAL "
-                        "never restarts")
-    elif growing:
-        evidence.append("no reader pins it: no checkpoint seems to run (wal_autocheckpoint 0?)")
-    if pins:
         fix = ("End the long read transaction named here (commit or close it), then run a "
                "checkpoint (c). Readers should keep transactions short.")
-    elif overlapping:
+    elif growing and pending < max_frame // 10:
+        # Everything copied yet still rising: readers overlap, so no writer ever finds the
+        # WAL free to restart from its start (SQLite's own definition of starvation).
+        title = "Checkpoint starvation: the WAL cannot restart"
+        evidence.append("checkpoints keep up, but a reader is always active, so the WAL "
+                        "never restarts")
         fix = ("Let the readers pause: a RESTART or TRUNCATE checkpoint (c) waits for a moment "
                "with none and resets the WAL; journal_size_limit in the writer caps the file.")
     else:
+        if growing:
+            evidence.append("no reader pins it: no checkpoint seems to run "
+                            "(wal_autocheckpoint 0?)")
         fix = ("Make sure some connection checkpoints: keep wal_autocheckpoint on, or run "
                "PRAGMA wal_checkpoint regularly.")
-    yield Finding(
-        "checkpoint_starvation", "critical" if long_pins and growing else "warning",
-        "Checkpoint starvation: the WAL cannot restart" if overlapping else
-        "Checkpoint starvation: the WAL cannot be checkpointed",
-        "; ".join(evidence), fix,
-    )
+    yield Finding("checkpoint_starvation", "critical" if long_pins and growing else "warning",
+                  title, "; ".join(evidence), fix)
 
 
 @rule
@@ -159,7 +151,7 @@ def holder_in_d_state(reading: Reading, history: History, t: Thresholds) -> Iter
                         for h in reading.held_locks if h.lock.pid == pid})
         yield Finding(
             "d_state_holder", "critical", f"Lock holder pid {pid} stuck in D state",
-            f"{_who(reading, pid)} in uninterruptible sleep for {human_seconds(stuck)} "
+            f"{named_process(reading, pid)} in uninterruptible sleep for {human_seconds(stuck)} "
             f"holding {', '.join(locks)}",
             "The process waits on the kernel (disk, NFS, FUSE) and cannot be killed until that "
             "I/O returns. Look at the device under the database; its locks stay until then.")
@@ -183,7 +175,7 @@ def recovery_running(reading: Reading, history: History, t: Thresholds) -> Itera
     if holders:
         yield Finding(
             "recovering", "warning", "WAL recovery in progress",
-            "recover lock (-shm byte 122) held by " + ", ".join(_who(reading, p) for p in holders),
+            "recover lock (-shm byte 122) held by " + ", ".join(named_process(reading, p) for p in holders),
             "A process is rebuilding the wal-index from the -wal; other connections wait. "
             "It takes longer the larger the -wal is. Let it finish.")
 

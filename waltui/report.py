@@ -67,6 +67,12 @@ def _reader_json(reader: Reader) -> dict[str, object]:
             "process": reader.process, "held_seconds": round(reader.held_seconds, 3)}
 
 
+def named_process(reading: Reading, pid: int) -> str:
+    """A pid seen holding a lock in this reading, named the way every message names it."""
+    info = reading.process(pid)
+    return who(pid, info.label if info else None)
+
+
 def reader_sentence(reader: Reader, index: WalIndex | None) -> str:
     """The plain-words line an operator needs: who, which slot, which frame, for how long."""
     named = who(reader.pid, reader.process)

@@ -13,6 +13,7 @@ import fcntl
 import os
 import struct
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from waltui.model import READ_SLOTS, Lock, LockFile
@@ -74,14 +75,15 @@ class LockTable:
             by_file[file_id].append(raw)
         return cls(dict(by_file), "proc")
 
-    def locks_for(self, db_id: FileId, shm_id: FileId | None) -> list[Lock]:
-        locks = [lock for raw in self.by_file.get(db_id, ()) for lock in decode("db", raw)]
-        if shm_id is not None:
-            locks += [lock for raw in self.by_file.get(shm_id, ()) for lock in decode("shm", raw)]
-        return sorted(set(locks), key=lock_order)
+    def locks_for(self, db_ids: Iterable[FileId], shm_ids: Iterable[FileId]) -> list[Lock]:
+        """The locks on a database and its -shm, each known by every (device, inode) that
+        /proc/locks may use for it."""
+        locks = [lock for file, ids in (("db", db_ids), ("shm", shm_ids)) for file_id in ids
+                 for raw in self.by_file.get(file_id, ()) for lock in decode(file, raw)]
+        return sorted(set(locks), key=_lock_order)
 
 
-def lock_order(lock: Lock) -> tuple[object, ...]:
+def _lock_order(lock: Lock) -> tuple[object, ...]:
     return (lock.file != "shm", lock.lock, lock.slot if lock.slot is not None else -1, lock.pid)
 
 
@@ -143,4 +145,4 @@ def probe_with_getlk(db_fd: int, shm_fd: int | None) -> list[Lock]:
                 raws["shm"].add(RawLock(found.pid, found.exclusive, byte, byte))
     locks = {lock for file, found_set in raws.items() for raw in found_set
              for lock in decode(file, raw)}
-    return sorted(locks, key=lock_order)
+    return sorted(locks, key=_lock_order)

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import apsw
 
@@ -19,7 +20,7 @@ from waltui.model import (
 )
 from waltui.probes.files import FileWatch
 from waltui.probes.filesystem import MountTable
-from waltui.probes.locks import LockTable, lock_order, probe_with_getlk
+from waltui.probes.locks import FileId, LockTable, probe_with_getlk
 from waltui.probes.pins import find_readers
 from waltui.probes.processes import HoldTracker, ProcessProbe
 from waltui.probes.sqlite import (
@@ -38,8 +39,20 @@ class ObserveOptions:
 
 
 _SHARED_PROCESS_PROBE = ProcessProbe()
-# pragmas, queue depths, an error, notes on what was not read
-SqlValues = tuple[dict[str, object], tuple[QueueDepth, ...], DbError | None, list[str]]
+
+
+class SqlValues(NamedTuple):
+    """What the SQL part of a poll learned, or why it learned nothing."""
+
+    pragmas: dict[str, object]
+    queues: tuple[QueueDepth, ...] = ()
+    error: DbError | None = None
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_header(cls, header: DbHeader, note: str) -> SqlValues:
+        """SQLite was not (or could not be) opened: the file header's values, and why."""
+        return cls(header_pragmas(header), notes=(note,))
 
 
 class PollContext:
@@ -95,23 +108,21 @@ class DatabaseObserver:
             return Reading(self.path, time.time(), error=error,
                            poll_ms=(time.perf_counter() - started) * 1000)
         header = facts.db_header
+        filesystem = ctx.filesystem(self.path)
         self.holds.begin_poll()
-        held = self._held_locks(ctx, facts)
+        held = self._held_locks(ctx, facts, filesystem)
         infos = {h.lock.pid: h.process for h in held if h.process}
         readers, stale = find_readers(
             facts.wal_index, (h.lock for h in held),
             lambda pid: infos[pid].label if pid in infos else f"pid {pid}", self.holds.held_for)
         self.holds.end_poll()
-        pragmas: dict[str, object] = {}
-        queues: tuple[QueueDepth, ...] = ()
-        notes: list[str] = []
-        sql_taken_at = None
+        sql, sql_taken_at = SqlValues({}), None
         if header is not None and error is None:
             if self.options.sql:
-                (pragmas, queues, error, notes), sql_taken_at = self._sql_values(
-                    facts, header, held)
+                sql, sql_taken_at = self._sql_values(facts, header, held)
+                error = sql.error
             else:
-                pragmas = header_pragmas(header)
+                sql = SqlValues(header_pragmas(header))
         if header is not None and header.journal_mode != "wal" and error is None:
             error = DbError("not_wal", "rollback-journal mode, not WAL: readers block writers. "
                             "Locks, pragmas and queues are still shown.")
@@ -119,9 +130,8 @@ class DatabaseObserver:
             path=self.path, taken_at=time.time(), error=error, files=facts,
             journal_mode=header.journal_mode if header else None,
             page_size=header.page_size if header else None,
-            held_locks=held, readers=readers, stale_marks=stale,
-            filesystem=ctx.filesystem(self.path), pragmas=pragmas, queues=queues,
-            notes=tuple(notes), sql_taken_at=sql_taken_at,
+            held_locks=held, readers=readers, stale_marks=stale, filesystem=filesystem,
+            pragmas=sql.pragmas, queues=sql.queues, notes=sql.notes, sql_taken_at=sql_taken_at,
             poll_ms=(time.perf_counter() - started) * 1000,
         )
 
@@ -137,15 +147,15 @@ class DatabaseObserver:
             if cached_key == key and now - taken_at < self.options.sql_max_age:
                 return values, taken_at
         values = self._read_sql(facts, header, held)
-        clean = values[2] is None and not values[3]
+        clean = values.error is None and not values.notes
         self._sql_cache = (key, now, values) if clean else None
         return values, now
 
-    def _held_locks(self, ctx: PollContext, facts: FileFacts) -> tuple[HeldLock, ...]:
+    def _held_locks(self, ctx: PollContext, facts: FileFacts, filesystem: Filesystem | None
+                    ) -> tuple[HeldLock, ...]:
         locks: list[Lock]
         if ctx.locks is not None:
-            locks = sorted({lock for ids in lock_table_ids(facts, ctx.filesystem(self.path))
-                            for lock in ctx.locks.locks_for(*ids)}, key=lock_order)
+            locks = ctx.locks.locks_for(*lock_table_ids(facts, filesystem))
         elif self.watch.db.fd is not None:
             locks = probe_with_getlk(self.watch.db.fd, self.watch.shm.fd)
         else:
@@ -163,14 +173,15 @@ class DatabaseObserver:
         someone_has_it_open = any(h.lock.lock == "dms" or h.lock.file == "db" for h in held)
         wal_bytes = facts.wal_bytes or 0
         if wal_mode and facts.wal_bytes is None and facts.shm_bytes is not None:
-            return header_pragmas(header), (), None, [
-                "SQL values not read: the -wal is missing beside its -shm (deleted under a "
-                "running application?); values are from the file header"]
+            return SqlValues.from_header(
+                header, "SQL values not read: the -wal is missing beside its -shm (deleted "
+                "under a running application?); values are from the file header")
         if wal_mode and not someone_has_it_open and not no_sidecars \
                 and wal_bytes > self.options.recovery_limit_bytes:
-            return header_pragmas(header), (), None, [
-                f"SQL values not read: nobody has the database open, so opening it would run "
-                f"WAL recovery over {wal_bytes:,} bytes of -wal; values are from the file header"]
+            return SqlValues.from_header(
+                header, f"SQL values not read: nobody has the database open, so opening it "
+                f"would run WAL recovery over {wal_bytes:,} bytes of -wal; values are from the "
+                "file header")
         try:
             with observer_connection(self.path, immutable=no_sidecars) as conn:
                 pragmas = read_pragmas(conn)
@@ -179,16 +190,17 @@ class DatabaseObserver:
                     queries += self._preset_queries(conn, pragmas.get("schema_version"))
                 queues = tuple(q for query in queries
                                for q in run_query(conn, query, self.options.query_limit_ms))
-            return pragmas, queues, None, []
+            return SqlValues(pragmas, queues)
         except apsw.BusyError:
-            return header_pragmas(header), (), None, [
-                "SQL values not read this poll: the database was busy (a writer in rollback "
-                "mode or a WAL recovery); values are from the file header"]
+            return SqlValues.from_header(
+                header, "SQL values not read this poll: the database was busy (a writer in "
+                "rollback mode or a WAL recovery); values are from the file header")
         except apsw.ReadOnlyError as exc:
-            return header_pragmas(header), (), None, [
-                f"SQL values not read: {exc} (a hot journal a read-only observer may not roll back)"]
+            return SqlValues.from_header(
+                header, f"SQL values not read: {exc} (a hot journal a read-only observer may "
+                "not roll back)")
         except apsw.Error as exc:
-            return header_pragmas(header), (), classify(exc), []
+            return SqlValues(header_pragmas(header), error=classify(exc))
 
 
     def _preset_queries(self, conn: apsw.Connection, schema_version: object) -> list[QueueQuery]:
@@ -199,16 +211,16 @@ class DatabaseObserver:
 
 
 def lock_table_ids(facts: FileFacts, filesystem: Filesystem | None
-                   ) -> list[tuple[tuple[int, int], tuple[int, int] | None]]:
-    """(device, inode) of the db and -shm as /proc/locks may name them: os.stat's device,
-    and the superblock's from mountinfo where that differs (btrfs subvolumes). Both are
-    looked up, so a mount table that misleads (stacked mounts) costs nothing."""
-    ids = [(facts.db_inode, facts.shm_inode)]
+                   ) -> tuple[list[FileId], list[FileId]]:
+    """(device, inode) of the db and of the -shm as /proc/locks may name them: os.stat's
+    device, and the superblock's from mountinfo where that differs (btrfs subvolumes). Both
+    are looked up, so a mount table that misleads (stacked mounts) costs nothing."""
+    files = [facts.db_inode], [facts.shm_inode] if facts.shm_inode is not None else []
     device = filesystem.device if filesystem is not None else None
     if device is not None and device != facts.db_inode[0]:
-        shm = facts.shm_inode
-        ids.append(((device, facts.db_inode[1]), (device, shm[1]) if shm is not None else None))
-    return ids
+        for ids in files:
+            ids += [(device, inode) for _, inode in ids]
+    return files
 
 
 def content_key(facts: FileFacts) -> tuple[object, ...]:

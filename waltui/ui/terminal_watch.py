@@ -8,6 +8,7 @@ Two ways a terminal is lost, both measured with Textual 8.2.8:
 - No SIGHUP comes (setsid, runners that keep the app out of the terminal's foreground
   group). Textual spins on the dead terminal at 70-99 % of a core. A hung-up terminal
   answers tcgetattr with EIO, so it is asked once a second.
+SIGTERM quits the ordinary way: the terminal is still there.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import os
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
@@ -13,6 +13,22 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from waltui.actions import CHECKPOINT_MODES
+from waltui.ui.messages import ActionReport
+
+
+class WorkerDialog(ModalScreen[None]):
+    """A dialog whose thread workers can outlive it. Once dismissed, a screen no longer finds
+    its app (self.app raises NoActiveAppError in the worker thread, and the worker swallows
+    it), so the app is kept from construction, which runs on the UI thread."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.owner: App = self.app
+
+    def report(self, text: str, severity: str = "information") -> None:
+        """Into the event log (and a notification); safe from a thread, open or closed."""
+        self.owner.post_message(ActionReport(self.path, "action", text, severity))
 
 
 class PathSuggester(Suggester):

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from waltui.actions import IntegrityRun
-from waltui.ui.messages import ActionReport
+from waltui.ui.screens.dialogs import WorkerDialog
 
 
-class IntegrityScreen(ModalScreen[None]):
+class IntegrityScreen(WorkerDialog):
     BINDINGS = [("escape", "close", "Cancel / close"), ("x", "cancel_check", "Cancel check")]
 
     def __init__(self, path: str, immutable: bool, pinned_frame: int | None) -> None:
-        super().__init__()
-        self.path, self.immutable, self.pinned_frame = path, immutable, pinned_frame
+        super().__init__(path)
+        self.immutable, self.pinned_frame = immutable, pinned_frame
         self.check: IntegrityRun | None = None
         self.outcome: str | None = None
         self.closed = False
@@ -53,17 +52,12 @@ class IntegrityScreen(ModalScreen[None]):
         return "integrity_check" if self.check and self.check.full else "quick_check"
 
     def _run(self) -> None:
-        worker, app = get_current_worker(), self.app  # a dismissed screen no longer finds its app
+        worker = get_current_worker()
         outcome, messages = self.check.run()
         if worker.is_cancelled or self.closed:
-            self._report_closed(app, outcome)
+            self.report(f"{self.kind}: {outcome} (dialog closed)")
         else:
-            app.call_from_thread(self._finished, app, outcome, messages)
-
-    def _report_closed(self, app: App, outcome: str) -> None:
-        """The dialog was closed under the check: its widgets are gone, the log still hears."""
-        app.post_message(ActionReport(self.path, "action",
-                                      f"{self.kind}: {outcome} (dialog closed)", "information"))
+            self.owner.call_from_thread(self._finished, outcome, messages)
 
     def _show_progress(self) -> None:
         if self.check is None or self.outcome is not None:
@@ -73,9 +67,9 @@ class IntegrityScreen(ModalScreen[None]):
             f"running… {self.check.progress_steps * 1000:,} steps. This check holds a read "
             f"transaction: it pins the WAL{pin} while it runs.", style="yellow"))
 
-    def _finished(self, app: App, outcome: str, messages: list[str]) -> None:
+    def _finished(self, outcome: str, messages: list[str]) -> None:
         if self.closed:  # closed between the check's end and this call
-            self._report_closed(app, outcome)
+            self.report(f"{self.kind}: {outcome} (dialog closed)")
             return
         self.outcome = outcome
         style = {"ok": "bold green", "problems": "bold red", "cancelled": "yellow",
@@ -86,8 +80,7 @@ class IntegrityScreen(ModalScreen[None]):
         self.query_one("#progress", Static).update(body)
         summary = "; ".join([outcome] if outcome == "ok" or not messages else
                             [f"{outcome}: {messages[0]}", *messages[1:3]])
-        app.post_message(ActionReport(self.path, "action", f"{self.kind}: {summary}",
-                                      "information" if outcome == "ok" else "warning"))
+        self.report(f"{self.kind}: {summary}", "information" if outcome == "ok" else "warning")
 
     def action_cancel_check(self) -> None:
         if self.check is not None and self.outcome is None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
 from waltui.actions import ADVICE, PERSISTENT_PRAGMAS, Refused, read_pragma_panel, set_pragma
-from waltui.ui.messages import ActionReport
-from waltui.ui.screens.dialogs import ConfirmScreen
+from waltui.ui.screens.dialogs import ConfirmScreen, WorkerDialog
 
 
 def what_will_be_written(name: str, value: str) -> str:
@@ -24,12 +22,12 @@ def what_will_be_written(name: str, value: str) -> str:
             "the application's connections are NOT changed. Nothing is written.")
 
 
-class PragmaScreen(ModalScreen[None]):
+class PragmaScreen(WorkerDialog):
     BINDINGS = [("escape", "close", "Close"), ("o", "optimize", "PRAGMA optimize")]
 
     def __init__(self, path: str, immutable: bool) -> None:
-        super().__init__()
-        self.path, self.immutable = path, immutable
+        super().__init__(path)
+        self.immutable = immutable
         self.editing: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -49,17 +47,16 @@ class PragmaScreen(ModalScreen[None]):
             table.add_column(column, key=column)
         self.query_one(Input).display = False
         table.focus()
-        app = self.app
-        self.run_worker(lambda: self._load(app), thread=True, group="pragmas")
+        self.run_worker(self._load, thread=True, group="pragmas")
 
-    def _load(self, app: App) -> None:
-        """Threads get the app passed in: once the panel is closed, self.app is not found."""
+    def _load(self) -> None:
         try:
             values = read_pragma_panel(self.path, immutable=self.immutable)
         except Exception as exc:  # shown in the panel, never a traceback
-            app.call_from_thread(app.notify, f"could not read pragmas: {exc}", severity="error")
+            self.owner.call_from_thread(self.owner.notify, f"could not read pragmas: {exc}",
+                                        severity="error")
             return
-        app.call_from_thread(self._fill, values)
+        self.owner.call_from_thread(self._fill, values)
 
     def _fill(self, values: dict[str, object]) -> None:
         if not self.is_attached:  # closed while the values were read
@@ -96,24 +93,23 @@ class PragmaScreen(ModalScreen[None]):
             return
 
         def decided(yes: bool | None) -> None:
-            if yes:  # an app worker: closing the panel must not lose the write's report
-                app = self.app
-                app.run_worker(lambda: self._apply(app, name, value), thread=True,
-                               group="pragmas")
+            if yes:  # an app worker: closing the panel must not stop the write
+                self.owner.run_worker(lambda: self._apply(name, value), thread=True,
+                                      group="pragmas")
 
         self.app.push_screen(ConfirmScreen(f"Change {name}?", what_will_be_written(name, value)),
                              decided)
 
-    def _apply(self, app: App, name: str, value: str) -> None:
+    def _apply(self, name: str, value: str) -> None:
         try:
-            text = set_pragma(self.path, name, value, read_only=app.config.read_only)
+            text = set_pragma(self.path, name, value, read_only=self.owner.config.read_only)
             severity = "information"
         except (Refused, ValueError) as exc:
             text, severity = str(exc), "warning"
         except Exception as exc:  # an SQLite error: reported, never a traceback
             text, severity = f"PRAGMA {name} failed: {exc}", "error"
-        app.post_message(ActionReport(self.path, "action", text, severity))
-        self._load(app)
+        self.report(text, severity)
+        self._load()
 
     def action_close(self) -> None:
         box = self.query_one(Input)

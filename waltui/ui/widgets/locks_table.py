@@ -8,8 +8,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from waltui.model import Reading
-from waltui.report import reader_sentence
-from waltui.units import human_seconds, short_command, who
+from waltui.report import named_process, reader_sentence
+from waltui.units import human_seconds, short_command
 
 COLUMNS = ("pid", "process", "file", "lock", "slot", "mark", "held", "state")
 
@@ -44,9 +44,8 @@ class LocksPane(Vertical):
         for reader in reading.pins:
             text.append(reader_sentence(reader, index) + "\n", style="bold red")
         if reading.writer_pid:
-            info = reading.process(reading.writer_pid)
-            text.append(f"{who(reading.writer_pid, info.label if info else None)} holds the "
-                        "write lock\n", style="yellow")
+            text.append(f"{named_process(reading, reading.writer_pid)} holds the write lock\n",
+                        style="yellow")
         if reading.stale_marks:
             marks = ", ".join(f"slot {m.slot} at {m.read_mark}" for m in reading.stale_marks)
             text.append(f"stale marks (no reader holds them; harmless): {marks}", style="dim")
