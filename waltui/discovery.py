@@ -25,8 +25,14 @@ def expand(arguments: list[str]) -> list[str]:
             found.append(arg)
     unique: dict[str, None] = {}
     for path in found:
-        unique.setdefault(os.path.abspath(path), None)
+        unique.setdefault(canonical(path), None)
     return list(unique)
+
+
+def canonical(path: str) -> str:
+    """The name SQLite's unix VFS works under: symlinks resolved (its -wal and -shm sit
+    beside the target, not the link), so a link and its target are one database."""
+    return os.path.realpath(path)
 
 
 def scan_directory(directory: str) -> list[str]:

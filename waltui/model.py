@@ -99,6 +99,10 @@ class FileFacts:
     wal_index: WalIndex | None
     db_inode: tuple[int, int]
     shm_inode: tuple[int, int] | None
+    db_links: int = 1  # hard links: other names whose -wal/-shm sit beside them, not here
+    # A -journal SQLite would roll back on open: valid header, and no process held
+    # RESERVED/PENDING when the locks were asked after the journal was read (pager.c's test).
+    journal_hot: bool = False
 
 
 LockFile = Literal["db", "shm"]
@@ -151,6 +155,7 @@ class Reader:
     process: str
     held_seconds: float = 0.0
     pins: bool = False  # True when its mark stops a checkpoint short of max_frame
+    ours: bool = False  # waltui's own read transaction (an integrity check)
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,7 @@ class HeldLock:
     lock: Lock
     process: ProcessInfo | None
     held_seconds: float
+    ours: bool = False  # held by waltui itself (a checkpoint, an integrity check): no suspect
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,9 @@ class Reading:
     notes: tuple[str, ...] = ()  # what was deliberately not read, and why
     sql_taken_at: float | None = None  # when pragmas and queues were read (may be reused)
     poll_ms: float = 0.0
+    # Paths other processes opened this database file by, when that is not this path (a
+    # hard link): their -wal and -shm sit beside that name, so this one shows none.
+    opened_as: tuple[str, ...] = ()
 
     @property
     def locks(self) -> tuple[Lock, ...]:
@@ -231,22 +240,55 @@ class Reading:
         return WAL_HEADER_BYTES + idx.max_frame * (ps + WAL_FRAME_HEADER_BYTES) if idx.max_frame else 0
 
     @property
-    def writer_pid(self) -> int | None:
-        for lock in self.locks:
-            if lock.file == "shm" and lock.lock == "write" and not lock.waiting:
-                return lock.pid
-            if lock.file == "db" and lock.lock in ("reserved", "exclusive") and not lock.waiting:
-                return lock.pid
+    def theirs(self) -> tuple[HeldLock, ...]:
+        """Locks held by other processes: what findings judge (waltui is never a suspect)."""
+        return tuple(h for h in self.held_locks if not h.ours)
+
+    @property
+    def writer(self) -> HeldLock | None:
+        """The write lock's holder: -shm byte 120 in WAL mode, RESERVED, PENDING or
+        EXCLUSIVE on the database file in rollback mode (and in exclusive locking mode)."""
+        for held in self.theirs:
+            lock = held.lock
+            if lock.waiting:
+                continue
+            if lock.file == "shm" and lock.lock == "write":
+                return held
+            if lock.file == "db" and lock.lock in ("reserved", "pending", "exclusive") \
+                    and lock.mode == "exclusive":
+                return held
         return None
 
     @property
+    def writer_pid(self) -> int | None:
+        writer = self.writer
+        return writer.lock.pid if writer else None
+
+    @property
+    def waiters(self) -> tuple[HeldLock, ...]:
+        """Processes blocked in the kernel for a lock (F_SETLKW / F_OFD_SETLKW). SQLite's own
+        busy handler sleeps and retries instead, so such waiters show only where a blocking
+        lock is used (SQLITE_ENABLE_SETLK_TIMEOUT)."""
+        return tuple(h for h in self.theirs if h.lock.waiting)
+
+    @property
+    def exclusive_mode(self) -> bool:
+        """WAL in locking_mode=EXCLUSIVE: no -shm, and one process holds the database file's
+        whole lock range; the wal-index lives in that process's heap, out of our sight."""
+        return (self.journal_mode == "wal" and self.files is not None
+                and self.files.shm_bytes is None and any(
+                    h.lock.file == "db" and h.lock.lock == "exclusive" and not h.lock.waiting
+                    for h in self.theirs))
+
+    @property
     def pins(self) -> tuple[Reader, ...]:
-        return tuple(r for r in self.readers if r.pins)
+        return tuple(r for r in self.readers if r.pins and not r.ours)
 
     @property
     def open_by(self) -> frozenset[int]:
-        """Pids that have the database open (hold the DMS byte, or any db-file lock)."""
-        return frozenset(l.pid for l in self.locks if l.lock == "dms" or l.file == "db")
+        """Other pids that have the database open (hold the DMS byte, or any db-file lock)."""
+        return frozenset(h.lock.pid for h in self.theirs
+                         if h.lock.lock == "dms" or h.lock.file == "db")
 
     def process(self, pid: int) -> ProcessInfo | None:
         for held in self.held_locks:

@@ -27,6 +27,7 @@ SHM_HEADER_BYTES = 136
 WAL_INDEX_VERSION = 3007000
 READMARK_NOT_USED = 0xFFFFFFFF
 _O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_O_PEEK = _O_FLAGS | os.O_NONBLOCK  # a FIFO put in a file's place must not block the open
 
 _guard_lock = threading.Lock()
 _open_connections = 0
@@ -116,6 +117,7 @@ class FileWatch:
         self.db = KeptFile(path)
         self.wal = KeptFile(sidecar(path, "wal"))
         self.shm = KeptFile(sidecar(path, "shm"))
+        self.journal_path = sidecar(path, "journal")
 
     def close(self) -> None:
         for kept in (self.db, self.wal, self.shm):
@@ -143,7 +145,7 @@ class FileWatch:
         self.db.refresh(db_st)
         header, error = parse_db_header(self.db.pread(100))
         wal_st, shm_st = _stat(self.wal.path), _stat(self.shm.path)
-        journal_st = _stat(sidecar(self.path, "journal"))
+        journal_st = _stat(self.journal_path)
         facts = FileFacts(
             db_bytes=db_st.st_size,
             wal_bytes=wal_st.st_size if wal_st else None,
@@ -154,6 +156,8 @@ class FileWatch:
             wal_index=None,
             db_inode=(db_st.st_dev, db_st.st_ino),
             shm_inode=(shm_st.st_dev, shm_st.st_ino) if shm_st else None,
+            db_links=db_st.st_nlink,
+            journal_hot=db_st.st_size > 0 and journal_looks_hot(journal_st, self.journal_path),
         )
         if error is not None:
             return facts, error
@@ -180,6 +184,25 @@ class FileWatch:
                         "when the database is next opened with no other process holding it)")
                 return index, None
         return None, DbError("corrupt", "-shm header copies kept differing across 5 reads")
+
+
+def journal_looks_hot(st: os.stat_result | None, path: str) -> bool:
+    """pager.c's hasHotJournal, less its lock test: a non-empty -journal whose first byte is
+    not zero. journal_mode=PERSIST zeroes the header of a finished journal and leaves the
+    file: that one is not hot. SQLite takes no lock on the -journal, so this open and close
+    cannot drop anybody's locks."""
+    if st is None or not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+        return False
+    try:
+        fd = os.open(path, _O_PEEK)
+    except OSError:
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.pread(fd, 1, 0) not in (b"", b"\0")
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def parse_db_header(raw: bytes) -> tuple[DbHeader | None, DbError | None]:

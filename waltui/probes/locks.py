@@ -122,7 +122,7 @@ def decode(file: LockFile, raw: RawLock) -> list[Lock]:
 _FLOCK = "hhqqi4x"  # struct flock on LP64 Linux/BSD-likes: type, whence, start, len, pid
 
 
-def _who_blocks(fd: int, start: int, length: int) -> RawLock | None:
+def who_blocks(fd: int, start: int, length: int) -> RawLock | None:
     query = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, start, length, 0)
     answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
     kind, _whence, got_start, got_len, pid = struct.unpack(_FLOCK, answer)
@@ -136,12 +136,12 @@ def probe_with_getlk(db_fd: int, shm_fd: int | None) -> list[Lock]:
     """One holder per SQLite lock byte, asked of the kernel; our own locks never show."""
     raws: dict[LockFile, set[RawLock]] = {"db": set(), "shm": set()}
     for start, length in ((PENDING, 1), (RESERVED, 1), (SHARED_FIRST, 510)):
-        if (found := _who_blocks(db_fd, start, length)) is not None:
+        if (found := who_blocks(db_fd, start, length)) is not None:
             raws["db"].add(RawLock(found.pid, found.exclusive,
                                    max(found.start, start), min(found.end, start + length - 1)))
     if shm_fd is not None:
         for byte in range(SHM_WRITE, SHM_DMS + 1):
-            if (found := _who_blocks(shm_fd, byte, 1)) is not None:
+            if (found := who_blocks(shm_fd, byte, 1)) is not None:
                 raws["shm"].add(RawLock(found.pid, found.exclusive, byte, byte))
     locks = {lock for file, found_set in raws.items() for raw in found_set
              for lock in decode(file, raw)}

@@ -23,6 +23,7 @@ def find_readers(
     locks: Iterable[Lock],
     describe: Callable[[int], str],
     held_for: Callable[[tuple[object, ...]], float],
+    own: frozenset[int] = frozenset(),
 ) -> tuple[tuple[Reader, ...], tuple[StaleMark, ...]]:
     if index is None:
         return (), ()
@@ -40,7 +41,7 @@ def find_readers(
             readers.append(Reader(
                 pid=pid, slot=slot, read_mark=mark, process=describe(pid),
                 held_seconds=held_for(("pin", pid, slot, mark)),
-                pins=stops_at < index.max_frame,
+                pins=stops_at < index.max_frame, ours=pid in own,
             ))
     stale = tuple(
         StaleMark(slot, mark) for slot, mark in enumerate(index.read_marks)

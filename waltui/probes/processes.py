@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Hashable, Iterable
 
 import psutil
 
 from waltui.model import ProcessInfo
+
+_extra_own_pids: set[int] = set()
+
+
+def own_pids() -> frozenset[int]:
+    """waltui's own processes (this one, and a parent that runs the UI for a collector child):
+    their locks come from our checkpoints and checks, never from the application."""
+    return frozenset({os.getpid(), *_extra_own_pids})
+
+
+def add_own_pid(pid: int) -> None:
+    _extra_own_pids.add(pid)
+
+
+def paths_opened_as(pid: int, file_id: tuple[int, int]) -> set[str]:
+    """The names under which a process has a file open (its /proc/PID/fd links): how a hard
+    link's other name is found. stat() of a /proc fd link reaches the open file without
+    opening anything, so this cannot disturb the locks of anyone."""
+    found: set[str] = set()
+    base = f"/proc/{pid}/fd"
+    try:
+        fds = os.listdir(base)
+    except OSError:
+        return found
+    for fd in fds:
+        try:
+            st = os.stat(f"{base}/{fd}")
+            if (st.st_dev, st.st_ino) == file_id:
+                found.add(os.readlink(f"{base}/{fd}"))
+        except OSError:
+            continue
+    return found
 
 
 class ProcessProbe:

@@ -10,21 +10,40 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import apsw
 
 from waltui.model import (
-    DbError, DbHeader, FileFacts, Filesystem, HeldLock, Lock, ProcessInfo, QueueDepth, Reading,
+    DbError,
+    DbHeader,
+    FileFacts,
+    Filesystem,
+    HeldLock,
+    Lock,
+    ProcessInfo,
+    QueueDepth,
+    Reading,
 )
 from waltui.probes.files import FileWatch
 from waltui.probes.filesystem import MountTable
-from waltui.probes.locks import FileId, LockTable, probe_with_getlk
+from waltui.probes.locks import (
+    RESERVED,
+    FileId,
+    LockTable,
+    probe_with_getlk,
+    who_blocks,
+)
 from waltui.probes.pins import find_readers
-from waltui.probes.processes import HoldTracker, ProcessProbe
+from waltui.probes.processes import HoldTracker, ProcessProbe, own_pids, paths_opened_as
 from waltui.probes.sqlite import (
-    QueueQuery, classify, observer_connection, preset_queries, read_pragmas, run_query,
+    QueueQuery,
+    classify,
+    observer_connection,
+    preset_queries,
+    read_pragmas,
+    run_query,
 )
 
 
@@ -110,15 +129,23 @@ class DatabaseObserver:
         header = facts.db_header
         filesystem = ctx.filesystem(self.path)
         self.holds.begin_poll()
-        held = self._held_locks(ctx, facts, filesystem)
+        own = own_pids()
+        held = self._held_locks(ctx, facts, filesystem, own)
         infos = {h.lock.pid: h.process for h in held if h.process}
         readers, stale = find_readers(
             facts.wal_index, (h.lock for h in held),
-            lambda pid: infos[pid].label if pid in infos else f"pid {pid}", self.holds.held_for)
+            lambda pid: infos[pid].label if pid in infos else f"pid {pid}", self.holds.held_for,
+            own)
         self.holds.end_poll()
+        if facts.journal_hot:
+            facts = replace(facts, journal_hot=self._nobody_reserved())
+        opened_as = self._opened_elsewhere(facts, header, held)
         sql, sql_taken_at = SqlValues({}), None
         if header is not None and error is None:
-            if self.options.sql:
+            unreadable = self._sql_unreadable_why(facts, header, held, opened_as)
+            if unreadable is not None:
+                sql = SqlValues.from_header(header, unreadable)
+            elif self.options.sql:
                 sql, sql_taken_at = self._sql_values(facts, header, held)
                 error = sql.error
             else:
@@ -132,8 +159,45 @@ class DatabaseObserver:
             page_size=header.page_size if header else None,
             held_locks=held, readers=readers, stale_marks=stale, filesystem=filesystem,
             pragmas=sql.pragmas, queues=sql.queues, notes=sql.notes, sql_taken_at=sql_taken_at,
-            poll_ms=(time.perf_counter() - started) * 1000,
+            poll_ms=(time.perf_counter() - started) * 1000, opened_as=opened_as,
         )
+
+    def _nobody_reserved(self) -> bool:
+        """Asked after the -journal was read: the lock table was read before it, so a writer
+        that began in between would make a live journal look hot (seen: CRITICAL for 3 s
+        while the sqlite3 shell held RESERVED). The same question pager.c asks."""
+        fd = self.watch.db.fd
+        return fd is not None and who_blocks(fd, RESERVED, 1) is None
+
+    def _opened_elsewhere(self, facts: FileFacts, header: DbHeader | None,
+                          held: Sequence[HeldLock]) -> tuple[str, ...]:
+        """A WAL database with no -shm beside this name, yet others hold its file: they
+        opened it by another name (a hard link), and the WAL they use sits beside that."""
+        if header is None or header.journal_mode != "wal" or facts.shm_bytes is not None:
+            return ()
+        holders = {h.lock.pid for h in held if h.lock.file == "db" and not h.ours}
+        names = {name for pid in holders for name in paths_opened_as(pid, facts.db_inode)}
+        here = os.path.realpath(self.path)
+        return tuple(sorted(n for n in names if os.path.realpath(n) != here))
+
+    def _sql_unreadable_why(self, facts: FileFacts, header: DbHeader,
+                            held: Sequence[HeldLock], opened_as: tuple[str, ...]) -> str | None:
+        """Cases where opening SQLite here would read a stale page 1 or wait on a lock."""
+        if header.journal_mode != "wal" or facts.shm_bytes is not None:
+            return None
+        db_holders = [h for h in held if h.lock.file == "db" and not h.ours]
+        exclusive = [h for h in db_holders
+                     if h.lock.lock == "exclusive" and not h.lock.waiting]
+        if exclusive:
+            return (f"SQL values not read: pid {exclusive[0].lock.pid} holds the database in "
+                    "exclusive locking mode, which admits no other connection; values are "
+                    "from the file header, which the -wal may have moved past")
+        if db_holders:
+            names = ", ".join(opened_as) or "another name"
+            return (f"SQL values not read: other processes opened this file as {names}; "
+                    "the -wal and -shm are beside that name, so opening this one would read "
+                    "a page 1 older than their WAL; values are from the file header")
+        return None
 
     def _sql_values(self, facts: FileFacts, header: DbHeader, held: Sequence[HeldLock]
                     ) -> tuple[SqlValues, float]:
@@ -151,8 +215,8 @@ class DatabaseObserver:
         self._sql_cache = (key, now, values) if clean else None
         return values, now
 
-    def _held_locks(self, ctx: PollContext, facts: FileFacts, filesystem: Filesystem | None
-                    ) -> tuple[HeldLock, ...]:
+    def _held_locks(self, ctx: PollContext, facts: FileFacts, filesystem: Filesystem | None,
+                    own: frozenset[int]) -> tuple[HeldLock, ...]:
         locks: list[Lock]
         if ctx.locks is not None:
             locks = ctx.locks.locks_for(*lock_table_ids(facts, filesystem))
@@ -161,8 +225,10 @@ class DatabaseObserver:
         else:
             locks = []
         infos = ctx.describe([lock.pid for lock in locks])
+        commits = commit_counter(facts)
         return tuple(
-            HeldLock(lock, infos.get(lock.pid), self.holds.held_for(("lock", *lock.key)))
+            HeldLock(lock, infos.get(lock.pid), self.holds.held_for(hold_key(lock, commits)),
+                     ours=lock.pid in own)
             for lock in locks
         )
 
@@ -208,6 +274,25 @@ class DatabaseObserver:
         if self._presets[0] != schema_version or schema_version is None:
             self._presets = (schema_version, preset_queries(conn))  # type: ignore[assignment]
         return self._presets[1]
+
+
+WRITE_LOCKS = frozenset({("shm", "write"), ("db", "reserved"), ("db", "pending"),
+                         ("db", "exclusive")})
+
+
+def commit_counter(facts: FileFacts) -> int | None:
+    """Moves with every commit: the -shm's iChange in WAL mode, else the header's counter."""
+    if facts.wal_index is not None:
+        return facts.wal_index.change_counter
+    return facts.db_header.change_counter if facts.db_header else None
+
+
+def hold_key(lock: Lock, commits: int | None) -> tuple[object, ...]:
+    """A write lock is one hold only while no commit happens: a busy writer that commits
+    and takes the lock again between two polls has not held it all along."""
+    if (lock.file, lock.lock) in WRITE_LOCKS:
+        return ("lock", *lock.key, commits)
+    return ("lock", *lock.key)
 
 
 def lock_table_ids(facts: FileFacts, filesystem: Filesystem | None

@@ -38,24 +38,26 @@ def _uri(path: str, **params: str) -> str:
     return f"file:{quote(path)}" + (f"?{query}" if query else "")
 
 
-def harden(conn: apsw.Connection, *, observer: bool) -> None:
+def harden(conn: apsw.Connection, *, observer: bool, checkpoint_on_close: bool = False
+           ) -> None:
     conn.config(apsw.SQLITE_DBCONFIG_DEFENSIVE, 1)
     conn.config(apsw.SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0)
     conn.config(apsw.SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0)
-    # Our close must never checkpoint (and so never delete the -wal) on anybody's behalf.
-    conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
+    # Our close must never checkpoint (and so never delete the -wal) on anybody's behalf,
+    # except where an explicit writing action opened a WAL nobody else had open.
+    conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0 if checkpoint_on_close else 1)
     if observer:
         conn.config(apsw.SQLITE_DBCONFIG_ENABLE_TRIGGER, 0)
         conn.execute("PRAGMA query_only=1").fetchall()
 
 
 @contextlib.contextmanager
-def _hardened(uri: str, flags: int, *, observer: bool, busy_timeout_ms: int
-              ) -> Iterator[apsw.Connection]:
+def _hardened(uri: str, flags: int, *, observer: bool, busy_timeout_ms: int,
+              checkpoint_on_close: bool = False) -> Iterator[apsw.Connection]:
     with sqlite_guard():
         conn = apsw.Connection(uri, flags=flags | apsw.SQLITE_OPEN_URI)
         try:
-            harden(conn, observer=observer)
+            harden(conn, observer=observer, checkpoint_on_close=checkpoint_on_close)
             conn.set_busy_timeout(busy_timeout_ms)
             yield conn
         finally:
@@ -71,11 +73,14 @@ def observer_connection(path: str, *, immutable: bool
                      busy_timeout_ms=OBSERVER_BUSY_TIMEOUT_MS)
 
 
-def action_connection(path: str, busy_timeout_ms: int
+def action_connection(path: str, busy_timeout_ms: int, *, checkpoint_on_close: bool = False
                       ) -> contextlib.AbstractContextManager[apsw.Connection]:
-    """Read-write connection for an explicit operator action; never creates a database."""
+    """Read-write connection for an explicit operator action; never creates a database.
+    ``checkpoint_on_close``: close as SQLite's last connection normally does (checkpoint,
+    then remove -wal and -shm), which SQLite does only when no other connection has the
+    database open; for an action on a WAL database that nobody held."""
     return _hardened(_uri(path), apsw.SQLITE_OPEN_READWRITE, observer=False,
-                     busy_timeout_ms=busy_timeout_ms)
+                     busy_timeout_ms=busy_timeout_ms, checkpoint_on_close=checkpoint_on_close)
 
 
 def classify(exc: BaseException) -> DbError:
