@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import shutil
 import signal
 import subprocess
@@ -35,29 +36,75 @@ def poller_for(db: Path, **thresholds: float) -> Poller:
 
 
 def codes(poller: Poller) -> dict[str, str]:
+    """One poll's confirmed findings (a finding needs two polls in a row to be raised)."""
     [update] = poller.poll_once()
     return {f.code: f.severity for f in update.findings}
 
 
+def settled(poller: Poller) -> dict[str, str]:
+    """Two polls: what a state that holds still is judged to be."""
+    poller.poll_once()
+    return codes(poller)
+
+
+def test_a_finding_needs_two_polls_and_clears_in_one(live_db, spawn):
+    db, app = live_db
+    app.do("autocheckpoint 1000")
+    reader = spawn(db)
+    reader.do("begin_read")
+    app.do("insert 1500")  # autocheckpoint copies up to the reader's mark, then stops
+    poller = poller_for(db)
+    assert codes(poller) == {}  # seen once: not raised yet
+    found = codes(poller)
+    assert found == {"checkpoint_starvation": "warning"}
+    reader.do("end")
+    app.do("insert 1")  # the next commit's autocheckpoint copies the rest
+    assert codes(poller) == {}
+
+
 def test_starvation_names_the_pinning_reader(live_db, spawn):
     db, app = live_db
+    app.do("autocheckpoint 1000")
     app.do("insert 900")
     reader = spawn(db)
     reader.do("begin_read")
-    poller = poller_for(db, starvation_polls=3)
+    app.do("insert 1000")  # past the autocheckpoint point: checkpoints reach the mark
+    poller = poller_for(db, starvation_seconds=0)
     for _ in range(3):
         app.do("insert 200")
-        assert "checkpoint_starvation" not in codes(poller) or _ >= 2
+        poller.poll_once()
     app.do("insert 200")
     [update] = poller.poll_once()
     [finding] = [f for f in update.findings if f.code == "checkpoint_starvation"]
-    assert f"pid {reader.pid}" in finding.evidence and "rising for 3 polls" in finding.evidence
-    assert finding.severity == "warning"
-    critical = poller_for(db, starvation_polls=3, pin_seconds=0)
+    assert f"pid {reader.pid}" in finding.evidence and "grew from" in finding.evidence
+    assert finding.severity == "warning" and "End the long read transaction" in finding.fix
+    critical = poller_for(db, starvation_seconds=0, pin_seconds=0)
     for _ in range(4):
         app.do("insert 50")
         found = codes(critical)
     assert found["checkpoint_starvation"] == "critical"
+
+
+def test_starvation_clears_when_the_pin_ends(live_db, spawn):
+    """Judged from the current state: no old checkpoint result keeps it raised."""
+    db, app = live_db
+    app.do("autocheckpoint 1000")
+    reader = spawn(db)
+    reader.do("begin_read")
+    app.do("insert 1500")
+    poller = poller_for(db, starvation_seconds=0)
+    assert "checkpoint_starvation" in settled(poller)
+    poller.states[str(db)].history.checkpoints.append(_partial_checkpoint())
+    reader.do("end")
+    app.do("insert 10")  # autocheckpoint copies everything; the next write restarts the WAL
+    app.do("insert 10")
+    found = [codes(poller) for _ in range(2)]
+    assert "checkpoint_starvation" not in found[0] and found[1] == {}
+
+
+def _partial_checkpoint():
+    from waltui.history import CheckpointResult
+    return CheckpointResult("PASSIVE", "partial", 0, 1600, 150, 1, 0.01, None, None, 0.0)
 
 
 def test_overlapping_readers_keep_the_wal_from_restarting(live_db, spawn):
@@ -67,7 +114,7 @@ def test_overlapping_readers_keep_the_wal_from_restarting(live_db, spawn):
     app.do("insert 900")
     readers = [spawn(db), spawn(db)]
     readers[0].do("begin_read")
-    poller = poller_for(db, starvation_polls=3)
+    poller = poller_for(db, starvation_seconds=0)
     for turn in range(5):
         app.do("insert 200")
         readers[(turn + 1) % 2].do("begin_read")  # sees every frame: its mark is max_frame
@@ -86,7 +133,7 @@ def test_healthy_database_under_steady_load_has_no_findings(live_db, spawn):
     db, app = live_db
     app.do("autocheckpoint 100")  # checkpoints run, as in a well-behaved application
     consumer = spawn(db)
-    poller = poller_for(db, starvation_polls=3, queue_growth_polls=3)
+    poller = poller_for(db, starvation_seconds=0, queue_growth_seconds=0)
     seen: set[str] = set()
     for _ in range(8):
         app.do("insert 120")
@@ -97,33 +144,173 @@ def test_healthy_database_under_steady_load_has_no_findings(live_db, spawn):
     assert seen == set()
 
 
+def test_write_lock_held_names_the_holder_and_who_else_has_it_open(live_db, spawn):
+    db, app = live_db
+    holder = spawn(db)
+    holder.do("begin_write")
+    poller = poller_for(db, write_hold_seconds=0.3, write_hold_critical_seconds=0.8)
+    assert "write_lock_held" not in settled(poller)  # just taken
+    time.sleep(0.4)
+    poller.poll_once()
+    [update] = poller.poll_once()
+    [finding] = [f for f in update.findings if f.code == "write_lock_held"]
+    assert finding.severity == "warning" and f"pid {holder.pid}" in finding.title
+    assert "-shm byte 120" in finding.evidence and f"pid {app.pid}" in finding.evidence
+    assert "panel" not in finding.fix and "pane" not in finding.fix
+    time.sleep(0.5)
+    assert codes(poller)["write_lock_held"] == "critical"
+    holder.do("end")
+    assert "write_lock_held" not in codes(poller)
+
+
+def test_a_busy_writer_that_keeps_committing_is_not_a_long_hold(live_db):
+    """Each commit moves the -shm's counter, so the hold clock restarts: a writer that holds
+    the lock at every poll, one short transaction after another, raises nothing."""
+    db, _app = live_db
+    writer = subprocess.Popen(
+        [sys.executable, "-c",
+         "import apsw, sys, time\n"
+         "c = apsw.Connection(sys.argv[1]); c.set_busy_timeout(5000)\n"
+         "print('go', flush=True); end = time.time() + 3\n"
+         "while time.time() < end:\n"
+         "    with c:\n"
+         "        c.execute(\"INSERT INTO queue(payload) VALUES ('x')\"); time.sleep(0.002)\n",
+         str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "go"
+        poller = poller_for(db, write_hold_seconds=0.2)
+        seen_writer, found = 0, set()
+        for _ in range(12):
+            [update] = poller.poll_once()
+            seen_writer += update.reading.writer_pid == writer.pid
+            found |= {f.code for f in update.findings}
+            time.sleep(0.1)
+    finally:
+        writer.wait()
+    assert seen_writer >= 3  # it did hold the lock when polled, again and again
+    assert "write_lock_held" not in found
+
+
+def test_write_lock_held_in_rollback_mode(tmp_path, spawn):
+    db = tmp_path / "legacy.db"
+    app = spawn(db)
+    app.do("rollback")
+    app.do("setup")
+    app.do("begin_write")
+    app.do("write_row")  # RESERVED
+    poller = poller_for(db, write_hold_seconds=0.2)
+    poller.poll_once()
+    time.sleep(0.3)
+    poller.poll_once()
+    [update] = poller.poll_once()
+    [finding] = [f for f in update.findings if f.code == "write_lock_held"]
+    assert "RESERVED on the database file" in finding.evidence and f"pid {app.pid}" in finding.title
+    assert "hot_journal" not in {f.code for f in update.findings}  # a live writer's journal
+
+
+def test_waltui_is_never_a_suspect(live_db):
+    """Our own connection (as a checkpoint or integrity check has) holding the write lock
+    and a read slot: shown as ours, never the writer, a pin or a holder in findings."""
+    db, app = live_db
+    app.do("autocheckpoint 1000")
+    import apsw
+    ours = apsw.Connection(str(db))
+    ours.execute("BEGIN IMMEDIATE")
+    ours.execute("SELECT count(*) FROM queue").fetchall()
+    poller = poller_for(db, write_hold_seconds=0, writer_rotation=1)
+    try:
+        for _ in range(3):
+            [update] = poller.poll_once()
+    finally:
+        ours.execute("ROLLBACK")
+        ours.close()
+    reading = update.reading
+    assert any(h.ours and h.lock.lock == "write" for h in reading.held_locks)
+    assert reading.writer_pid is None and reading.pins == ()
+    assert os.getpid() not in reading.open_by and reading.open_by == {app.pid}
+    assert update.findings == ()
+
+
+def test_a_hot_journal_needs_a_live_header(tmp_path, spawn):
+    """journal_mode=PERSIST leaves its -journal with a zeroed header: not hot."""
+    db = tmp_path / "persist.db"
+    app = spawn(db)
+    app.do("rollback")
+    app.do("sql PRAGMA journal_mode=PERSIST")
+    app.do("setup")
+    app.do("insert 20")
+    assert (tmp_path / "persist.db-journal").stat().st_size > 0
+    assert settled(poller_for(db)) == {"not_wal": "warning"}
+
+
+def test_a_live_writers_journal_read_before_its_lock_is_not_hot(tmp_path, spawn):
+    """The lock table is read at the start of a cycle, the files after: a writer that began
+    in between shows a -journal and no lock. The probe asks the kernel again."""
+    db = tmp_path / "legacy.db"
+    app = spawn(db)
+    app.do("rollback")
+    app.do("setup")
+    app.do("insert 200")
+    early = PollContext.capture()  # before the writer takes RESERVED
+    app.do("sql PRAGMA cache_size=2")
+    app.do("begin_write")
+    app.do("sql UPDATE queue SET payload = payload || payload")
+    observer = DatabaseObserver(str(db))
+    try:
+        reading = observer.read(early)
+    finally:
+        observer.close()
+    assert reading.files.journal_bytes and reading.writer_pid is None  # the stale table
+    assert reading.files.journal_hot is False
+
+
 def test_large_wal_and_wal_far_larger_than_content(live_db):
     db, app = live_db
-    assert codes(poller_for(db)) == {}
+    assert settled(poller_for(db)) == {}
     poller = poller_for(db, wal_bytes=100_000, wal_slack_min_bytes=100_000)
-    assert codes(poller)["wal_large"] == "warning"
+    assert settled(poller)["wal_large"] == "warning"
     app.do("checkpoint PASSIVE")
     app.do("insert 2")  # the WAL restarts from its start; the file keeps its size
-    found = codes(poller)
+    found = settled(poller)
     assert "wal_slack" in found
     update_reading = poller.states[str(db)].reading
     assert update_reading.wal_bytes > 4 * update_reading.wal_bytes_in_use
 
 
 def test_rollback_mode_and_a_hot_journal(tmp_path, spawn):
+    """Hot as SQLite's pager.c judges it: the journal was synced (its magic written) before
+    the database file was touched, and its writer died. SQLite then rolls it back on open."""
     db = tmp_path / "legacy.db"
     app = spawn(db)
     app.do("rollback")
     app.do("setup")
-    app.do("insert 200")
-    assert codes(poller_for(db)) == {"not_wal": "warning"}
-    app.do("sql PRAGMA cache_size=2")
+    app.do("insert 3000")
+    assert settled(poller_for(db)) == {"not_wal": "warning"}
+    app.do("sql PRAGMA cache_size=10")
     app.do("begin_write")
-    app.do("sql UPDATE queue SET payload = payload || payload")  # spills: journal + db written
-    assert (tmp_path / "legacy.db-journal").stat().st_size > 0
+    app.do("sql UPDATE queue SET payload = payload || payload")  # spills: journal synced
     os.kill(app.pid, signal.SIGKILL)
     app.proc.wait()
-    assert codes(poller_for(db)) == {"not_wal": "warning", "hot_journal": "critical"}
+    assert settled(poller_for(db)) == {"not_wal": "warning", "hot_journal": "critical"}
+    import apsw
+    apsw.Connection(str(db)).execute("SELECT count(*) FROM queue").fetchall()
+    assert not (tmp_path / "legacy.db-journal").exists()  # SQLite agreed: it rolled back
+
+
+def test_a_killed_writers_unsynced_journal_is_not_hot(tmp_path, spawn):
+    """A writer killed before its journal was synced leaves a zeroed header and an untouched
+    database: SQLite does not roll it back, and it is not called hot."""
+    db = tmp_path / "legacy.db"
+    app = spawn(db)
+    app.do("rollback")
+    app.do("setup")
+    app.do("insert 20")
+    app.do("begin_write")
+    app.do("write_row")
+    os.kill(app.pid, signal.SIGKILL)
+    app.proc.wait()
+    assert (tmp_path / "legacy.db-journal").read_bytes()[:8] == bytes(8)
+    assert settled(poller_for(db)) == {"not_wal": "warning"}
 
 
 def test_network_filesystem_from_the_mount_table(live_db):
@@ -155,9 +342,9 @@ def test_lock_holder_in_d_state(live_db, dstate_binary):
     try:
         assert holder.stdout.readline().startswith("ready")
         poller = poller_for(db, d_state_seconds=0.3)
-        assert "d_state_holder" not in codes(poller)  # just seen: not yet for long
-        import time
+        assert "d_state_holder" not in settled(poller)  # just seen: not yet for long
         time.sleep(0.5)
+        poller.poll_once()
         [update] = poller.poll_once()
         [finding] = [f for f in update.findings if f.code == "d_state_holder"]
         assert f"pid {holder.pid}" in finding.evidence and "dms" in finding.evidence
@@ -172,9 +359,9 @@ def test_writers_taking_turns(live_db, spawn):
     writers = [spawn(db) for _ in range(3)]
     for writer in writers:
         writer.do("begin_write")
-        found = codes(poller)
+        poller.poll_once()
         writer.do("end")
-    assert found == {"many_writers": "info"}
+    assert settled(poller) == {"many_writers": "info"}
 
 
 def test_recovery_in_progress(live_db):
@@ -188,7 +375,7 @@ def test_recovery_in_progress(live_db):
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ready"
-        assert codes(poller_for(db)) == {"recovering": "warning"}
+        assert settled(poller_for(db)) == {"recovering": "warning"}
     finally:
         holder.stdin.close()
         holder.wait()
@@ -198,24 +385,28 @@ def test_leftover_shm_when_nobody_holds_the_database(live_db):
     db, app = live_db
     os.kill(app.pid, signal.SIGKILL)
     app.proc.wait()
-    assert codes(poller_for(db)) == {"leftover_shm": "info"}
+    assert settled(poller_for(db)) == {"leftover_shm": "info"}
 
 
 def test_wal_deleted_under_open_database(live_db):
     db, app = live_db
     app.do("insert 10")
     os.unlink(f"{db}-wal")
-    assert codes(poller_for(db))["wal_deleted"] == "critical"
+    assert settled(poller_for(db))["wal_deleted"] == "critical"
 
 
-def test_queue_growing_while_consumers_exist(live_db):
+def test_queue_growing_is_judged_over_seconds_not_polls(live_db):
     db, app = live_db
-    poller = poller_for(db, queue_growth_polls=3)
-    for _ in range(3):
+    poller = poller_for(db, queue_growth_seconds=0.6)
+    for _ in range(3):  # three rising polls, but only 0.2 s of them: too short to judge
         app.do("insert 5")
         assert "queue_growing" not in codes(poller)
+        time.sleep(0.1)
+    time.sleep(0.5)
     app.do("insert 5")
-    assert codes(poller) == {"queue_growing": "warning"}
+    poller.poll_once()
+    app.do("insert 5")
+    assert codes(poller) == {"queue_growing": "warning"}  # 4 polls, over 0.6 s
 
 
 def run_check(*args: str) -> subprocess.CompletedProcess:
@@ -253,7 +444,7 @@ def test_check_for_seconds_sees_growth(live_db, spawn):
          str(db)])
     try:
         out = run_check("--json", "--for", "2", "--interval", "0.25",
-                        "--threshold", "starvation_polls=3", str(db))
+                        "--threshold", "starvation_seconds=0.5", str(db))
     finally:
         writer.wait()
     report = json.loads(out.stdout)

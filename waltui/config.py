@@ -29,8 +29,10 @@ class Thresholds:
     wal_db_ratio: float = 2.0  # ... or larger than this many times the database
     wal_slack_ratio: float = 4.0  # -wal file this many times larger than its content
     wal_slack_min_bytes: int = 16 * MiB  # ... and at least this much wasted disk
-    starvation_polls: int = 5  # frames pending grew this many polls in a row
-    queue_growth_polls: int = 10  # queue depth grew this many polls in a row
+    starvation_seconds: float = 5.0  # the WAL grew without restarting for this long
+    queue_growth_seconds: float = 10.0  # a queue's depth rose (never fell) for this long
+    write_hold_seconds: float = 5.0  # one transaction held the write lock this long: warning
+    write_hold_critical_seconds: float = 30.0  # ... and this long: critical
     d_state_seconds: float = 2.0  # a lock holder in D state this long
     writer_rotation: int = 3  # distinct writer pids seen within the history window
     pin_seconds: float = 30.0  # a reader pinning the WAL this long is critical

@@ -37,6 +37,10 @@ class Ring:
     def last(self, n: int) -> list[float]:
         return self.values()[-n:]
 
+    def back(self, k: int) -> float:
+        """The k-th most recent value (0 = the latest), without copying the ring."""
+        return self._data[(self._next - 1 - k) % len(self._data)]
+
     def __len__(self) -> int:
         return self._count
 
@@ -90,7 +94,7 @@ class History:
                 for _ in range(len(self.times) - 1):
                     ring.append(None)
             ring.append(queue.depth)
-        in_d = {h.lock.pid for h in reading.held_locks
+        in_d = {h.lock.pid for h in reading.theirs
                 if h.process is not None and h.process.uninterruptible}
         for pid in list(self.d_state_since):
             if pid not in in_d:
@@ -98,12 +102,32 @@ class History:
         for pid in in_d:
             self.d_state_since.setdefault(pid, reading.taken_at)
 
-    def rising_for(self, ring: Ring, polls: int) -> bool:
-        """True when each of the last ``polls`` steps went up (a strict, sustained rise)."""
-        recent = ring.last(polls + 1)
-        if len(recent) < polls + 1 or any(math.isnan(v) for v in recent):
-            return False
-        return all(b > a for a, b in zip(recent, recent[1:]))
+    @property
+    def span_seconds(self) -> float:
+        """Poll time the history covers: what a rule that judges growth has to go on."""
+        if len(self.times) < 2:
+            return 0.0
+        return self.times.back(0) - self.times.back(len(self.times) - 1)
+
+    def rising_over(self, ring: Ring, seconds: float, *, rising_share: float = 0.0
+                    ) -> tuple[float, float] | None:
+        """(first, last) when ``ring`` never fell over the last ``seconds`` of poll time and
+        ended higher, with at least three samples and ``rising_share`` of the steps up;
+        else None. In seconds, not polls: a slow poll must not hide growth (check --for 25
+        made 9 polls on a loaded host and a 10-poll rule never fired)."""
+        count = min(len(ring), len(self.times))
+        if count < 3 or math.isnan(last := ring.back(0)):
+            return None
+        now, later, steps, rises = self.times.back(0), last, 0, 0
+        for k in range(1, count):
+            value = ring.back(k)
+            if math.isnan(value) or value > later:
+                return None  # a gap, or a fall: no sustained rise
+            steps, rises, later = steps + 1, rises + (value < later), value
+            if steps >= 2 and now - self.times.back(k) >= seconds:
+                ok = value < last and rises >= rising_share * steps
+                return (value, last) if ok else None
+        return None
 
     def distinct_writers(self) -> set[int]:
         return {pid for pid in self.writers if pid is not None}

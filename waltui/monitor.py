@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from waltui.config import Config
-from waltui.health import evaluate
+from waltui.discovery import canonical
+from waltui.health import Judge
 from waltui.history import CheckpointResult, History
 from waltui.model import Finding, Reading
 from waltui.probes.reading import DatabaseObserver, PollContext
@@ -27,6 +28,7 @@ class DatabaseState:
     path: str
     observer: DatabaseObserver
     history: History = field(default_factory=History)
+    judge: Judge = field(default_factory=Judge)
     reading: Reading | None = None
     findings: list[Finding] = field(default_factory=list)
 
@@ -59,6 +61,7 @@ class Poller:
         self.states: dict[str, DatabaseState] = {}
 
     def attach(self, path: str) -> bool:
+        path = canonical(path)
         if path in self.states:
             return False
         observer = DatabaseObserver(path, self.config.observe_options())
@@ -75,6 +78,11 @@ class Poller:
         for path in list(self.states):
             self.detach(path)
 
+    @property
+    def unconfirmed(self) -> bool:
+        """Some finding was seen once and needs one more poll to be raised or dropped."""
+        return any(state.judge.pending for state in self.states.values())
+
     def poll_once(self, should_stop: Callable[[], bool] = lambda: False) -> list[Update]:
         ctx = PollContext.capture(self.lock_source)
         updates = []
@@ -83,7 +91,7 @@ class Poller:
                 break
             reading = state.observer.read(ctx)
             state.history.add(reading)
-            findings = evaluate(reading, state.history, self.config.thresholds)
+            findings = state.judge.judge(reading, state.history, self.config.thresholds)
             before = {f.code for f in state.findings}
             now = {f.code for f in findings}
             updates.append(Update(

@@ -1,0 +1,147 @@
+"""Rules about who holds what: the write lock, stuck holders, recovery, odd ways of opening."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from waltui.config import Thresholds
+from waltui.health.registry import rule
+from waltui.history import History
+from waltui.model import WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, Finding, Reading
+from waltui.report import named_process
+from waltui.units import human_bytes, human_seconds
+
+
+def _names(reading: Reading, pids: Iterable[int]) -> str:
+    return ", ".join(named_process(reading, pid) for pid in sorted(pids))
+
+
+@rule
+def write_lock_held(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    # The hold is timed per transaction: the probe restarts the clock whenever a commit moves
+    # the -shm's counter (or the header's), so a busy writer that commits and locks again
+    # between two polls is never mistaken for one long hold. One sample cannot time a hold
+    # at all, so a one-shot check names the writer in its reading, not as a finding.
+    writer = reading.writer
+    if writer is None or reading.exclusive_mode or writer.held_seconds < t.write_hold_seconds:
+        return
+    pid, lock = writer.lock.pid, writer.lock
+    which = ("the WAL write lock (-shm byte 120)" if lock.file == "shm" else
+             f"{lock.lock.upper()} on the database file (rollback mode)")
+    evidence = [f"{named_process(reading, pid)} has held {which} for "
+                f"{human_seconds(writer.held_seconds)} without committing"]
+    state = writer.process.state if writer.process else None
+    if state == "stopped":
+        evidence.append("the process is stopped (SIGSTOP or a debugger): it cannot commit")
+    elif state == "disk-sleep":
+        evidence.append("the process is in uninterruptible sleep (waiting on I/O)")
+    waiting = {h.lock.pid for h in reading.waiters} - {pid}
+    if waiting:
+        evidence.append("blocked in the kernel waiting for it: " + _names(reading, waiting))
+    others = reading.open_by - {pid} - waiting
+    if others:
+        evidence.append("also have the database open (each write of theirs waits, then "
+                        "fails with SQLITE_BUSY when its busy_timeout runs out): "
+                        + _names(reading, others))
+    critical = writer.held_seconds >= t.write_hold_critical_seconds
+    yield Finding(
+        "write_lock_held", "critical" if critical else "warning",
+        f"Write lock held {human_seconds(writer.held_seconds)} by pid {pid}",
+        "; ".join(evidence),
+        "Every other writer waits, then gets 'database is locked'. End that transaction: "
+        "commit or roll back in the application, or stop the process (its transaction rolls "
+        "back; nothing it committed is lost). A lock held by an idle process is usually a "
+        "BEGIN IMMEDIATE left open on an error path.")
+
+
+@rule
+def holder_in_d_state(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    for pid, since in sorted(history.d_state_since.items()):
+        stuck = reading.taken_at - since
+        if stuck < t.d_state_seconds:
+            continue
+        locks = sorted({h.lock.lock + (f" {h.lock.slot}" if h.lock.slot is not None else "")
+                        for h in reading.theirs if h.lock.pid == pid})
+        yield Finding(
+            "d_state_holder", "critical", f"Lock holder pid {pid} stuck in D state",
+            f"{named_process(reading, pid)} in uninterruptible sleep for {human_seconds(stuck)} "
+            f"holding {', '.join(locks)}",
+            "The process waits on the kernel (disk, NFS, FUSE) and cannot be killed until that "
+            "I/O returns. Look at the device under the database; its locks stay until then.")
+
+
+@rule
+def writers_take_turns(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    writers = history.distinct_writers()
+    if len(writers) >= t.writer_rotation:
+        yield Finding(
+            "many_writers", "info", f"{len(writers)} processes take the write lock in turn",
+            f"writer pids seen in the last {len(history.writers)} polls: "
+            + ", ".join(str(p) for p in sorted(writers)),
+            "SQLite allows one writer at a time: they serialise and wait on busy_timeout. "
+            "One writer process (others send it work) avoids SQLITE_BUSY.")
+
+
+@rule
+def recovery_running(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    holders = {h.lock.pid for h in reading.theirs if h.lock.lock == "recover" and not h.lock.waiting}
+    if holders:
+        yield Finding(
+            "recovering", "warning", "WAL recovery in progress",
+            "recover lock (-shm byte 122) held by " + _names(reading, holders),
+            "A process is rebuilding the wal-index from the -wal; other connections wait. "
+            "It takes longer the larger the -wal is. Let it finish.")
+
+
+@rule
+def leftover_files(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    files = reading.files
+    if reading.journal_mode != "wal" or reading.open_by or files.shm_bytes is None:
+        return
+    yield Finding(
+        "leftover_shm", "info", "-shm with no process holding the database",
+        f"-shm {human_bytes(files.shm_bytes)}, -wal {human_bytes(files.wal_bytes)}, "
+        f"{reading.frames_pending or 0} frames not yet checkpointed",
+        "Harmless: the next opener rebuilds the -shm and checkpoints. Do not delete the "
+        "-wal: it may hold committed transactions.")
+
+
+@rule
+def exclusive_locking_mode(reading: Reading, history: History, t: Thresholds
+                           ) -> Iterator[Finding]:
+    if not reading.exclusive_mode:
+        return
+    [holder] = [h for h in reading.theirs if h.lock.file == "db" and h.lock.lock == "exclusive"
+                and not h.lock.waiting][:1]
+    wal = reading.wal_bytes or 0
+    most = max(0, (wal - WAL_HEADER_BYTES) // ((reading.page_size or 4096) + WAL_FRAME_HEADER_BYTES))
+    yield Finding(
+        "exclusive_locking_mode", "info",
+        f"Exclusive locking mode: only pid {holder.lock.pid} can use the database",
+        f"{named_process(reading, holder.lock.pid)} holds the database file's EXCLUSIVE lock "
+        f"and there is no -shm: PRAGMA locking_mode=EXCLUSIVE in WAL mode. The -wal is "
+        f"{human_bytes(wal)}, at most {most} frames; how many are in use or not yet "
+        "checkpointed, and who reads where, live only in that process's memory, and the "
+        "header's page count may be older than the -wal",
+        "Every other process gets 'database is locked' for as long as that connection lives. "
+        "If that is not intended, drop PRAGMA locking_mode=EXCLUSIVE from the application.")
+
+
+@rule
+def opened_by_another_name(reading: Reading, history: History, t: Thresholds
+                           ) -> Iterator[Finding]:
+    # In WAL mode every connection maps the -shm beside the name it opened; others holding
+    # this file's locks with no -shm beside this name opened it by another (a hard link).
+    files = reading.files
+    holders = {h.lock.pid for h in reading.theirs if h.lock.file == "db"}
+    if reading.journal_mode != "wal" or files.shm_bytes is not None or not holders \
+            or reading.exclusive_mode:
+        return
+    names = ", ".join(reading.opened_as) or "a name waltui could not read (/proc/PID/fd)"
+    yield Finding(
+        "opened_by_another_name", "warning", "Processes use this database by another name",
+        f"{_names(reading, holders)} hold this file, opened as {names}; the file has "
+        f"{files.db_links} name(s) (hard links), and the -wal and -shm sit beside the name "
+        "they opened, so nothing beside this name shows their WAL",
+        "Watch the database by the name its processes opened"
+        + (f": waltui {reading.opened_as[0]}" if reading.opened_as else "") + ".")

@@ -1,0 +1,198 @@
+"""Rules about the WAL itself: starvation, size, slack, journals, filesystems, queues."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from waltui.config import Thresholds
+from waltui.health.registry import AUTOCHECKPOINT_FRAMES, rule
+from waltui.history import History
+from waltui.model import WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, Finding, Reading
+from waltui.probes.pins import limit_frame
+from waltui.report import named_process
+from waltui.units import human_bytes, human_seconds
+
+
+def normal_wal_bytes(page_size: int | None) -> int:
+    """A -wal of one autocheckpoint's worth of frames (4.1 MB at 4 KiB pages): the size a
+    healthy database run with SQLite's defaults keeps, whatever the database's own size."""
+    return WAL_HEADER_BYTES + AUTOCHECKPOINT_FRAMES * ((page_size or 4096) +
+                                                       WAL_FRAME_HEADER_BYTES)
+
+
+def _pin_words(reading: Reading) -> str:
+    index = reading.wal_index
+    parts = []
+    for reader in reading.pins:
+        where = ("read slot 0 (it reads the database file, so nothing can be copied)"
+                 if reader.slot == 0 else
+                 f"read slot {reader.slot} at frame {reader.read_mark}")
+        held = human_seconds(reader.held_seconds)
+        parts.append(f"{named_process(reading, reader.pid)} holds {where}, seen for {held}"
+                     + ("" if index is None or limit_frame(reader.slot, reader.read_mark, index)
+                        <= index.backfilled else " (no checkpoint has reached it yet)"))
+    return "; ".join(parts)
+
+
+def stopping_pins(reading: Reading) -> list[int]:
+    """Pids of live readers that stop checkpoints now: a checkpoint has copied up to their
+    mark and can go no further (a slot-0 reader always stops it)."""
+    index = reading.wal_index
+    if index is None:
+        return []
+    return [r.pid for r in reading.pins
+            if limit_frame(r.slot, r.read_mark, index) <= index.backfilled]
+
+
+@rule
+def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    # In a healthy database each complete checkpoint lets the next writer restart the WAL, so
+    # max_frame falls back below ~1,000 frames. Starvation is the WAL staying above that and
+    # still growing, or more than a checkpoint's worth not copied because a live reader stops
+    # the copy. A pin that stops nothing (no checkpoint has reached its mark) is not a cause.
+    index = reading.wal_index
+    if index is None:
+        return
+    pending, max_frame = index.frames_pending, index.max_frame
+    growth = history.rising_over(history.max_frame, t.starvation_seconds)
+    growing = growth is not None and max_frame > AUTOCHECKPOINT_FRAMES
+    stopping = stopping_pins(reading)
+    backlog = pending > AUTOCHECKPOINT_FRAMES and bool(stopping)
+    long_pins = [r for r in reading.pins if r.held_seconds >= t.pin_seconds and r.pid in stopping]
+    if not (growing or backlog or long_pins):
+        return
+    evidence = [f"{pending} frames not yet checkpointed of {max_frame} in the WAL"]
+    if growing:
+        evidence.append(f"the WAL grew from {growth[0]:.0f} to {max_frame} frames over "
+                        f"{t.starvation_seconds:g} s without restarting")
+    title = "Checkpoint starvation: the WAL cannot be checkpointed"
+    if reading.pins:
+        evidence.append(_pin_words(reading))
+    if stopping:
+        fix = ("End the long read transaction named here (commit, roll back or close it), "
+               "then checkpoint. Readers should keep transactions short.")
+    elif pending < max_frame // 10:
+        # Everything copied yet still rising: readers overlap, so no writer ever finds the
+        # WAL free to restart from its start (SQLite's own definition of starvation).
+        title = "Checkpoint starvation: the WAL cannot restart"
+        evidence.append("checkpoints keep up, but a reader is always active, so the WAL "
+                        "never restarts")
+        fix = ("Let the readers pause: a RESTART or TRUNCATE checkpoint waits for a moment "
+               "with none and resets the WAL; journal_size_limit in the writer caps the file.")
+    else:
+        evidence.append("no checkpoint has copied anything since "
+                        f"frame {index.backfilled} (wal_autocheckpoint 0?)")
+        fix = ("Make sure some connection checkpoints: keep wal_autocheckpoint on, or run "
+               "PRAGMA wal_checkpoint regularly.")
+    severe = bool(long_pins) and (growing or backlog)
+    yield Finding("checkpoint_starvation", "critical" if severe else "warning",
+                  title, "; ".join(evidence), fix)
+
+
+@rule
+def wal_large(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    # The ratio test starts at four autocheckpoints' worth: a 4 MB -wal beside a 300 KB
+    # database is how SQLite's defaults run a small queue (simplebroker), not a problem.
+    wal, db = reading.wal_bytes or 0, reading.files.db_bytes
+    over_size = wal > t.wal_bytes
+    over_ratio = wal > 4 * normal_wal_bytes(reading.page_size) and wal > t.wal_db_ratio * max(db, 1)
+    if not (over_size or over_ratio):
+        return
+    stopping = stopping_pins(reading)
+    if stopping:
+        cause = ("checkpoints are stopped by " + _pin_words(reading) + ". End that "
+                 "transaction, then a TRUNCATE checkpoint gives the disk back.")
+    else:
+        cause = ("A TRUNCATE checkpoint gives the disk back; PRAGMA journal_size_limit in the "
+                 "writer keeps it from growing this large again.")
+    yield Finding(
+        "wal_large", "critical" if wal > 16 * t.wal_bytes else "warning",
+        f"Large -wal: {human_bytes(wal)}",
+        f"-wal {human_bytes(wal)} vs database {human_bytes(db)} (thresholds: "
+        f"{human_bytes(t.wal_bytes)}, or {t.wal_db_ratio:g}x the database above "
+        f"{human_bytes(4 * normal_wal_bytes(reading.page_size))}); "
+        f"high-water {human_bytes(history.wal_high_water)}",
+        cause)
+
+
+@rule
+def wal_slack(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    wal, used = reading.wal_bytes or 0, reading.wal_bytes_in_use or 0
+    wasted = wal - used
+    if reading.wal_index is None:
+        return  # without the -shm nobody knows how much of the file is in use
+    if wasted >= t.wal_slack_min_bytes and wal > t.wal_slack_ratio * max(used, 1):
+        yield Finding(
+            "wal_slack", "warning" if wasted >= t.wal_bytes else "info",
+            "-wal file far larger than its content",
+            f"-wal file {human_bytes(wal)}, in use {human_bytes(used)}: "
+            f"{human_bytes(wasted)} of disk held by old frames",
+            "SQLite reuses the -wal but never shrinks it. A TRUNCATE checkpoint gives the disk "
+            "back now; PRAGMA journal_size_limit in the writer shrinks it after each reset.")
+
+
+@rule
+def not_wal(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    if reading.journal_mode != "rollback":
+        return
+    yield Finding(
+        "not_wal", "warning", "Not in WAL mode (rollback journal)",
+        f"header file format {reading.files.db_header.write_version}: rollback journal",
+        "In rollback mode readers block writers and writers block readers. "
+        "PRAGMA journal_mode=WAL switches it, persistently.")
+    if reading.files.journal_hot:
+        yield Finding(
+            "hot_journal", "critical", "Hot journal: an interrupted transaction",
+            f"-journal of {human_bytes(reading.files.journal_bytes)} with a live header and "
+            "no process holding RESERVED on the database",
+            "The next connection that opens the database rolls it back. Never delete the "
+            "-journal: it holds the only copy of the pages being rewritten.")
+
+
+@rule
+def network_filesystem(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    fs = reading.filesystem
+    if fs is None or not (fs.network or fs.fuse):
+        return
+    wal = reading.journal_mode == "wal"
+    yield Finding(
+        "network_filesystem", "critical" if wal and fs.network else "warning",
+        f"Database on a {'network' if fs.network else 'FUSE'} filesystem ({fs.type})",
+        f"{fs.type} mounted at {fs.mount_point}",
+        "WAL needs shared memory between every process using the database, which processes "
+        "on different hosts cannot have, and network locks are unreliable. Keep the "
+        "database on a local disk.")
+
+
+@rule
+def wal_deleted(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    files = reading.files
+    if reading.journal_mode == "wal" and files.wal_bytes is None and reading.open_by \
+            and (reading.frames_pending or 0) > 0:
+        yield Finding(
+            "wal_deleted", "critical", "-wal deleted while the database is open",
+            f"no -wal file, but the wal-index says {reading.frames_pending} frames are not yet "
+            f"checkpointed and {len(reading.open_by)} process(es) hold the database",
+            "Committed transactions live only in the deleted file now. Do not delete the -shm; "
+            "stop the writers gracefully (their handle still reaches the file) and restore "
+            "from backup if data is missing.")
+
+
+@rule
+def queue_growing(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    consumers = len(reading.open_by)
+    if not consumers:
+        return
+    for queue in reading.queues:
+        ring = history.queues.get(queue.name)
+        growth = None if ring is None else history.rising_over(
+            ring, t.queue_growth_seconds, rising_share=0.5)
+        if growth is not None:
+            yield Finding(
+                "queue_growing", "warning", f"Queue {queue.name} keeps growing",
+                f"{queue.name}: {growth[0]:.0f} -> {growth[1]:.0f} over "
+                f"{t.queue_growth_seconds:g} s, never falling, while {consumers} process(es) "
+                "have the database open",
+                "Consumers are not keeping up or are stuck: look for a consumer pinning the WAL "
+                "or waiting on the write lock.")
+
