@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import apsw
 
+from waltui.blame import checkpoint_blockers
 from waltui.history import CheckpointResult
 from waltui.model import Reading
-from waltui.probes.reading import DatabaseObserver, PollContext
+from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
 from waltui.probes.sqlite import action_connection, observer_connection
 from waltui.report import named_process
-from waltui.units import who
 
 CHECKPOINT_MODES: dict[str, tuple[int, str]] = {
     "PASSIVE": (apsw.SQLITE_CHECKPOINT_PASSIVE,
@@ -48,15 +48,13 @@ def wal_size(path: str) -> int | None:
         return None
 
 
-def blockers_of(path: str) -> tuple[str, ...]:
-    """The live readers in the database's WAL now, described for a result message."""
-    observer = DatabaseObserver(path)
+def locks_now(path: str) -> Reading:
+    """Locks, marks and holders right now, without SQL: what stopped an action."""
+    observer = DatabaseObserver(path, ObserveOptions(sql=False))
     try:
-        reading = observer.read(PollContext.capture())
+        return observer.read(PollContext.capture())
     finally:
         observer.close()
-    return tuple(f"{who(r.pid, r.process)} (read slot {r.slot} at frame {r.read_mark})"
-                 for r in reading.readers) if reading.files else ()
 
 
 def checkpoint(path: str, mode: str, *, deadline: float = 10.0, read_only: bool = False,
@@ -79,8 +77,11 @@ def checkpoint(path: str, mode: str, *, deadline: float = 10.0, read_only: bool 
     if mode not in CHECKPOINT_MODES:  # it is spliced into the PRAGMA below
         raise ValueError(f"unknown checkpoint mode {mode!r}")
     attempts, backoff, row = 0, 0.05, None
+    # Nobody had the WAL open (no -shm): let SQLite tidy up on our close as the last
+    # connection always does, so our own checkpoint leaves no -shm behind to report.
+    tidy = not os.path.exists(f"{path}-shm")
     try:
-        with action_connection(path, busy_timeout_ms=0) as conn:
+        with action_connection(path, busy_timeout_ms=0, checkpoint_on_close=tidy) as conn:
             if journal_size_limit is not None:
                 conn.execute(f"PRAGMA journal_size_limit={int(journal_size_limit)}").fetchall()
             while True:
@@ -93,18 +94,23 @@ def checkpoint(path: str, mode: str, *, deadline: float = 10.0, read_only: bool 
                     row = None
                 if row is not None and row[0] == 0 and row[1] == row[2]:
                     return result("done", row, attempts)
-                if row is not None and row[0] == 0 and mode == "PASSIVE":
-                    return result("partial", row, attempts, blockers=blockers_of(path))
                 left = deadline - (time.monotonic() - started)
-                if left <= 0 or cancelled():
+                passive_partial = row is not None and row[0] == 0 and mode == "PASSIVE"
+                if passive_partial or left <= 0 or cancelled():
+                    # Asked at once, while the cause most likely still holds on.
+                    blamed = checkpoint_blockers(mode, row, locks_now(path))
                     break
                 time.sleep(min(backoff, left))
                 backoff = min(backoff * 2, 1.0)
     except apsw.Error as exc:
         return result("error", row, attempts, f"{type(exc).__name__}: {exc}")
     outcome = "busy" if row is None or row[0] else "partial"
-    return result(outcome, row, attempts, "cancelled" if cancelled() else
-                  f"deadline of {deadline:g} s reached", blockers_of(path))
+    message = "" if passive_partial else \
+        "cancelled" if cancelled() else f"deadline of {deadline:g} s reached"
+    if not blamed:
+        message = "; ".join(filter(None, [message, "what stopped it had ended before waltui "
+                                          "looked at the locks"]))
+    return result(outcome, row, attempts, message, blamed)
 
 
 def describe_checkpoint(result: CheckpointResult) -> str:
@@ -120,7 +126,7 @@ def describe_checkpoint(result: CheckpointResult) -> str:
     if result.message:
         text += f"; {result.message}"
     if result.blockers:
-        text += "; held by " + ", ".join(result.blockers)
+        text += "; stopped by " + ", ".join(result.blockers)
     return text
 
 
@@ -223,11 +229,7 @@ def guided_recovery(path: str, *, read_only: bool, deadline: float = 10.0
                     ) -> list[RecoveryStep]:
     """Evidence first: who holds the database; only if nobody does, TRUNCATE, then check.
     Never deletes a -wal or -shm file."""
-    observer = DatabaseObserver(path)
-    try:
-        reading: Reading = observer.read(PollContext.capture())
-    finally:
-        observer.close()
+    reading = locks_now(path)
     holders = sorted(reading.open_by)
     if reading.files is None:
         return [RecoveryStep("read", "failed", reading.error.message if reading.error else "?")]

@@ -10,11 +10,13 @@ import json
 import sys
 import time
 
-from waltui.config import Config
-from waltui.model import SEVERITY_RANK
+from waltui.config import Config, Thresholds
+from waltui.model import SEVERITY_RANK, Reading
 from waltui.monitor import Poller, Update, raise_fd_limit
+from waltui.report import named_process, reader_sentence
 
 EXIT_UNREADABLE = 3
+CONFIRM_PAUSE = 0.5  # seconds before the poll that confirms something seen once
 
 
 def exit_code(updates: list[Update]) -> int:
@@ -35,16 +37,40 @@ def run_check(paths: list[str], config: Config, *, as_json: bool, watch_seconds:
         while time.monotonic() + config.interval <= deadline:
             time.sleep(config.interval)
             updates = poller.poll_once()
+        if poller.unconfirmed:  # a finding is raised only when two polls agree
+            time.sleep(min(config.interval, CONFIRM_PAUSE))
+            updates = poller.poll_once()
     finally:
         poller.close()
     code = exit_code(updates)
+    notes = growth_notes(updates, config.thresholds, config.interval)
     if as_json:
-        json.dump({"exit_code": code, "databases": [_update_json(u) for u in updates]},
-                  sys.stdout, indent=2)
+        json.dump({"exit_code": code, "databases": [_update_json(u) for u in updates],
+                   "notes": notes}, sys.stdout, indent=2)
         print()
     else:
-        print("\n\n".join(_update_text(u) for u in updates))
+        print("\n\n".join([_update_text(u) for u in updates] + [f"note: {n}" for n in notes]))
     return code
+
+
+def growth_notes(updates: list[Update], thresholds: Thresholds, interval: float) -> list[str]:
+    """Rules that judge growth need a window of poll time; say when a run was too short."""
+    need = max(thresholds.starvation_seconds, thresholds.queue_growth_seconds)
+    watched = min((u.history.span_seconds for u in updates), default=0.0)
+    if watched >= need:
+        return []
+    return [f"growth not judged: watched {watched:.1f} s, the growth rules need {need:g} s "
+            f"of polls (check --for {need + interval:g})"]
+
+
+def holder_lines(reading: Reading) -> list[str]:
+    """What one sample can say without timing anything: who writes, who pins, now."""
+    lines = []
+    if (writer := reading.writer) is not None:
+        lines.append(f"  writer now: {named_process(reading, writer.lock.pid)} holds the "
+                     "write lock")
+    lines += [f"  pinning reader: {reader_sentence(r, reading.wal_index)}" for r in reading.pins]
+    return lines
 
 
 def _update_json(update: Update) -> dict[str, object]:
@@ -53,6 +79,9 @@ def _update_json(update: Update) -> dict[str, object]:
         "path": update.path,
         "error": {"kind": error.kind, "message": error.message} if error else None,
         "polls": update.history.polls,
+        "watched_seconds": round(update.history.span_seconds, 3),
+        "writer_pid": update.reading.writer_pid,
+        "pinned_by": [r.pid for r in update.reading.pins],
         "findings": [{"code": f.code, "severity": f.severity, "title": f.title,
                       "evidence": f.evidence, "fix": f.fix} for f in update.findings],
     }
@@ -63,6 +92,7 @@ def _update_text(update: Update) -> str:
     error = update.reading.error
     if error is not None:
         lines.append(f"  {'UNREADABLE' if error.fatal else 'note'}: {error.kind}: {error.message}")
+    lines += holder_lines(update.reading)
     if not update.findings and (error is None or not error.fatal):
         lines.append("  ok: no findings")
     for finding in update.findings:

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from waltui.actions import describe_checkpoint, checkpoint, guided_recovery
+from waltui.actions import checkpoint, describe_checkpoint, guided_recovery
 from waltui.config import Config
 from waltui.discovery import expand
 from waltui.monitor import Monitor, Poller, Update
@@ -25,7 +25,12 @@ from waltui.probes.reading import opens_immutable
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import ActionReport, CheckpointDone, Detached, PollResults
 from waltui.ui.screens.detail import DetailScreen
-from waltui.ui.screens.dialogs import AttachScreen, CheckpointScreen, ConfirmScreen, ResultScreen
+from waltui.ui.screens.dialogs import (
+    AttachScreen,
+    CheckpointScreen,
+    ConfirmScreen,
+    ResultScreen,
+)
 from waltui.ui.screens.help import HelpScreen
 from waltui.ui.screens.integrity import IntegrityScreen
 from waltui.ui.screens.overview import OverviewScreen
@@ -171,6 +176,9 @@ class WaltuiApp(App[None]):
             return
         count = len(self.attached)
         polling = "PAUSED" if self.monitor.paused else f"every {self.monitor.interval:g}s"
+        if not self.monitor.paused and self.monitor.cycle_seconds > self.monitor.interval:
+            # The promise in "every 1s" is broken: say by how much, not only the cycle time.
+            polling += f" (behind: a poll takes {self.monitor.cycle_seconds:.1f}s)"
         problems = sum(1 for u in self.latest.values() if u.findings or
                        (u.reading.error is not None and u.reading.error.fatal))
         mode = " · READ-ONLY" if self.config.read_only else ""
