@@ -78,8 +78,11 @@ def live_db(tmp_path: Path, spawn) -> tuple[Path, Helper]:
 
 
 def our_locks_on(path: Path) -> list[str]:
-    """Lines of /proc/locks held by this test process on a file."""
+    """Locks held by this test process on a file, as /proc/locks lines without their
+    ordinal: the "12:" in front moves whenever any other process on the host takes or drops
+    a lock, so lines compared across time must not carry it."""
     st = os.stat(path)
     ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino} "
     with open("/proc/locks") as handle:
-        return [l for l in handle if ident in l and f" {os.getpid()} " in l]
+        return sorted(l.split(":", 1)[1].strip() for l in handle
+                      if ident in l and f" {os.getpid()} " in l)

@@ -35,6 +35,66 @@ def test_partial_checkpoint_under_a_pinned_reader_names_it(live_db, spawn):
     assert f"pid {reader.pid}" in describe_checkpoint(result)
 
 
+def test_a_passive_checkpoint_blames_only_the_reader_at_its_stopping_frame(live_db, spawn):
+    """Two readers pin at different frames: the checkpoint stops at the older mark, and only
+    that reader stopped it (the newer one would have let it go further)."""
+    db, app = live_db
+    older, newer = spawn(db), spawn(db)
+    older.do("begin_read")
+    app.do("insert 50")
+    newer.do("begin_read")
+    app.do("insert 50")
+    result = checkpoint(str(db), "PASSIVE")
+    assert result.outcome == "partial"
+    [blamed] = result.blockers
+    assert f"pid {older.pid}" in blamed and f"at frame {result.checkpointed}" in blamed
+
+
+def test_a_full_checkpoint_stopped_by_the_writer_blames_the_writer(live_db, spawn):
+    """FULL waits for the write lock first: a held write lock stops it, and no reader can be
+    blamed for that (a reader at the last frame was blamed before)."""
+    db, app = live_db
+    reader, writer = spawn(db), spawn(db)
+    reader.do("begin_read")  # reads at the last frame: stops nothing
+    writer.do("begin_write")
+    result = checkpoint(str(db), "FULL", deadline=0.5)
+    assert result.outcome == "busy" and result.busy == 1
+    assert result.blockers == (f"pid {writer.pid} `{_program(writer)}` (held the write lock)",)
+
+
+def _program(helper) -> str:
+    from waltui.units import short_command
+    with open(f"/proc/{helper.pid}/cmdline", "rb") as handle:
+        return short_command(handle.read().replace(b"\0", b" ").decode().strip())
+
+
+def test_a_restart_that_cannot_restart_the_wal_blames_the_readers(live_db, spawn):
+    db, app = live_db
+    reader = spawn(db)
+    reader.do("begin_read")  # at the last frame: everything can be copied, no restart
+    result = checkpoint(str(db), "RESTART", deadline=0.3)
+    assert result.outcome == "busy" and result.log == result.checkpointed
+    [blamed] = result.blockers
+    assert f"pid {reader.pid}" in blamed and "could not restart" in blamed
+
+
+def test_our_checkpoint_of_a_closed_wal_database_leaves_no_shm(tmp_path):
+    db = tmp_path / "closed.db"
+    conn = apsw.Connection(str(db))
+    conn.execute("PRAGMA journal_mode=wal").fetchall()
+    conn.execute("PRAGMA wal_autocheckpoint=0").fetchall()
+    conn.execute("CREATE TABLE t(x)")
+    conn.execute("INSERT INTO t VALUES (1)")
+    conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
+    conn.close()  # an application that died: -wal with a frame, no holder
+    os.unlink(f"{db}-shm")
+    result = checkpoint(str(db), "PASSIVE")
+    assert result.outcome == "done"
+    assert not os.path.exists(f"{db}-shm") and not os.path.exists(f"{db}-wal")
+    check = apsw.Connection(str(db))
+    assert check.execute("SELECT x FROM t").fetchall() == [(1,)]  # nothing was lost
+
+
 def test_truncate_shrinks_the_wal_to_zero(live_db):
     db, _app = live_db
     assert os.stat(f"{db}-wal").st_size > 0

@@ -451,3 +451,82 @@ def test_check_for_seconds_sees_growth(live_db, spawn):
     assert report["databases"][0]["polls"] >= 4
     assert "checkpoint_starvation" in {f["code"] for f in report["databases"][0]["findings"]}
     assert out.returncode == 1
+
+
+def test_a_symlink_is_watched_as_its_target(tmp_path, spawn):
+    """SQLite resolves symlinks and keeps -wal/-shm beside the target: so does waltui."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "links").mkdir()
+    real = tmp_path / "real" / "app.db"
+    link = tmp_path / "links" / "app.db"
+    link.symlink_to(real)
+    app = spawn(link)  # the application uses the link
+    app.do("wal")
+    app.do("setup")
+    app.do("insert 300")
+    reader = spawn(link)
+    reader.do("begin_read")
+    app.do("insert 10")
+    poller = Poller(Config())
+    poller.attach(str(link))
+    assert list(poller.states) == [str(real)]
+    assert not poller.attach(str(real))  # one database, not two
+    [update] = poller.poll_once()
+    reading = update.reading
+    assert reading.wal_index.max_frame > 300 and [p.pid for p in reading.pins] == [reader.pid]
+
+
+def test_a_hard_link_used_by_others_is_flagged_not_reported_healthy(tmp_path, spawn):
+    used = tmp_path / "used.db"
+    other = tmp_path / "other-name.db"
+    app = spawn(used)
+    app.do("wal")
+    app.do("setup")
+    app.do("insert 300")
+    os.link(used, other)
+    poller = poller_for(other)
+    found = settled(poller)
+    reading = poller.states[str(other)].reading
+    assert found == {"opened_by_another_name": "warning"}
+    [update_finding] = poller.poll_once()[0].findings
+    assert str(used) in update_finding.evidence and f"pid {app.pid}" in update_finding.evidence
+    assert reading.opened_as == (str(used),)
+    assert any("SQL values not read" in note for note in reading.notes)
+    assert not os.path.exists(f"{other}-shm")  # and waltui did not create one
+
+
+def test_exclusive_locking_mode_says_what_it_cannot_know(tmp_path, spawn):
+    db = tmp_path / "exclusive.db"
+    app = spawn(db)
+    app.do("sql PRAGMA locking_mode=EXCLUSIVE")
+    app.do("wal")
+    app.do("setup")
+    app.do("insert 400")
+    assert not os.path.exists(f"{db}-shm") and os.path.getsize(f"{db}-wal") > 0
+    poller = poller_for(db, write_hold_seconds=0)
+    found = settled(poller)
+    reading = poller.states[str(db)].reading
+    assert found == {"exclusive_locking_mode": "info"}  # not a write lock "held" for ever
+    [finding] = poller.poll_once()[0].findings
+    assert f"pid {app.pid}" in finding.evidence and "at most" in finding.evidence
+    assert any("exclusive locking mode" in note for note in reading.notes)
+
+
+def test_one_shot_check_names_a_slot_zero_reader_without_dashboard_words(live_db, spawn):
+    db, app = live_db
+    app.do("checkpoint TRUNCATE")
+    reader = spawn(db)
+    reader.do("begin_read")  # the WAL is empty: slot 0, it reads the database file
+    app.do("autocheckpoint 1000")
+    app.do("insert 1500")  # every autocheckpoint copies nothing while the reader lives
+    out = run_check("--json", str(db))
+    report = json.loads(out.stdout)
+    [entry] = report["databases"]
+    [finding] = [f for f in entry["findings"] if f["code"] == "checkpoint_starvation"]
+    assert f"pid {reader.pid}" in finding["evidence"] and "read slot 0" in finding["evidence"]
+    assert entry["pinned_by"] == [reader.pid] and out.returncode == 1
+    assert "growth not judged" in report["notes"][0]
+    text = run_check(str(db)).stdout
+    for word in ("pane", "(c)", "(p)", "press"):
+        assert word not in text
+    assert f"pinning reader: pid {reader.pid}" in text
