@@ -21,9 +21,14 @@ def normal_wal_bytes(page_size: int | None) -> int:
 
 
 def _pin_words(reading: Reading) -> str:
+    """The readers that stop checkpoints now; only when none does, every pin (a reader
+    caught mid-read by the poll is no cause while another one holds the checkpoint back)."""
     index = reading.wal_index
+    stopping = set(stopping_pins(reading))
     parts = []
     for reader in reading.pins:
+        if stopping and reader.pid not in stopping:
+            continue
         where = ("read slot 0 (it reads the database file, so nothing can be copied)"
                  if reader.slot == 0 else
                  f"read slot {reader.slot} at frame {reader.read_mark}")
