@@ -179,9 +179,11 @@ def test_preset_queue_is_found_by_its_table(tmp_path, spawn):
     app = spawn(db)
     app.do("wal")
     app.do("sql CREATE TABLE Queue(message TEXT, message_id TEXT, status INTEGER)")
-    app.do("sql INSERT INTO Queue VALUES ('a', '1', 0), ('b', '2', 0), ('c', '3', 2)")
+    app.do("sql INSERT INTO Queue VALUES ('a', '1', 0), ('b', '2', 0), ('c', '3', 2), "
+           "('d', '4', 1)")
     reading = read_once(db)
-    assert {q.name: q.depth for q in reading.queues} == {"litequeue": 2}
+    assert {q.name: q.depth for q in reading.queues} == {"litequeue:ready": 2,
+                                                         "litequeue:locked": 1}
 
 
 def test_slow_query_is_cut_off_and_leaves_no_read_lock(live_db):

@@ -153,7 +153,11 @@ def preset_queries(conn: apsw.Connection) -> list[QueueQuery]:
             "simplebroker",
             "SELECT queue, count(*) FROM messages WHERE claimed = 0 GROUP BY queue"))
     if "status" in tables.get("Queue", set()):
-        found.append(QueueQuery("litequeue", "SELECT count(*) FROM Queue WHERE status = 0"))
+        # litequeue's qsize() counts READY (0) and LOCKED (1, popped, not yet done): both,
+        # apart, so a consumer that pops and never finishes shows as "locked" piling up.
+        found.append(QueueQuery(
+            "litequeue", "SELECT 'ready', (SELECT count(*) FROM Queue WHERE status = 0) "
+            "UNION ALL SELECT 'locked', (SELECT count(*) FROM Queue WHERE status = 1)"))
     for name, columns in sorted(tables.items()):
         if name.startswith("ack_queue_") and {"_id", "status"} <= columns:
             found.append(QueueQuery(
