@@ -41,7 +41,7 @@ def reading_json(reading: Reading) -> dict[str, object]:
              "mode": h.lock.mode, "waiting": h.lock.waiting,
              "held_seconds": round(h.held_seconds, 3),
              "process": h.process.label if h.process else None,
-             "state": h.process.state if h.process else None}
+             "state": h.process.state if h.process else None, "ours": h.ours}
             for h in reading.held_locks
         ],
         "writer_pid": reading.writer_pid,
@@ -56,6 +56,8 @@ def reading_json(reading: Reading) -> dict[str, object]:
         "queue_depth": {q.name: q.depth for q in reading.queues},
         "queue_errors": {q.name: q.error for q in reading.queues if q.error},
         "notes": list(reading.notes),
+        "opened_as": list(reading.opened_as),
+        "journal_hot": bool(files and files.journal_hot),
         "sql_age_seconds": None if reading.sql_taken_at is None
         else round(reading.taken_at - reading.sql_taken_at, 3),
         "poll_ms": round(reading.poll_ms, 3),
@@ -64,7 +66,8 @@ def reading_json(reading: Reading) -> dict[str, object]:
 
 def _reader_json(reader: Reader) -> dict[str, object]:
     return {"pid": reader.pid, "slot": reader.slot, "read_mark": reader.read_mark,
-            "process": reader.process, "held_seconds": round(reader.held_seconds, 3)}
+            "process": reader.process, "held_seconds": round(reader.held_seconds, 3),
+            "ours": reader.ours}
 
 
 def named_process(reading: Reading, pid: int) -> str:
@@ -110,7 +113,7 @@ def reading_text(reading: Reading) -> str:
         lines.append(f"  frames {index.max_frame}, checkpointed {index.backfilled}, "
                      f"pending {index.frames_pending}; read marks [{marks}]")
     if reading.writer_pid:
-        lines.append(f"  writer: pid {reading.writer_pid}")
+        lines.append(f"  writer: {named_process(reading, reading.writer_pid)}")
     lines += [f"  reader: {reader_sentence(reader, index)}" for reader in reading.readers]
     if reading.filesystem:
         flag = " (network)" if reading.filesystem.network else ""

@@ -68,7 +68,9 @@ class LocksPane(Vertical):
             state = held.process.state if held.process else "?"
             rows.append((
                 Text(str(lock.pid), style=style),
-                Text(short_command(held.process.label, 36) if held.process else "?", style=style),
+                Text("waltui (this process)" if held.ours else
+                     short_command(held.process.label, 36) if held.process else "?",
+                     style="dim" if held.ours else style),
                 lock.file,
                 Text(lock.lock + (" (waiting)" if lock.waiting else ""), style=style),
                 "-" if lock.slot is None else str(lock.slot),
