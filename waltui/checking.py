@@ -14,6 +14,7 @@ from waltui.config import Config, Thresholds
 from waltui.model import SEVERITY_RANK, Reading
 from waltui.monitor import Poller, Update, raise_fd_limit
 from waltui.report import named_process, reader_sentence
+from waltui.units import literal_lines, visible
 
 EXIT_UNREADABLE = 3
 CONFIRM_PAUSE = 0.5  # seconds before the poll that confirms something seen once
@@ -49,7 +50,8 @@ def run_check(paths: list[str], config: Config, *, as_json: bool, watch_seconds:
                    "notes": notes}, sys.stdout, indent=2)
         print()
     else:
-        print("\n\n".join([_update_text(u) for u in updates] + [f"note: {n}" for n in notes]))
+        print(literal_lines("\n\n".join([_update_text(u) for u in updates]
+                                         + [f"note: {n}" for n in notes])))
     return code
 
 
@@ -88,15 +90,16 @@ def _update_json(update: Update) -> dict[str, object]:
 
 
 def _update_text(update: Update) -> str:
-    lines = [update.path]
+    lines = [visible(update.path)]
     error = update.reading.error
     if error is not None:
-        lines.append(f"  {'UNREADABLE' if error.fatal else 'note'}: {error.kind}: {error.message}")
+        lines.append(f"  {'UNREADABLE' if error.fatal else 'note'}: {error.kind}: "
+                     f"{visible(error.message)}")
     lines += holder_lines(update.reading)
     if not update.findings and (error is None or not error.fatal):
         lines.append("  ok: no findings")
     for finding in update.findings:
-        lines.append(f"  {finding.severity.upper()} {finding.code}: {finding.title}")
-        lines.append(f"    evidence: {finding.evidence}")
-        lines.append(f"    fix: {finding.fix}")
+        lines.append(f"  {finding.severity.upper()} {finding.code}: {visible(finding.title)}")
+        lines.append(f"    evidence: {visible(finding.evidence)}")
+        lines.append(f"    fix: {visible(finding.fix)}")
     return "\n".join(lines)

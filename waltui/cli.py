@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from waltui import __version__
 from waltui.config import Config, ConfigError, load
 from waltui.discovery import expand
+from waltui.units import visible
 
 USAGE = """\
 usage: waltui PATH...                 live dashboard (files, directories, globs)
@@ -85,7 +86,7 @@ def _main(argv: Sequence[str] | None) -> int:
                       threshold_specs=options.threshold, interval=options.interval,
                       read_only=options.read_only, sql=not options.no_sql)
     except ConfigError as exc:
-        print(f"waltui: {exc}", file=sys.stderr)
+        print(f"waltui: {visible(exc)}", file=sys.stderr)
         return 2
     if command == "demo":
         from waltui.demo import run_demo
@@ -108,6 +109,7 @@ def _main(argv: Sequence[str] | None) -> int:
 def snapshot(paths: list[str], config: Config, *, as_json: bool, lock_source: str) -> int:
     from waltui.probes.reading import DatabaseObserver, PollContext
     from waltui.report import reading_json, reading_text
+    from waltui.units import literal_lines
 
     options = config.observe_options()
     ctx = PollContext.capture(lock_source)
@@ -122,5 +124,5 @@ def snapshot(paths: list[str], config: Config, *, as_json: bool, lock_source: st
         json.dump({"databases": [reading_json(r) for r in readings]}, sys.stdout, indent=2)
         print()
     else:
-        print("\n\n".join(reading_text(r) for r in readings))
+        print(literal_lines("\n\n".join(reading_text(r) for r in readings)))
     return 0

@@ -15,7 +15,7 @@ def expand(arguments: list[str]) -> list[str]:
     every SQLite file in it, found by its 16-byte header, not its extension."""
     found: list[str] = []
     for arg in arguments:
-        if glob.has_magic(arg):
+        if glob.has_magic(arg) and not os.path.lexists(arg):  # a real name holding [ * ?
             matches = sorted(glob.glob(arg))
             found += [m for m in matches if os.path.isfile(m) and _is_database(m)]
         elif os.path.isdir(arg):

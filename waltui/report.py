@@ -6,7 +6,7 @@ The JSON field names are a contract (README, "JSON"): add fields, never rename t
 from __future__ import annotations
 
 from waltui.model import Reader, Reading, WalIndex
-from waltui.units import human_bytes, human_seconds, who
+from waltui.units import human_bytes, human_seconds, visible, who
 
 
 def reading_json(reading: Reading) -> dict[str, object]:
@@ -93,10 +93,10 @@ def reader_sentence(reader: Reader, index: WalIndex | None) -> str:
 
 def reading_text(reading: Reading) -> str:
     """A short, readable block per database, as an operator would read it in a terminal."""
-    lines = [reading.path]
+    lines = [visible(reading.path)]
     if reading.error:
         lines.append(f"  {'error' if reading.error.fatal else 'note'}: "
-                     f"{reading.error.kind}: {reading.error.message}")
+                     f"{reading.error.kind}: {visible(reading.error.message)}")
     if reading.files is None:
         return "\n".join(lines)
     files, index = reading.files, reading.wal_index
@@ -117,9 +117,9 @@ def reading_text(reading: Reading) -> str:
     lines += [f"  reader: {reader_sentence(reader, index)}" for reader in reading.readers]
     if reading.filesystem:
         flag = " (network)" if reading.filesystem.network else ""
-        lines.append(f"  filesystem {reading.filesystem.type}{flag}")
+        lines.append(f"  filesystem {visible(reading.filesystem.type)}{flag}")
     for queue in reading.queues:
-        lines.append(f"  queue {queue.name}: "
-                     + (str(queue.depth) if queue.error is None else queue.error))
-    lines += [f"  note: {note}" for note in reading.notes]
+        lines.append(f"  queue {visible(queue.name)}: "
+                     + (str(queue.depth) if queue.error is None else visible(queue.error)))
+    lines += [f"  note: {visible(note)}" for note in reading.notes]
     return "\n".join(lines)

@@ -1,6 +1,30 @@
-"""Numbers as an operator reads them: 1.4 GiB, 4m12s."""
+"""Numbers and outside text as an operator reads them: 1.4 GiB, 4m12s, `x\\x1b]0;`."""
 
 from __future__ import annotations
+
+import re
+
+# C0 and C1 controls, DEL, line and paragraph separators, bidi overrides and isolates, and
+# lone surrogates (a file name that is not UTF-8, decoded with surrogateescape).
+_OTHER_INVISIBLE = "\\x7f-\\x9f\\u2028\\u2029\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff"
+_INVISIBLE = re.compile(f"[\\x00-\\x1f{_OTHER_INVISIBLE}]")
+_INVISIBLE_BUT_NEWLINE = re.compile(f"[\\x00-\\x09\\x0b-\\x1f{_OTHER_INVISIBLE}]")
+
+
+def _show(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a raw byte of a non-UTF-8 name
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: object, *, newlines: bool = False) -> str:
+    """Outside text (paths, command lines, SQL results, error messages) made safe to show:
+    every control character, bidi override and undecodable byte written as an escape, so
+    nothing from a file or a process can move the cursor, retitle the terminal or hide
+    text. With ``newlines`` a line break stays a line break (multi-line CLI output)."""
+    pattern = _INVISIBLE_BUT_NEWLINE if newlines else _INVISIBLE
+    return pattern.sub(_show, str(text))
 
 
 def human_bytes(count: float | None) -> str:
@@ -34,7 +58,7 @@ def short_command(cmdline: str, width: int = 48, *, program_first: bool = False)
     ``program_first`` an interpreter and its flags go too ('worker q.db'): in a narrow
     column the script or module says more than 'python3 -m'."""
     words = [w.rsplit("/", 1)[-1] if "/" in w and not w.endswith("/") else w
-             for w in cmdline.split()]
+             for w in visible(cmdline).split()]
     if program_first and len(words) > 1 and words[0].rstrip("0123456789.") in INTERPRETERS:
         words.pop(0)
         while len(words) > 1 and words[0].startswith("-"):
@@ -48,3 +72,8 @@ def short_command(cmdline: str, width: int = 48, *, program_first: bool = False)
 def who(pid: int, cmdline: str | None) -> str:
     """How every message names a process: pid 4121 `python agent.py q.db`."""
     return f"pid {pid} `{short_command(cmdline)}`" if cmdline else f"pid {pid}"
+
+
+def literal_lines(text: str) -> str:
+    """A block of CLI output made safe line by line (see visible)."""
+    return visible(text, newlines=True)

@@ -10,6 +10,7 @@ statement. Every connection is opened inside files.sqlite_guard() (the close haz
 from __future__ import annotations
 
 import contextlib
+import os
 import itertools
 import time
 from collections.abc import Iterator
@@ -35,7 +36,9 @@ class QueueQuery:
 
 def _uri(path: str, **params: str) -> str:
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    return f"file:{quote(path)}" + (f"?{query}" if query else "")
+    # Quote the file system's bytes: a name that is not UTF-8 keeps its raw bytes (%FF),
+    # which SQLite decodes back to the very same name.
+    return f"file:{quote(os.fsencode(path))}" + (f"?{query}" if query else "")
 
 
 def harden(conn: apsw.Connection, *, observer: bool, checkpoint_on_close: bool = False

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import get_current_worker
@@ -38,6 +39,7 @@ from waltui.ui.screens.pragmas import PragmaScreen
 from waltui.ui.terminal_watch import TerminalWatch
 from waltui.ui.widgets.event_log import Event, EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
+from waltui.units import visible
 
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
@@ -132,6 +134,13 @@ class WaltuiApp(App[None]):
     def on_action_report(self, message: ActionReport) -> None:
         self.log_event(message.path, message.kind, message.text)
         self.notify(message.text, severity=message.severity, timeout=8)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every toast goes through here: messages carry paths, command lines and SQLite
+        errors, so they are never read as markup and their control characters are shown."""
+        super().notify(visible(message, newlines=True), title=visible(title),
+                       severity=severity, timeout=timeout, markup=False)
 
     def _record_event(self, path: str, kind: str, text: str) -> None:
         self.events.append(Event(time.time(), path, kind, text))

@@ -9,7 +9,7 @@ from rich.text import Text
 from waltui.history import CheckpointResult
 from waltui.model import Finding, Reading
 from waltui.monitor import Update
-from waltui.units import human_bytes, short_command
+from waltui.units import human_bytes, short_command, visible
 
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 SHORT_SEVERITY = {"info": "info", "warning": "WARN", "critical": "CRIT"}
@@ -29,7 +29,8 @@ OVERVIEW_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def display_name(path: str) -> str:
-    return os.path.basename(path) or path
+    """A path's last part, safe to show (see units.visible)."""
+    return visible(os.path.basename(path) or path)
 
 
 def worst(findings: tuple[Finding, ...] | list[Finding]) -> Finding | None:
@@ -58,7 +59,7 @@ def overview_cells(update: Update) -> tuple[object, ...]:
     last = h.checkpoints[-1] if h.checkpoints else None
     pending = r.frames_pending
     return (
-        display_name(r.path)[:24],
+        Text(display_name(r.path)[:24]),
         health_cell(r, update.findings),
         human_bytes(r.wal_bytes) if r.wal_bytes is not None else "-",
         "-" if pending is None else str(pending),
@@ -88,9 +89,9 @@ def summary_text(update: Update, interval: float, paused: bool) -> Text:
     r = update.reading
     text = Text()
     text.append(display_name(r.path), style="bold")
-    text.append(f"  {r.path}\n", style="dim")
+    text.append(f"  {visible(r.path)}\n", style="dim")
     if r.error is not None:
-        text.append(f"{'error' if r.error.fatal else 'note'}: {r.error.message}\n",
+        text.append(f"{'error' if r.error.fatal else 'note'}: {visible(r.error.message)}\n",
                     style="bold red" if r.error.fatal else "yellow")
     if r.files is None:
         return text
@@ -110,9 +111,9 @@ def summary_text(update: Update, interval: float, paused: bool) -> Text:
 def finding_text(finding: Finding) -> Text:
     text = Text()
     text.append(f"{finding.severity.upper():<8}", style=SEVERITY_STYLE[finding.severity])
-    text.append(f" {finding.title}\n", style="bold")
-    text.append(f"  {finding.evidence}\n")
-    text.append(f"  fix: {finding.fix}\n", style="dim")
+    text.append(f" {visible(finding.title)}\n", style="bold")
+    text.append(f"  {visible(finding.evidence)}\n")
+    text.append(f"  fix: {visible(finding.fix)}\n", style="dim")
     return text
 
 

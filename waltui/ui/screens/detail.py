@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
@@ -15,6 +16,7 @@ from waltui.ui.widgets.locks_table import LocksPane
 from waltui.ui.widgets.pragmas_table import PragmasTable
 from waltui.ui.widgets.queue_chart import QueueChart
 from waltui.ui.widgets.wal_chart import PendingChart, WalChart
+from waltui.units import visible
 
 
 class DetailScreen(Screen):
@@ -49,7 +51,8 @@ class DetailScreen(Screen):
         if update is not None:
             self.show(update)
         else:
-            self.query_one("#summary", Static).update(f"{self.path}\nwaiting for the first poll…")
+            self.query_one("#summary", Static).update(
+                Text(f"{visible(self.path)}\nwaiting for the first poll…"))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         update = self.app.latest.get(self.path)
@@ -58,6 +61,8 @@ class DetailScreen(Screen):
 
     def show(self, update: Update) -> None:
         """Only the visible pane redraws; the others catch up when their tab opens."""
+        if not self.is_mounted:  # a poll landed between push and mount: on_mount shows it
+            return
         self.query_one("#summary", Static).update(
             summary_text(update, self.app.monitor.interval, self.app.monitor.paused))
         active = self.query_one(TabbedContent).active

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -14,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from waltui.actions import CHECKPOINT_MODES
 from waltui.ui.messages import ActionReport
+from waltui.units import visible
 
 
 class WorkerDialog(ModalScreen[None]):
@@ -75,8 +77,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.body)
+            yield Static(visible(self.title_text), classes="dialog-title", markup=False)
+            yield Static(visible(self.body, newlines=True), markup=False)
             yield Static("y: go ahead    n / Esc: cancel (nothing is written)", classes="hint")
 
     def action_answer(self, yes: bool) -> None:
@@ -94,9 +96,9 @@ class CheckpointScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(f"Checkpoint {self.db_name}: copies WAL frames into the database "
-                         f"file (writes). Retries with backoff for up to {self.deadline:g} s.",
-                         classes="dialog-title")
+            yield Static(f"Checkpoint {visible(self.db_name)}: copies WAL frames into the "
+                         f"database file (writes). Retries with backoff for up to "
+                         f"{self.deadline:g} s.", classes="dialog-title", markup=False)
             yield OptionList(*[Option(f"{mode:<9}{text}", id=mode)
                                for mode, (_code, text) in CHECKPOINT_MODES.items()],
                              id="modes")
@@ -123,6 +125,8 @@ class ResultScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.body, id="result-body")
+            yield Static(visible(self.title_text), classes="dialog-title", markup=False)
+            body = self.body if isinstance(self.body, Text) else \
+                visible(self.body, newlines=True)
+            yield Static(body, id="result-body", markup=False)
             yield Static("Enter / Esc: close", classes="hint")

@@ -11,6 +11,7 @@ from textual.worker import get_current_worker
 
 from waltui.actions import IntegrityRun
 from waltui.ui.screens.dialogs import WorkerDialog
+from waltui.units import visible
 
 
 class IntegrityScreen(WorkerDialog):
@@ -25,7 +26,8 @@ class IntegrityScreen(WorkerDialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(f"Integrity check of {self.path.rsplit('/', 1)[-1]} (reads only)",
+            name = visible(self.path.rsplit("/", 1)[-1])
+            yield Static(f"Integrity check of {name} (reads only)", markup=False,
                          classes="dialog-title")
             yield OptionList(Option("quick_check: fast, skips index cross-checks", id="quick"),
                              Option("integrity_check: full, slower", id="full"), id="kinds")
@@ -76,7 +78,7 @@ class IntegrityScreen(WorkerDialog):
                  "error": "bold red"}[outcome]
         body = Text(f"{outcome}\n", style=style)
         for line in messages[:20]:
-            body.append(line + "\n")
+            body.append(visible(line) + "\n")
         self.query_one("#progress", Static).update(body)
         summary = "; ".join([outcome] if outcome == "ok" or not messages else
                             [f"{outcome}: {messages[0]}", *messages[1:3]])

@@ -7,8 +7,15 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from waltui.actions import ADVICE, PERSISTENT_PRAGMAS, Refused, read_pragma_panel, set_pragma
+from waltui.actions import (
+    ADVICE,
+    PERSISTENT_PRAGMAS,
+    Refused,
+    read_pragma_panel,
+    set_pragma,
+)
 from waltui.ui.screens.dialogs import ConfirmScreen, WorkerDialog
+from waltui.units import visible
 
 
 def what_will_be_written(name: str, value: str) -> str:
@@ -32,7 +39,8 @@ class PragmaScreen(WorkerDialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Static(f"Pragmas of {self.path.rsplit('/', 1)[-1]}", classes="dialog-title")
+            yield Static(f"Pragmas of {visible(self.path.rsplit('/', 1)[-1])}", classes="dialog-title",
+                         markup=False)
             yield Static("Per-connection pragmas shown are what a new connection gets; changing "
                          "one from here changes only waltui's connection. The advice is for "
                          "the application's own code.", classes="hint")
@@ -65,9 +73,9 @@ class PragmaScreen(WorkerDialog):
         table.clear()
         for name, value in values.items():
             kind = "persistent" if name in PERSISTENT_PRAGMAS else "this connection"
-            table.add_row(name, str(value), Text(kind, style="bold" if kind == "persistent"
+            table.add_row(name, Text(visible(value)), Text(kind, style="bold" if kind == "persistent"
                                                   else "dim"),
-                          ADVICE.get(name, ""), key=name)
+                          Text(ADVICE.get(name, "")), key=name)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.editing = event.row_key.value

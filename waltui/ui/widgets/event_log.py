@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from waltui.units import visible
+
 KIND_STYLE = {"error": "bold red", "critical": "bold red", "warning": "yellow",
               "cleared": "green", "action": "cyan", "attach": "dim", "detach": "dim"}
 
@@ -44,8 +46,8 @@ class EventLog(Static):
                 text.append("\n")
             text.append(time.strftime("%H:%M:%S ", time.localtime(event.at)), style="dim")
             if self.path is None:
-                text.append(event.path.rsplit("/", 1)[-1] + " ", style="bold")
-            text.append(event.text, style=KIND_STYLE.get(event.kind, ""))
+                text.append(visible(event.path.rsplit("/", 1)[-1]) + " ", style="bold")
+            text.append(visible(event.text), style=KIND_STYLE.get(event.kind, ""))
             shown += 1
             if shown >= self.limit:
                 break

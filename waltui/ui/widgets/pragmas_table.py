@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 from waltui.model import Reading
+from waltui.units import visible
 
 
 class PragmasTable(DataTable):
@@ -17,9 +19,10 @@ class PragmasTable(DataTable):
         self.add_column("value", key="value")
 
     def show(self, reading: Reading) -> None:
-        rows = tuple((k, str(v)) for k, v in reading.pragmas.items())
-        rows += (("journal_mode", str(reading.journal_mode)), ("page_size", str(reading.page_size)))
-        rows += tuple(("note", n) for n in reading.notes)
+        rows = tuple((k, Text(visible(v))) for k, v in reading.pragmas.items())
+        rows += (("journal_mode", Text(str(reading.journal_mode))),
+                 ("page_size", Text(str(reading.page_size))))
+        rows += tuple(("note", Text(visible(n))) for n in reading.notes)
         if rows == self._shown:
             return
         self._shown = rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from waltui.history import History
 from waltui.ui.widgets.history_chart import HistoryChart, finite
+from waltui.units import visible
 
 COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "red")
 
@@ -14,6 +15,6 @@ class QueueChart(HistoryChart):
         for colour, (name, ring) in zip(COLOURS * 10, sorted(history.queues.items())):
             xs, ys = finite(seconds_ago, ring.values())
             if xs:
-                plt.plot(xs, ys, label=name, color=colour)
+                plt.plot(xs, ys, label=visible(name), color=colour)
         plt.title("queue depth" if history.queues else "queue depth: no queue query "
                   "(--queue NAME=SQL or a known queue table)")
