@@ -31,6 +31,9 @@ POLL = 0.5
 TABLES = {"huey": "task", "simplebroker": "messages", "litequeue": "Queue",
           "persistqueue": "ack_queue_default", "better-sqlite3": "jobs"}
 LIBRARIES = list(TABLES)
+# The first test to need better-sqlite3 builds it with npm (~2 minutes on 2 cores), inside
+# that test's own time limit.
+pytestmark = pytest.mark.timeout(600)
 
 
 class Client:

@@ -107,19 +107,19 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def snapshot(paths: list[str], config: Config, *, as_json: bool, lock_source: str) -> int:
-    from waltui.probes.reading import DatabaseObserver, PollContext
+    """One poll through the same Poller as check and the dashboard: every read under its
+    deadline, so a hung mount or a FIFO costs only its own database."""
+    from waltui.monitor import Poller
     from waltui.report import reading_json, reading_text
     from waltui.units import literal_lines
 
-    options = config.observe_options()
-    ctx = PollContext.capture(lock_source)
-    readings = []
+    poller = Poller(config, lock_source)
     for path in paths:
-        observer = DatabaseObserver(path, options)
-        try:
-            readings.append(observer.read(ctx))
-        finally:
-            observer.close()
+        poller.attach(path)
+    try:
+        readings = [update.reading for update in poller.poll_once()]
+    finally:
+        poller.close()
     if as_json:
         json.dump({"databases": [reading_json(r) for r in readings]}, sys.stdout, indent=2)
         print()

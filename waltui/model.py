@@ -15,7 +15,7 @@ WAL_FRAME_HEADER_BYTES = 24
 
 ErrorKind = Literal[
     "missing", "is_directory", "permission", "empty", "not_sqlite", "corrupt", "io", "sqlite",
-    "not_wal",
+    "not_wal", "not_regular", "stuck", "internal",
 ]
 
 

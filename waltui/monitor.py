@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from waltui.config import Config
+from waltui.deadline import GuardedReads
 from waltui.discovery import canonical
 from waltui.health import Judge
 from waltui.history import CheckpointResult, History
@@ -59,6 +60,7 @@ class Poller:
         self.config = config
         self.lock_source = lock_source
         self.states: dict[str, DatabaseState] = {}
+        self.reads = GuardedReads()
 
     def attach(self, path: str) -> bool:
         path = canonical(path)
@@ -70,7 +72,7 @@ class Poller:
 
     def detach(self, path: str) -> bool:
         state = self.states.pop(path, None)
-        if state is not None:
+        if state is not None and path not in self.reads.stuck:  # a stuck read keeps its fds
             state.observer.close()
         return state is not None
 
@@ -86,10 +88,11 @@ class Poller:
     def poll_once(self, should_stop: Callable[[], bool] = lambda: False) -> list[Update]:
         ctx = PollContext.capture(self.lock_source)
         updates = []
-        for state in list(self.states.values()):
-            if should_stop():
-                break
-            reading = state.observer.read(ctx)
+        observers = ((path, state.observer) for path, state in list(self.states.items()))
+        for path, reading in self.reads.read_all(observers, ctx, should_stop):
+            state = self.states.get(path)
+            if state is None:
+                continue
             state.history.add(reading)
             findings = state.judge.judge(reading, state.history, self.config.thresholds)
             before = {f.code for f in state.findings}

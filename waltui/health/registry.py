@@ -35,7 +35,16 @@ def evaluate(reading: Reading, history: History, thresholds: Thresholds) -> list
     """Every rule's verdict on one poll, unconfirmed (see Judge), most severe first."""
     if reading.files is None or reading.files.db_header is None:
         return []
-    found = [f for check in RULES for f in check(reading, history, thresholds)]
+    found: list[Finding] = []
+    for check in RULES:
+        try:
+            found += check(reading, history, thresholds)
+        except Exception as exc:  # a bug in one rule must not silence the others
+            found.append(Finding(
+                "rule_failed", "warning", f"waltui's rule {check.__name__} failed",
+                f"{type(exc).__name__}: {exc}",
+                "A bug in waltui, not in the database: the other rules still ran. Please "
+                "report it with `waltui snapshot --json` of this database."))
     return sorted(found, key=lambda f: -f.rank)
 
 

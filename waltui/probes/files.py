@@ -88,9 +88,13 @@ class KeptFile:
         if identity != self.identity:
             self.release()
             if st is not None:
-                self.fd = os.open(self.path, _O_FLAGS)
-                opened = os.fstat(self.fd)
-                self.identity = (opened.st_dev, opened.st_ino)
+                fd = os.open(self.path, _O_PEEK)
+                opened = os.fstat(fd)
+                if not stat.S_ISREG(opened.st_mode):  # swapped in after our stat
+                    os.close(fd)
+                    raise OSError(errno.EINVAL, f"{file_kind(opened)}, not a regular file",
+                                  self.path)
+                self.fd, self.identity = fd, (opened.st_dev, opened.st_ino)
         return self.fd
 
     def pread(self, size: int, offset: int = 0) -> bytes:
@@ -141,11 +145,18 @@ class FileWatch:
         if stat.S_ISDIR(db_st.st_mode):
             return None, DbError("is_directory", f"{self.path} is a directory, not a database file")
         if not stat.S_ISREG(db_st.st_mode):
-            return None, DbError("not_sqlite", f"{self.path} is not a regular file")
+            return None, DbError("not_regular", f"{self.path} is a {file_kind(db_st)}, not "
+                                 "a regular file: not opened")
         self.db.refresh(db_st)
         header, error = parse_db_header(self.db.pread(100))
         wal_st, shm_st = _stat(self.wal.path), _stat(self.shm.path)
         journal_st = _stat(self.journal_path)
+        for suffix, side in (("wal", wal_st), ("shm", shm_st), ("journal", journal_st)):
+            if side is not None and not stat.S_ISREG(side.st_mode):
+                return None, DbError(
+                    "not_regular", f"{sidecar(self.path, suffix)} is a {file_kind(side)}, not "
+                    "a regular file: nothing of this database is opened (SQLite would block "
+                    "on it or fail)")
         facts = FileFacts(
             db_bytes=db_st.st_size,
             wal_bytes=wal_st.st_size if wal_st else None,
@@ -253,14 +264,33 @@ def parse_wal_index(raw: bytes) -> WalIndex | None:
     )
 
 
+def file_kind(st: os.stat_result) -> str:
+    for test, kind in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISDIR, "directory"), (stat.S_ISREG, "regular file")):
+        if test(st.st_mode):
+            return kind
+    return "special file"
+
+
+def sidecars_not_regular(path: str) -> str | None:
+    """Why SQLite must not open this database (it would block on a FIFO put in place of a
+    file), or None. Asked before every connection waltui opens."""
+    for name in (path, *(sidecar(path, s) for s in ("wal", "shm", "journal"))):
+        st = _stat(name)
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            return f"{name} is a {file_kind(st)}, not a regular file: not opened"
+    return None
+
+
 def looks_like_sqlite(path: str) -> bool:
     """Whether the file starts with SQLite's 16-byte magic (how a directory is scanned)."""
     try:
-        fd = os.open(path, _O_FLAGS)
+        fd = os.open(path, _O_PEEK)
     except OSError:
         return False
     try:
-        return os.pread(fd, 16, 0) == SQLITE_MAGIC
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.pread(fd, 16, 0) == SQLITE_MAGIC
     except OSError:
         return False
     finally:

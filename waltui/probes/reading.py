@@ -121,6 +121,17 @@ class DatabaseObserver:
         self.watch.close()
 
     def read(self, ctx: PollContext) -> Reading:
+        """One reading. On a network or FUSE filesystem no fd is kept between polls: at exit
+        the kernel would send the server a FLUSH for each, and wait for it without end if
+        the server has stopped answering (measured: the process could not be reaped)."""
+        try:
+            return self._read(ctx)
+        finally:
+            filesystem = ctx.filesystem(self.path)
+            if filesystem is not None and (filesystem.network or filesystem.fuse):
+                self.watch.close()
+
+    def _read(self, ctx: PollContext) -> Reading:
         started = time.perf_counter()
         facts, error = self.watch.read()
         if facts is None:

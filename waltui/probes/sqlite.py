@@ -20,7 +20,7 @@ from urllib.parse import quote
 import apsw
 
 from waltui.model import DbError, QueueDepth
-from waltui.probes.files import sqlite_guard
+from waltui.probes.files import sidecars_not_regular, sqlite_guard
 
 OBSERVER_BUSY_TIMEOUT_MS = 50
 OBSERVER_PRAGMAS = ("page_count", "freelist_count", "user_version", "application_id",
@@ -55,8 +55,10 @@ def harden(conn: apsw.Connection, *, observer: bool, checkpoint_on_close: bool =
 
 
 @contextlib.contextmanager
-def _hardened(uri: str, flags: int, *, observer: bool, busy_timeout_ms: int,
+def _hardened(path: str, uri: str, flags: int, *, observer: bool, busy_timeout_ms: int,
               checkpoint_on_close: bool = False) -> Iterator[apsw.Connection]:
+    if (why := sidecars_not_regular(path)) is not None:
+        raise apsw.CantOpenError(why)
     with sqlite_guard():
         conn = apsw.Connection(uri, flags=flags | apsw.SQLITE_OPEN_URI)
         try:
@@ -72,7 +74,7 @@ def observer_connection(path: str, *, immutable: bool
     """Read-only connection. ``immutable`` when the WAL-mode database has no -wal and no -shm:
     a plain read-only open would create both and leave them behind (measured)."""
     params = {"immutable": "1"} if immutable else {"mode": "ro"}
-    return _hardened(_uri(path, **params), apsw.SQLITE_OPEN_READONLY, observer=True,
+    return _hardened(path, _uri(path, **params), apsw.SQLITE_OPEN_READONLY, observer=True,
                      busy_timeout_ms=OBSERVER_BUSY_TIMEOUT_MS)
 
 
@@ -82,7 +84,7 @@ def action_connection(path: str, busy_timeout_ms: int, *, checkpoint_on_close: b
     ``checkpoint_on_close``: close as SQLite's last connection normally does (checkpoint,
     then remove -wal and -shm), which SQLite does only when no other connection has the
     database open; for an action on a WAL database that nobody held."""
-    return _hardened(_uri(path), apsw.SQLITE_OPEN_READWRITE, observer=False,
+    return _hardened(path, _uri(path), apsw.SQLITE_OPEN_READWRITE, observer=False,
                      busy_timeout_ms=busy_timeout_ms, checkpoint_on_close=checkpoint_on_close)
 
 

@@ -80,6 +80,7 @@ class WaltuiApp(App[None]):
 
     def action_quit(self) -> None:
         self.monitor.stop()
+        self.terminal_watch.quitting()
         self.exit()
 
     def _clean_up(self) -> None:
@@ -207,6 +208,17 @@ class WaltuiApp(App[None]):
             self.notify("no database selected: attach one with a", severity="warning")
         return path
 
+    def _need_answering(self) -> str | None:
+        """The selected database, unless its filesystem has stopped answering: an action
+        there would block in the kernel, beyond any cancel."""
+        path = self._need_selection()
+        update = self.latest.get(path) if path is not None else None
+        if update is not None and update.reading.error is not None \
+                and update.reading.error.kind in ("stuck", "not_regular"):
+            self.notify(f"not opened: {update.reading.error.message}", severity="warning")
+            return None
+        return path
+
     def _immutable(self, path: str) -> bool:
         update = self.latest.get(path)
         return bool(update and update.reading.files and opens_immutable(update.reading.files))
@@ -293,7 +305,7 @@ class WaltuiApp(App[None]):
             self.push_screen(HelpScreen())
 
     def action_checkpoint(self) -> None:
-        path = self._need_selection()
+        path = self._need_answering()
         if path is None:
             return
         if self.config.read_only:
@@ -317,7 +329,7 @@ class WaltuiApp(App[None]):
         self.post_message(CheckpointDone(path, result))
 
     def action_integrity(self) -> None:
-        path = self._need_selection()
+        path = self._need_answering()
         if path is not None:
             update = self.latest.get(path)
             frame = update.reading.wal_index.max_frame if update and update.reading.wal_index \
@@ -325,12 +337,12 @@ class WaltuiApp(App[None]):
             self.push_screen(IntegrityScreen(path, self._immutable(path), frame))
 
     def action_pragmas(self) -> None:
-        path = self._need_selection()
+        path = self._need_answering()
         if path is not None:
             self.push_screen(PragmaScreen(path, self._immutable(path)))
 
     def action_recover(self) -> None:
-        path = self._need_selection()
+        path = self._need_answering()
         if path is None:
             return
         if self.config.read_only:

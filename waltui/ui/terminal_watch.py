@@ -9,6 +9,10 @@ Two ways a terminal is lost, both measured with Textual 8.2.8:
   group). Textual spins on the dead terminal at 70-99 % of a core. A hung-up terminal
   answers tcgetattr with EIO, so it is asked once a second.
 SIGTERM quits the ordinary way: the terminal is still there.
+
+Quit always quits: Textual runs thread workers on asyncio's default executor, whose shutdown
+joins every thread after the terminal is restored, so an action stuck in the kernel (a hung
+mount) would keep the process alive for ever. Every quit arms a hard exit for that case.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Callable
 from textual.app import App
 
 HARD_EXIT_AFTER_SECONDS = 2.0
+QUIT_HARD_EXIT_SECONDS = 3.0
 
 
 class TerminalWatch:
@@ -55,10 +60,18 @@ class TerminalWatch:
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        threading.Thread(target=self._exit_hard_after, daemon=True).start()
+        self._exit_hard_after(HARD_EXIT_AFTER_SECONDS, 128 + signal.SIGHUP)
         self.quit_app()
 
-    def _exit_hard_after(self) -> None:
-        time.sleep(HARD_EXIT_AFTER_SECONDS)
-        self.clean_up()
-        os._exit(128 + signal.SIGHUP)
+    def quitting(self) -> None:
+        """Called on every quit: end the process even if a worker thread never returns."""
+        if not self.app.is_headless:  # never under a test's Pilot: it would end pytest
+            self._exit_hard_after(QUIT_HARD_EXIT_SECONDS, 0)
+
+    def _exit_hard_after(self, seconds: float, code: int) -> None:
+        def exit_hard() -> None:
+            time.sleep(seconds)
+            self.clean_up()
+            os._exit(code)
+
+        threading.Thread(target=exit_hard, daemon=True, name="waltui-hard-exit").start()
