@@ -13,7 +13,7 @@ import contextlib
 import os
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -109,25 +109,70 @@ def read_pragmas(conn: apsw.Connection) -> dict[str, object]:
     return dict(zip(OBSERVER_PRAGMAS, row)) if row else {}
 
 
+# What a queue query may do: read tables and call functions. Everything else (ATTACH,
+# PRAGMA, writes, transactions, schema changes) is denied while it is prepared.
+_QUERY_MAY = frozenset({apsw.SQLITE_SELECT, apsw.SQLITE_READ, apsw.SQLITE_FUNCTION,
+                        apsw.SQLITE_RECURSIVE})
+QUERY_MAX_BYTES = 1_000_000  # the largest string or blob a query may build
+
+
+class RefusedQuery(apsw.AuthError):
+    """A queue query that is not one read-only statement."""
+
+
+def _only_reads(action: int, *_: object) -> int:
+    return apsw.SQLITE_OK if action in _QUERY_MAY else apsw.SQLITE_DENY
+
+
+def _one_read_only_statement() -> Callable[[apsw.Cursor, str, object], bool]:
+    """An exec tracer: the first statement must be read-only (VACUUM INTO is not, though
+    the authorizer has no word for it), and there must be no second one."""
+    ran: list[str] = []
+
+    def check(cursor: apsw.Cursor, sql: str, bindings: object) -> bool:
+        if ran:
+            raise RefusedQuery("refused: a queue query is one statement")
+        if not cursor.is_readonly:
+            raise RefusedQuery("refused: a queue query may only read")
+        ran.append(sql)
+        return True
+
+    return check
+
+
 def run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> list[QueueDepth]:
-    """One named query; a scalar gives one depth, (label, count) rows give NAME:label each."""
+    """One named query; a scalar gives one depth, (label, count) rows give NAME:label each.
+    User SQL runs sandboxed: one read-only statement (authorizer and exec tracer), no
+    string or blob over QUERY_MAX_BYTES (one call cannot allocate a gigabyte between two
+    progress checks), and a progress handler that cuts it off at limit_ms."""
     deadline = time.monotonic() + limit_ms / 1000
     conn.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+    previous_length = conn.limit(apsw.SQLITE_LIMIT_LENGTH, QUERY_MAX_BYTES)
+    conn.authorizer = _only_reads
     started = time.perf_counter()
     try:
-        cursor = conn.execute(query.sql)
+        cursor = conn.cursor()
+        cursor.exec_trace = _one_read_only_statement()
         try:
-            rows = list(itertools.islice(cursor, MAX_LABELLED_ROWS))
+            rows = list(itertools.islice(cursor.execute(query.sql), MAX_LABELLED_ROWS))
         finally:
             cursor.close()  # a half-read cursor would keep its read transaction open
     except apsw.InterruptError:
         return [QueueDepth(query.name, None, f"cut off after {limit_ms:.0f} ms",
+                           (time.perf_counter() - started) * 1000)]
+    except RefusedQuery as exc:
+        return [QueueDepth(query.name, None, str(exc), (time.perf_counter() - started) * 1000)]
+    except apsw.AuthError:
+        return [QueueDepth(query.name, None, "refused: a queue query may only read tables "
+                           "(no ATTACH, PRAGMA, writes or transactions)",
                            (time.perf_counter() - started) * 1000)]
     except apsw.Error as exc:
         return [QueueDepth(query.name, None, f"{type(exc).__name__}: {exc}",
                            (time.perf_counter() - started) * 1000)]
     finally:
         conn.set_progress_handler(None)
+        conn.authorizer = None
+        conn.limit(apsw.SQLITE_LIMIT_LENGTH, previous_length)
     elapsed = (time.perf_counter() - started) * 1000
     if len(rows) == 1 and len(rows[0]) == 1:
         return [QueueDepth(query.name, _as_int(rows[0][0]), None, elapsed)]
@@ -146,10 +191,17 @@ def _as_int(value: object) -> int | None:
 
 # Pending-count SQL of queues people run (wal-facts.md), used when their tables are present.
 def preset_queries(conn: apsw.Connection) -> list[QueueQuery]:
-    tables = {
-        name: {col[1] for col in conn.execute(f"PRAGMA table_info({_quote_ident(name)})")}
-        for (name,) in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
-    }
+    """Each table is looked at on its own: one that cannot be read (a virtual table whose
+    module waltui lacks, such as vec0 in agent memory stores) is skipped, not fatal."""
+    tables: dict[str, set[str]] = {}
+    names = [name for (name,) in
+             conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")]
+    for name in names:
+        try:
+            tables[name] = {col[1] for col in
+                            conn.execute(f"PRAGMA table_info({_quote_ident(name)})")}
+        except apsw.Error:
+            continue
     found = []
     if {"id", "queue"} <= tables.get("task", set()):
         found.append(QueueQuery("huey", "SELECT queue, count(id) FROM task GROUP BY queue"))
