@@ -72,3 +72,84 @@ def test_a_table_waltui_cannot_read_does_not_break_the_database(tmp_path, spawn)
     assert {q.name: q.depth for q in reading.queues} == {"litequeue:ready": 1,
                                                          "litequeue:locked": 0}
     assert os.path.exists(db)
+
+
+def test_memory_stays_bounded_under_churning_pids_and_labels(live_db):
+    """300 short-lived lock holders, and a query inventing 50 new labels every poll."""
+    import subprocess
+    import sys
+
+    from waltui.history import MAX_QUEUE_SERIES, History
+    from waltui.probes.processes import ProcessProbe
+
+    probe = ProcessProbe()
+    for _ in range(300):
+        child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                                 stdin=subprocess.PIPE)
+        assert child.pid in probe.describe([child.pid])
+        child.stdin.close()
+        child.wait()
+    probe.describe([os.getpid()])
+    assert len(probe._static) <= ProcessProbe.PRUNE_ABOVE + 1
+
+    db, _app = live_db
+    inventive = QueueQuery("q", "SELECT hex(randomblob(8)), 1 FROM queue LIMIT 50")
+    observer = DatabaseObserver(str(db), ObserveOptions(queries=(inventive,), presets=False,
+                                                        sql_max_age=0))
+    history = History(capacity=20)
+    try:
+        for _ in range(30):
+            history.add(observer.read(PollContext.capture()))
+    finally:
+        observer.close()
+    assert len(history.queues) <= MAX_QUEUE_SERIES
+    assert all(len(ring) == len(history.times) for ring in history.queues.values())
+
+
+def test_an_application_that_opens_writes_and_closes_never_makes_check_say_unreadable(tmp_path):
+    """Racing an application that creates and removes its -wal and -shm on every open and
+    close: a -shm caught mid-creation or a -wal gone between two calls is re-read, never
+    reported as a corrupt or missing database (2 of 60 runs exited 3 before)."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "churn.db"
+    churn = subprocess.Popen([sys.executable, "-c", (
+        "import apsw, sys, time\n"
+        "end = time.time() + 30\n"
+        "while time.time() < end:\n"
+        "    c = apsw.Connection(sys.argv[1]); c.set_busy_timeout(2000)\n"
+        "    c.execute('PRAGMA journal_mode=wal').fetchall()\n"
+        "    c.execute('CREATE TABLE IF NOT EXISTS t(x)')\n"
+        "    c.execute('INSERT INTO t VALUES (1)')\n"
+        "    c.close()\n"), str(db)])
+    try:
+        while not db.exists():
+            time.sleep(0.01)
+        codes = []
+        for _ in range(25):
+            out = subprocess.run([sys.executable, "-m", "waltui", "check", "--json", str(db)],
+                                 capture_output=True, text=True, timeout=60)
+            codes.append(out.returncode)
+            if out.returncode == 3:
+                print(out.stdout)
+    finally:
+        churn.kill()
+        churn.wait()
+    assert 3 not in codes and codes.count(0) >= 20, codes
+
+
+def test_a_zeroed_shm_being_created_is_not_corrupt(tmp_path):
+    db = tmp_path / "fresh.db"
+    conn = apsw.Connection(str(db))
+    conn.execute("PRAGMA journal_mode=wal").fetchall()
+    conn.execute("CREATE TABLE t(x)")
+    conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
+    conn.close()
+    Path(f"{db}-shm").write_bytes(bytes(32768))  # as SQLite leaves it between truncate and init
+    observer = DatabaseObserver(str(db), ObserveOptions(sql=False))
+    try:
+        reading = observer.read(PollContext.capture())
+    finally:
+        observer.close()
+    assert reading.error is None and reading.wal_index is None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from waltui.model import Reading
 
 DEFAULT_CAPACITY = 300
+MAX_QUEUE_SERIES = 64  # labels from SQL are outside data: a query could invent one a poll
 
 
 class Ring:
@@ -71,6 +72,7 @@ class History:
         self.frames_pending = Ring(capacity)
         self.max_frame = Ring(capacity)
         self.queues: dict[str, Ring] = {}
+        self._queue_seen: dict[str, int] = {}
         self.writers: deque[int | None] = deque(maxlen=60)
         self.d_state_since: dict[int, float] = {}
         self.checkpoints: deque[CheckpointResult] = deque(maxlen=50)
@@ -87,13 +89,19 @@ class History:
         self.max_frame.append(reading.wal_index.max_frame if reading.wal_index else None)
         self.wal_high_water = max(self.wal_high_water, reading.wal_bytes or 0)
         self.writers.append(reading.writer_pid)
-        for queue in reading.queues:
-            ring = self.queues.get(queue.name)
-            if ring is None:
-                ring = self.queues[queue.name] = Ring(self._capacity)
+        depths = {queue.name: queue.depth for queue in reading.queues}
+        for name, depth in depths.items():
+            if name not in self.queues and len(self.queues) < MAX_QUEUE_SERIES:
+                ring = self.queues[name] = Ring(self._capacity)
                 for _ in range(len(self.times) - 1):
                     ring.append(None)
-            ring.append(queue.depth)
+        for name, ring in list(self.queues.items()):
+            if name in depths:
+                self._queue_seen[name] = self.polls
+            elif self.polls - self._queue_seen.get(name, 0) >= self._capacity:
+                del self.queues[name]  # not seen for a whole window: forget it
+                continue
+            ring.append(depths.get(name))  # None keeps every ring in step with times
         in_d = {h.lock.pid for h in reading.theirs
                 if h.process is not None and h.process.uninterruptible}
         for pid in list(self.d_state_since):

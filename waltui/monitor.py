@@ -82,8 +82,13 @@ class Poller:
 
     @property
     def unconfirmed(self) -> bool:
-        """Some finding was seen once and needs one more poll to be raised or dropped."""
-        return any(state.judge.pending for state in self.states.values())
+        """Some finding was seen once, or a database could not be read, and one more poll
+        should confirm it: a -shm caught mid-creation or a -wal removed between two calls is
+        gone a moment later, and must never make `check` say "unreadable"."""
+        return any(state.judge.pending or (state.reading is not None
+                                           and state.reading.error is not None
+                                           and state.reading.error.fatal)
+                   for state in self.states.values())
 
     def poll_once(self, should_stop: Callable[[], bool] = lambda: False) -> list[Update]:
         ctx = PollContext.capture(self.lock_source)

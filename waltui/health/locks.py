@@ -58,7 +58,10 @@ def write_lock_held(reading: Reading, history: History, t: Thresholds) -> Iterat
 def holder_in_d_state(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     for pid, since in sorted(history.d_state_since.items()):
         stuck = reading.taken_at - since
-        if stuck < t.d_state_seconds:
+        # A writer briefly in fsync on a busy disk is in D at every sample yet commits in
+        # between; stuck means in D *and* holding the same lock (the same transaction) all along.
+        held = max((h.held_seconds for h in reading.theirs if h.lock.pid == pid), default=0.0)
+        if stuck < t.d_state_seconds or held < t.d_state_seconds:
             continue
         locks = sorted({h.lock.lock + (f" {h.lock.slot}" if h.lock.slot is not None else "")
                         for h in reading.theirs if h.lock.pid == pid})

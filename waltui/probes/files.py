@@ -88,7 +88,10 @@ class KeptFile:
         if identity != self.identity:
             self.release()
             if st is not None:
-                fd = os.open(self.path, _O_PEEK)
+                try:
+                    fd = os.open(self.path, _O_PEEK)
+                except FileNotFoundError:  # gone between our stat and open (a -wal an
+                    return None            # application just removed): as if absent
                 opened = os.fstat(fd)
                 if not stat.S_ISREG(opened.st_mode):  # swapped in after our stat
                     os.close(fd)
@@ -185,8 +188,8 @@ class FileWatch:
         """Both header copies must agree; differing copies mean a write in flight: read again."""
         for _ in range(5):
             raw = self.shm.pread(SHM_HEADER_BYTES)
-            if len(raw) < SHM_HEADER_BYTES:
-                return None, None  # being created or truncated by SQLite right now
+            if len(raw) < SHM_HEADER_BYTES or not any(raw[:48]):
+                return None, None  # being created, truncated or zeroed by SQLite right now
             if raw[:48] == raw[48:96]:
                 index = parse_wal_index(raw)
                 if index is None:

@@ -44,7 +44,11 @@ def paths_opened_as(pid: int, file_id: tuple[int, int]) -> set[str]:
 
 
 class ProcessProbe:
-    """psutil look-ups, with the parts that never change for a pid cached by its start time."""
+    """psutil look-ups, with the parts that never change for a pid cached by its start time.
+    Entries of processes that have ended are dropped once the cache passes PRUNE_ABOVE, so
+    a host where short-lived processes take locks all day does not grow it for ever."""
+
+    PRUNE_ABOVE = 128
 
     def __init__(self) -> None:
         self._static: dict[tuple[int, float], tuple[str, str, str]] = {}
@@ -71,6 +75,9 @@ class ProcessProbe:
                 found[pid] = ProcessInfo(pid, "?", "", "?", "unknown")
         for key in [k for k in self._static if k[0] in found and k not in live_keys]:
             del self._static[key]
+        if len(self._static) > self.PRUNE_ABOVE:
+            for key in [k for k in self._static if not psutil.pid_exists(k[0])]:
+                del self._static[key]
         return found
 
 
