@@ -47,6 +47,7 @@ class DbHeader:
     text_encoding: int
     auto_vacuum: bool
     incremental_vacuum: bool
+    schema_cookie: int = 0  # PRAGMA schema_version: moves with every schema change
 
     @property
     def journal_mode(self) -> str:
@@ -164,6 +165,7 @@ class StaleMark:
 
     slot: int
     read_mark: int
+    ours: bool = False  # left by waltui's own queue query, not by the application
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ def reading_json(reading: Reading) -> dict[str, object]:
         "writer_pid": reading.writer_pid,
         "readers": [_reader_json(r) for r in reading.readers],
         "pinned_by": [_reader_json(r) for r in reading.pins],
-        "stale_marks": [{"slot": m.slot, "read_mark": m.read_mark} for m in reading.stale_marks],
+        "stale_marks": [{"slot": m.slot, "read_mark": m.read_mark, "ours": m.ours}
+                        for m in reading.stale_marks],
         "filesystem": None if reading.filesystem is None else {
             "type": reading.filesystem.type, "network": reading.filesystem.network,
             "fuse": reading.filesystem.fuse, "mount_point": reading.filesystem.mount_point,

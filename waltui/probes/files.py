@@ -180,11 +180,11 @@ class FileWatch:
         wal_header = parse_wal_header(self.wal.pread(32)) if wal_st else None
         wal_index, shm_error = (None, None)
         if shm_st is not None:
-            wal_index, shm_error = self._read_wal_index()
+            wal_index, shm_error = self.read_wal_index()
         facts = replace(facts, wal_header=wal_header, wal_index=wal_index)
         return facts, shm_error
 
-    def _read_wal_index(self) -> tuple[WalIndex | None, DbError | None]:
+    def read_wal_index(self) -> tuple[WalIndex | None, DbError | None]:
         """Both header copies must agree; differing copies mean a write in flight: read again."""
         for _ in range(5):
             raw = self.shm.pread(SHM_HEADER_BYTES)
@@ -241,6 +241,7 @@ def parse_db_header(raw: bytes) -> tuple[DbHeader | None, DbError | None]:
         user_version=struct.unpack(">i", struct.pack(">I", user_version))[0],
         application_id=application_id, text_encoding=encoding,
         auto_vacuum=largest_root != 0, incremental_vacuum=incremental != 0,
+        schema_cookie=fields[4],
     ), None
 
 

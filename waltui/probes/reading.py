@@ -16,35 +16,16 @@ from typing import NamedTuple
 import apsw
 
 from waltui.model import (
-    DbError,
-    DbHeader,
-    FileFacts,
-    Filesystem,
-    HeldLock,
-    Lock,
-    ProcessInfo,
-    QueueDepth,
-    Reading,
+    DbError, DbHeader, FileFacts, Filesystem, HeldLock, Lock, ProcessInfo, QueueDepth, Reading,
+    WalIndex,
 )
-from waltui.probes.files import FileWatch
+from waltui.probes.files import FileWatch, parse_db_header
 from waltui.probes.filesystem import MountTable
-from waltui.probes.locks import (
-    RESERVED,
-    FileId,
-    LockTable,
-    probe_with_getlk,
-    who_blocks,
-)
+from waltui.probes.locks import RESERVED, FileId, LockTable, probe_with_getlk, who_blocks
+from waltui.probes.page_one import page_one_header
 from waltui.probes.pins import find_readers
 from waltui.probes.processes import HoldTracker, ProcessProbe, own_pids, paths_opened_as
-from waltui.probes.sqlite import (
-    QueueQuery,
-    classify,
-    observer_connection,
-    preset_queries,
-    read_pragmas,
-    run_query,
-)
+from waltui.probes.sqlite import QueueQuery, classify, observer_connection, preset_queries, run_query
 
 
 @dataclass(frozen=True)
@@ -68,10 +49,6 @@ class SqlValues(NamedTuple):
     error: DbError | None = None
     notes: tuple[str, ...] = ()
 
-    @classmethod
-    def from_header(cls, header: DbHeader, note: str) -> SqlValues:
-        """SQLite was not (or could not be) opened: the file header's values, and why."""
-        return cls(header_pragmas(header), notes=(note,))
 
 
 class PollContext:
@@ -114,6 +91,7 @@ class DatabaseObserver:
         self.watch = FileWatch(path)
         self.holds = HoldTracker()
         self._presets: tuple[int | None, list[QueueQuery]] = (None, [])
+        self._our_marks: dict[int, int] = {}  # read slot -> the mark our last query left
         # (content key, when read, values): reused while the database has not changed
         self._sql_cache: tuple[tuple[object, ...], float, SqlValues] | None = None
 
@@ -153,14 +131,17 @@ class DatabaseObserver:
         opened_as = self._opened_elsewhere(facts, header, held)
         sql, sql_taken_at = SqlValues({}), None
         if header is not None and error is None:
+            pragmas, page_note = self._page_one_pragmas(facts, header, opened_as)
             unreadable = self._sql_unreadable_why(facts, header, held, opened_as)
             if unreadable is not None:
-                sql = SqlValues.from_header(header, unreadable)
+                sql = SqlValues(pragmas, notes=(unreadable,))
             elif self.options.sql:
-                sql, sql_taken_at = self._sql_values(facts, header, held)
+                sql, sql_taken_at = self._sql_values(facts, held, pragmas)
                 error = sql.error
             else:
-                sql = SqlValues(header_pragmas(header))
+                sql = SqlValues(pragmas)
+            if page_note:
+                sql = sql._replace(notes=(*sql.notes, page_note))
         if header is not None and header.journal_mode != "wal" and error is None:
             error = DbError("not_wal", "rollback-journal mode, not WAL: readers block writers. "
                             "Locks, pragmas and queues are still shown.")
@@ -168,7 +149,9 @@ class DatabaseObserver:
             path=self.path, taken_at=time.time(), error=error, files=facts,
             journal_mode=header.journal_mode if header else None,
             page_size=header.page_size if header else None,
-            held_locks=held, readers=readers, stale_marks=stale, filesystem=filesystem,
+            held_locks=held, readers=readers, filesystem=filesystem,
+            stale_marks=tuple(replace(m, ours=self._our_marks.get(m.slot) == m.read_mark)
+                              for m in stale),
             pragmas=sql.pragmas, queues=sql.queues, notes=sql.notes, sql_taken_at=sql_taken_at,
             poll_ms=(time.perf_counter() - started) * 1000, opened_as=opened_as,
         )
@@ -210,18 +193,38 @@ class DatabaseObserver:
                     "a page 1 older than their WAL; values are from the file header")
         return None
 
-    def _sql_values(self, facts: FileFacts, header: DbHeader, held: Sequence[HeldLock]
-                    ) -> tuple[SqlValues, float]:
-        """Opening a connection is most of a poll's cost. Pragmas and queue depths cannot
-        change without a commit, and every commit moves content_key(), so an unchanged
-        database reuses the last values; sql_max_age bounds the wait for SQL whose answer
-        depends on the clock (a "due now" queue)."""
+    def _page_one_pragmas(self, facts: FileFacts, header: DbHeader,
+                          opened_as: tuple[str, ...]) -> tuple[dict[str, object], str | None]:
+        """The pragmas waltui shows, from page 1 as SQLite sees it now, without opening
+        SQLite (see page_one.py); the database file's copy where the WAL's cannot be read."""
+        index = facts.wal_index if not opened_as else None
+        raw = page_one_header(self.watch, index, facts.wal_header, header.page_size)
+        page_one = parse_db_header(raw)[0] if raw else None
+        values = header_pragmas(page_one or header)
+        if index is not None and index.max_frame:
+            values["page_count"] = index.db_pages  # the wal-index's own count, as of mxFrame
+        if page_one is None:
+            return values, ("page 1 in the WAL changed while it was read; pragmas are from "
+                            "the database file this poll")
+        return values, None
+
+    def _sql_values(self, facts: FileFacts, held: Sequence[HeldLock],
+                    pragmas: dict[str, object]) -> tuple[SqlValues, float | None]:
+        """Opening a connection is most of a poll's cost, and it writes (a read mark), so it
+        happens only for queue queries. Queue depths cannot change without a commit, and
+        every commit moves content_key(), so an unchanged database reuses the last values;
+        sql_max_age bounds the wait for SQL whose answer depends on the clock."""
+        schema = pragmas.get("schema_version")
+        presets_known = self._presets[0] == schema
+        if not self.options.queries and (not self.options.presets or
+                                         (presets_known and not self._presets[1])):
+            return SqlValues(pragmas), None  # nothing to ask SQLite: open nothing
         key, now = content_key(facts), time.time()
         if self._sql_cache is not None:
             cached_key, taken_at, values = self._sql_cache
             if cached_key == key and now - taken_at < self.options.sql_max_age:
-                return values, taken_at
-        values = self._read_sql(facts, header, held)
+                return values._replace(pragmas=pragmas), taken_at
+        values = self._read_sql(facts, held, pragmas)
         clean = values.error is None and not values.notes
         self._sql_cache = (key, now, values) if clean else None
         return values, now
@@ -243,42 +246,50 @@ class DatabaseObserver:
             for lock in locks
         )
 
-    def _read_sql(self, facts: FileFacts, header: DbHeader, held: Sequence[HeldLock]
-                  ) -> SqlValues:
-        wal_mode = header.journal_mode == "wal"
+    def _read_sql(self, facts: FileFacts, held: Sequence[HeldLock],
+                  pragmas: dict[str, object]) -> SqlValues:
+        wal_mode = facts.db_header is not None and facts.db_header.journal_mode == "wal"
         no_sidecars = opens_immutable(facts)
         someone_has_it_open = any(h.lock.lock == "dms" or h.lock.file == "db" for h in held)
-        wal_bytes = facts.wal_bytes or 0
         if wal_mode and facts.wal_bytes is None and facts.shm_bytes is not None:
-            return SqlValues.from_header(
-                header, "SQL values not read: the -wal is missing beside its -shm (deleted "
-                "under a running application?); values are from the file header")
-        if wal_mode and not someone_has_it_open and not no_sidecars \
-                and wal_bytes > self.options.recovery_limit_bytes:
-            return SqlValues.from_header(
-                header, f"SQL values not read: nobody has the database open, so opening it "
-                f"would run WAL recovery over {wal_bytes:,} bytes of -wal; values are from the "
-                "file header")
+            return SqlValues(pragmas, notes=(
+                "queue depths not read: the -wal is missing beside its -shm (deleted under a "
+                "running application?)",))
+        if wal_mode and not someone_has_it_open and not no_sidecars:
+            return SqlValues(pragmas, notes=(
+                "queue depths not read: no process has the database open, and opening it "
+                "would run WAL recovery, which rewrites the -shm; they are read while an "
+                "application holds it",))
         try:
+            before = self.watch.read_wal_index()[0]
             with observer_connection(self.path, immutable=no_sidecars) as conn:
-                pragmas = read_pragmas(conn)
                 queries = list(self.options.queries)
                 if self.options.presets:
                     queries += self._preset_queries(conn, pragmas.get("schema_version"))
                 queues = tuple(q for query in queries
                                for q in run_query(conn, query, self.options.query_limit_ms))
+            self._note_our_marks(before)
             return SqlValues(pragmas, queues)
         except apsw.BusyError:
-            return SqlValues.from_header(
-                header, "SQL values not read this poll: the database was busy (a writer in "
-                "rollback mode or a WAL recovery); values are from the file header")
+            return SqlValues(pragmas, notes=(
+                "queue depths not read this poll: the database was busy (a writer in rollback "
+                "mode or a WAL recovery)",))
         except apsw.ReadOnlyError as exc:
-            return SqlValues.from_header(
-                header, f"SQL values not read: {exc} (a hot journal a read-only observer may "
-                "not roll back)")
+            return SqlValues(pragmas, notes=(
+                f"queue depths not read: {exc} (a hot journal a read-only observer may not "
+                "roll back)",))
         except apsw.Error as exc:
-            return SqlValues(header_pragmas(header), error=classify(exc))
+            return SqlValues(pragmas, error=classify(exc))
 
+    def _note_our_marks(self, before: WalIndex | None) -> None:
+        """A read transaction of ours may move a read mark; remember it, so that the mark
+        it leaves is shown as waltui's, never as a stale mark of the application's."""
+        after = self.watch.read_wal_index()[0]
+        if before is None or after is None:
+            return
+        for slot, (old, new) in enumerate(zip(before.read_marks, after.read_marks)):
+            if slot > 0 and new is not None and new != old:
+                self._our_marks[slot] = new
 
     def _preset_queries(self, conn: apsw.Connection, schema_version: object) -> list[QueueQuery]:
         """Known queue tables, looked for again only when the schema changes."""
@@ -347,4 +358,5 @@ def header_pragmas(header: DbHeader) -> dict[str, object]:
         "user_version": header.user_version, "application_id": header.application_id,
         "encoding": encodings.get(header.text_encoding, "UTF-8"),
         "auto_vacuum": (2 if header.incremental_vacuum else 1) if header.auto_vacuum else 0,
+        "schema_version": header.schema_cookie,
     }

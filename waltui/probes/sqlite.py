@@ -23,8 +23,6 @@ from waltui.model import DbError, QueueDepth
 from waltui.probes.files import sidecars_not_regular, sqlite_guard
 
 OBSERVER_BUSY_TIMEOUT_MS = 50
-OBSERVER_PRAGMAS = ("page_count", "freelist_count", "user_version", "application_id",
-                    "encoding", "auto_vacuum", "schema_version")
 MAX_LABELLED_ROWS = 50
 
 
@@ -98,15 +96,6 @@ def classify(exc: BaseException) -> DbError:
         if isinstance(exc, exc_type):
             return DbError(kind, f"SQLite: {exc}")  # type: ignore[arg-type]
     return DbError("sqlite", f"SQLite: {exc}")
-
-
-_PRAGMAS_SQL = "SELECT * FROM " + ", ".join(f"pragma_{name}()" for name in OBSERVER_PRAGMAS)
-
-
-def read_pragmas(conn: apsw.Connection) -> dict[str, object]:
-    """All observer pragmas in one statement: one short read transaction, one round trip."""
-    row = conn.execute(_PRAGMAS_SQL).fetchone()
-    return dict(zip(OBSERVER_PRAGMAS, row)) if row else {}
 
 
 # What a queue query may do: read tables and call functions. Everything else (ATTACH,

@@ -22,7 +22,7 @@ if (role === 'produce') {
   const insert = db.prepare('INSERT INTO jobs(body) VALUES (?)');
   let i = 0;
   ready();
-  setInterval(() => insert.run(`job ${i++}`), 4);
+  setInterval(() => insert.run(`job ${i++}`), 8);  // consumers have spare capacity
   onStdinEnd(() => process.exit(0));
 } else if (role === 'consume') {
   queue();

@@ -47,7 +47,9 @@ class LocksPane(Vertical):
             text.append(f"{named_process(reading, reading.writer_pid)} holds the write lock\n",
                         style="yellow")
         if reading.stale_marks:
-            marks = ", ".join(f"slot {m.slot} at {m.read_mark}" for m in reading.stale_marks)
+            marks = ", ".join(f"slot {m.slot} at {m.read_mark}" + (" (waltui's own query)"
+                                                                  if m.ours else "")
+                              for m in reading.stale_marks)
             text.append(f"stale marks (no reader holds them; harmless): {marks}", style="dim")
         if not text.plain:
             text.append("no reader pins the WAL; no writer holds the write lock", style="green")

@@ -1,0 +1,154 @@
+"""The observer must not disturb: what a poll writes, byte for byte.
+
+Hashes of the db, -wal and -shm are taken before and after every command, on databases no
+process holds (a crashed application's leftovers) and on live ones. A poll without queue
+queries writes nothing; with queue queries only SQLite's read-mark coordination in the
+-shm changes, and waltui knows the marks it left as its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import apsw
+import pytest
+
+from waltui.config import Config
+from waltui.monitor import Poller
+from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
+from waltui.probes.sqlite import QueueQuery
+
+COUNT = QueueQuery("pending", "SELECT count(*) FROM queue WHERE state = 'pending'")
+READ_MARKS = slice(100, 120)  # aReadMark[0..4] in the -shm header
+
+
+def files_of(db: Path) -> dict[str, bytes | None]:
+    return {suffix: (Path(f"{db}{suffix}").read_bytes() if os.path.exists(f"{db}{suffix}")
+                     else None) for suffix in ("", "-wal", "-shm", "-journal")}
+
+
+def digest(files: dict[str, bytes | None]) -> dict[str, str | None]:
+    return {k: hashlib.sha256(v).hexdigest()[:16] if v is not None else None
+            for k, v in files.items()}
+
+
+def commands(db: Path) -> list[list[str]]:
+    return [["snapshot", str(db)], ["snapshot", "--json", str(db)], ["check", str(db)],
+            ["check", "--json", "--for", "1", "--interval", "0.2", str(db)]]
+
+
+@pytest.fixture(params=["wal-and-shm", "wal-without-shm"])
+def crashed(request, tmp_path, spawn) -> Path:
+    """An application killed -9 mid-life: a -wal with frames, and maybe a -shm."""
+    db = tmp_path / "crashed.db"
+    app = spawn(db)
+    app.do("wal")
+    app.do("setup")
+    app.do("insert 300")
+    os.kill(app.pid, signal.SIGKILL)
+    app.proc.wait()
+    if request.param == "wal-without-shm":
+        os.unlink(f"{db}-shm")
+    return db
+
+
+def test_no_command_writes_a_byte_of_a_database_nobody_holds(crashed):
+    before = digest(files_of(crashed))
+    for command in commands(crashed):
+        out = subprocess.run([sys.executable, "-m", "waltui", *command], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode in (0, 1), out.stderr
+        assert digest(files_of(crashed)) == before, command  # no recovery, no new -shm
+
+
+def test_page_one_values_match_sqlite_without_opening_it(live_db):
+    """Page 1 changed in the WAL (not yet checkpointed): the values read from the files are
+    the ones SQLite itself reports."""
+    db, app = live_db
+    app.do("sql PRAGMA user_version=42")
+    app.do("sql CREATE TABLE extra AS SELECT payload FROM queue")
+    app.do("insert 500")
+    app.do("sql DROP TABLE extra")  # its pages go to the freelist: freelist_count moves
+    observer = DatabaseObserver(str(db), ObserveOptions(presets=False))
+    try:
+        reading = observer.read(PollContext.capture())
+    finally:
+        observer.close()
+    assert reading.sql_taken_at is None  # SQLite was not opened
+    names = ("page_count", "freelist_count", "user_version", "application_id",
+             "schema_version", "auto_vacuum")
+    truth = {name: app.do(f"sql PRAGMA {name}")[0][0] for name in names}
+    assert {name: reading.pragmas[name] for name in names} == truth
+    assert truth["user_version"] == 42 and truth["freelist_count"] > 0
+
+
+def test_polls_of_a_live_database_write_nothing_without_queue_queries(live_db):
+    db, app = live_db
+    app.do("sql SELECT 1")  # the application idles, its connection open
+    poller = Poller(Config())  # presets on: looked for once, then only on schema changes
+    poller.attach(str(db))
+    poller.poll_once()
+    before = files_of(db)
+    for _ in range(5):
+        [update] = poller.poll_once()
+    poller.close()
+    assert files_of(db) == before
+    assert update.reading.sql_taken_at is None and update.reading.error is None
+
+
+def test_queue_queries_move_only_read_marks_and_waltui_knows_its_own(live_db):
+    db, app = live_db
+    app.do("sql SELECT 1")
+    observer = DatabaseObserver(str(db), ObserveOptions(queries=(COUNT,), presets=False,
+                                                        sql_max_age=0))
+    before = files_of(db)
+    try:
+        for _ in range(3):
+            reading = observer.read(PollContext.capture())
+    finally:
+        observer.close()
+    after = files_of(db)
+    assert after[""] == before[""] and after["-wal"] == before["-wal"]
+    shm_before, shm_after = before["-shm"], after["-shm"]
+    changed = [i for i in range(len(shm_after)) if shm_after[i] != shm_before[i]]
+    assert all(READ_MARKS.start <= i < READ_MARKS.stop for i in changed), changed
+    assert {q.name: q.depth for q in reading.queues} == {"pending": 150}
+    assert reading.stale_marks and all(mark.ours for mark in reading.stale_marks)
+
+
+def test_page_one_is_found_across_hash_blocks(tmp_path):
+    """9,000 frames in three hash blocks; page 1 last written in the first block (the
+    later commits rewrite one row in place and never touch it): found, and only from the
+    WAL, since the database file still has the old value."""
+    db = tmp_path / "long.db"
+    script = (
+        "import apsw, sys\n"
+        "c = apsw.Connection(sys.argv[1])\n"
+        "c.execute('PRAGMA journal_mode=wal').fetchall()\n"
+        "c.execute('PRAGMA wal_autocheckpoint=0').fetchall()\n"
+        "c.execute('CREATE TABLE t(x INTEGER)'); c.execute('INSERT INTO t VALUES (0)')\n"
+        "c.execute('PRAGMA user_version=7')\n"
+        "for i in range(9000):\n"
+        "    c.execute('UPDATE t SET x = ?', (i,))\n"
+        "print('ready', flush=True); sys.stdin.read()\n")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        observer = DatabaseObserver(str(db), ObserveOptions(presets=False))
+        try:
+            reading = observer.read(PollContext.capture())
+        finally:
+            observer.close()
+        assert reading.wal_index.max_frame > 2 * 4096
+        assert reading.pragmas["user_version"] == 7 and not reading.notes
+        with open(db, "rb") as handle:
+            assert handle.read(100)[60:64] == bytes(4)  # the file's page 1 still says 0
+    finally:
+        holder.stdin.close()
+        holder.wait()
