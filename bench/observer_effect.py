@@ -41,9 +41,10 @@ import sys, time
 from waltui.config import Config
 from waltui.monitor import Poller
 from waltui.probes.sqlite import QueueQuery
-interval, deadline, sql = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "sql"
-poller = Poller(Config(interval=interval, sql=sql, queries=(
-    QueueQuery("pending", "SELECT count(*) FROM q WHERE state = 'pending'"),)))
+interval, deadline, mode = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+queries = (QueueQuery("pending", "SELECT count(*) FROM q WHERE state = 'pending'"),)
+poller = Poller(Config(interval=interval, sql=mode != "no-sql",
+                       queries=queries if mode == "queue" else ()))
 poller.attach(sys.argv[1])
 polls = 0
 while time.time() < deadline:
@@ -55,9 +56,12 @@ poller.close()
 print(polls)
 """
 
-# (name, poll interval or no observer, whether it opens SQLite)
-SCENARIOS = (("no observer", None, False), ("waltui, 1 s interval", 1.0, True),
-             ("waltui, 0.1 s interval", 0.1, True), ("waltui --no-sql, 0.1 s", 0.1, False))
+# (name, poll interval or no observer, what the poll reads): "queue" runs a queue query (the
+# only poll that opens SQLite), "pragmas" is the default with no queue query (page 1 is
+# read from the files), "no-sql" is --no-sql.
+SCENARIOS = (("no observer", None, "none"), ("queue query, 1 s", 1.0, "queue"),
+             ("queue query, 0.1 s", 0.1, "queue"), ("no queue query, 0.1 s", 0.1, "pragmas"),
+             ("--no-sql, 0.1 s", 0.1, "no-sql"))
 
 
 def fresh_database(directory: Path, name: str) -> Path:
@@ -72,7 +76,7 @@ def fresh_database(directory: Path, name: str) -> Path:
     return path
 
 
-def run(path: Path, interval: float | None, sql: bool, seconds: float,
+def run(path: Path, interval: float | None, mode: str, seconds: float,
         writers: int = 2) -> tuple[float, int, int]:
     """Commits per second of all writers, the largest -wal seen, and polls done."""
     start_at = time.time() + 0.5  # every process starts its clock together
@@ -80,7 +84,7 @@ def run(path: Path, interval: float | None, sql: bool, seconds: float,
     observer = None
     if interval is not None:
         observer = subprocess.Popen([sys.executable, "-c", OBSERVER, str(path), str(interval),
-                                     str(deadline), "sql" if sql else "no-sql"],
+                                     str(deadline), mode],
                                     stdout=subprocess.PIPE, text=True)
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(deadline)],
                               stdout=subprocess.PIPE, text=True) for _ in range(writers)]
@@ -106,19 +110,21 @@ def main() -> None:
     results: dict[str, list[tuple[float, int, int]]] = {name: [] for name, *_ in SCENARIOS}
     with tempfile.TemporaryDirectory(prefix="waltui-observer-") as tmp:
         for round_number in range(args.rounds):
-            for index, (name, interval, sql) in enumerate(SCENARIOS):
+            for index, (name, interval, mode) in enumerate(SCENARIOS):
                 path = fresh_database(Path(tmp), f"r{round_number}-s{index}")
-                results[name].append(run(path, interval, sql, args.seconds))
+                results[name].append(run(path, interval, mode, args.seconds))
                 for suffix in ("", "-wal", "-shm"):
                     Path(str(path) + suffix).unlink(missing_ok=True)
     base = statistics.median(r[0] for r in results["no observer"])
-    print(f"{'scenario':<24} {'commits/s (median)':>18} {'vs none':>8} "
+    print(f"{'scenario':<24} {'commits/s (median)':>18} {'spread':>13} {'vs none':>8} "
           f"{'largest -wal, frames (median, max)':>35} {'polls':>6}")
     for name, *_ in SCENARIOS:
-        rate = statistics.median(r[0] for r in results[name])
+        rates = [r[0] for r in results[name]]
+        rate = statistics.median(rates)
         frames = [wal_frames(r[1]) for r in results[name]]
         polls = statistics.median(r[2] for r in results[name])
-        print(f"{name:<24} {rate:>18.0f} {rate / base:>7.2f}x "
+        spread = f"{min(rates):.0f}-{max(rates):.0f}"
+        print(f"{name:<24} {rate:>18.0f} {spread:>13} {rate / base:>7.2f}x "
               f"{statistics.median(frames):>26.0f} {max(frames):>8} {polls:>6.0f}")
     print(f"\n{args.rounds} interleaved rounds of {args.seconds:.0f} s, 2 writers, "
           f"{os.cpu_count()} CPUs; -wal sampled every 20 ms; the autocheckpoint runs at 1,000 "

@@ -151,7 +151,8 @@ def test_sql_values_are_reused_until_a_commit_then_read_again(live_db, spawn):
     most of a poll); any commit, and sql_max_age, make the next poll read them again."""
     db, app = live_db
     query = QueueQuery("pending", "SELECT count(*) FROM queue WHERE state = 'pending'")
-    observer = DatabaseObserver(str(db), ObserveOptions(queries=(query,), sql_max_age=60))
+    observer = DatabaseObserver(str(db), ObserveOptions(queries=(query,), sql_max_age=60,
+                                                        sql_min_age=0))
     try:
         first = observer.read(PollContext.capture())
         spawn(db).do("begin_read")  # a reader changes locks and marks, not content
@@ -166,6 +167,13 @@ def test_sql_values_are_reused_until_a_commit_then_read_again(live_db, spawn):
         assert observer.read(PollContext.capture()).queues[0].depth == app.do("count")
     finally:
         observer.close()
+    capped = DatabaseObserver(str(db), ObserveOptions(queries=(query,), sql_min_age=60))
+    try:
+        first = capped.read(PollContext.capture())
+        app.do("insert 5")  # changed, but read less than sql_min_age ago: kept
+        assert capped.read(PollContext.capture()).sql_taken_at == first.sql_taken_at
+    finally:
+        capped.close()
     always = DatabaseObserver(str(db), ObserveOptions(queries=(query,), sql_max_age=0))
     try:
         taken = {always.read(PollContext.capture()).sql_taken_at for _ in range(3)}

@@ -47,6 +47,7 @@ class Config:
     sql: bool = True  # False: files, locks and pins only; never opens the database
     query_limit_ms: float = 100.0
     sql_max_age: float = 10.0  # SQL values of an unchanged database are reused this long
+    sql_min_age: float = 1.0  # queue queries run at most this often, changed or not
     checkpoint_deadline: float = 10.0
     checkpoint_journal_size_limit: int | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -54,7 +55,7 @@ class Config:
     def observe_options(self) -> ObserveOptions:
         return ObserveOptions(queries=self.queries, sql=self.sql, presets=self.presets,
                               query_limit_ms=self.query_limit_ms,
-                              sql_max_age=self.sql_max_age)
+                              sql_max_age=self.sql_max_age, sql_min_age=self.sql_min_age)
 
 
 def parse_queue(spec: str) -> QueueQuery:
@@ -112,6 +113,7 @@ def load(path: str | None, *, queue_specs: list[str] = (), threshold_specs: list
         sql=sql and bool(data.get("sql", True)),
         query_limit_ms=float(data.get("query_limit_ms", 100.0)),
         sql_max_age=float(data.get("sql_max_age", 10.0)),
+        sql_min_age=float(data.get("sql_min_age", 1.0)),
         checkpoint_deadline=float(checkpoint.get("deadline", 10.0)),
         checkpoint_journal_size_limit=checkpoint.get("journal_size_limit"),
         thresholds=thresholds,

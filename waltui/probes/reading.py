@@ -36,6 +36,9 @@ class ObserveOptions:
     query_limit_ms: float = 100.0
     recovery_limit_bytes: int = 8 * 1024 * 1024
     sql_max_age: float = 10.0  # re-read SQL values this often even when nothing changed
+    # ... and not more often than this even when the database changes: each read
+    # transaction may catch a writer restarting the WAL, which then appends instead
+    sql_min_age: float = 1.0
 
 
 _SHARED_PROCESS_PROBE = ProcessProbe()
@@ -222,7 +225,9 @@ class DatabaseObserver:
         key, now = content_key(facts), time.time()
         if self._sql_cache is not None:
             cached_key, taken_at, values = self._sql_cache
-            if cached_key == key and now - taken_at < self.options.sql_max_age:
+            age = now - taken_at
+            fresh_enough = age < min(self.options.sql_min_age, self.options.sql_max_age)
+            if fresh_enough or (cached_key == key and age < self.options.sql_max_age):
                 return values._replace(pragmas=pragmas), taken_at
         values = self._read_sql(facts, held, pragmas)
         clean = values.error is None and not values.notes
