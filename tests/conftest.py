@@ -86,3 +86,21 @@ def our_locks_on(path: Path) -> list[str]:
     with open("/proc/locks") as handle:
         return sorted(l.split(":", 1)[1].strip() for l in handle
                       if ident in l and f" {os.getpid()} " in l)
+
+
+SCHEMA = json.loads((Path(__file__).parent.parent / "waltui" / "schemas" /
+                     "waltui.schema.json").read_text())
+
+
+def waltui_json(text: str) -> dict:
+    """waltui's JSON output, parsed and validated against the published schema (every line,
+    for NDJSON): a test that reads the JSON also checks the contract."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(SCHEMA)
+    documents = [json.loads(line) for line in text.splitlines() if line.strip()] \
+        if text.lstrip().startswith("{\"kind\": \"reading\"") else [json.loads(text)]
+    for document in documents:
+        errors = sorted(validator.iter_errors(document), key=lambda e: e.path)
+        assert not errors, "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
+    return documents[0] if len(documents) == 1 else {"lines": documents}

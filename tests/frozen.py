@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from waltui.health import evaluate
 from waltui.config import Thresholds
+from waltui.health import evaluate
 from waltui.history import History
 from waltui.model import (
-    DbError, DbHeader, FileFacts, Filesystem, HeldLock, Lock, ProcessInfo, QueueDepth, Reader,
-    Reading, StaleMark, WalIndex,
+    DbError,
+    DbHeader,
+    FileFacts,
+    Filesystem,
+    HeldLock,
+    Lock,
+    ProcessInfo,
+    QueueDepth,
+    Reader,
+    Reading,
+    StaleMark,
+    WalIndex,
 )
 from waltui.monitor import Update
 from waltui.ui.widgets.event_log import Event

@@ -11,7 +11,12 @@ import apsw
 import pytest
 
 from waltui.actions import (
-    IntegrityRun, Refused, checkpoint, describe_checkpoint, guided_recovery, set_pragma,
+    IntegrityRun,
+    Refused,
+    checkpoint,
+    describe_checkpoint,
+    guided_recovery,
+    set_pragma,
 )
 
 

@@ -6,7 +6,6 @@ server makes every call under the mount block in the kernel, as a dead NFS serve
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -18,6 +17,7 @@ from pathlib import Path
 import apsw
 import pytest
 
+from tests.conftest import waltui_json
 from tests.test_tmux import WALTUI, Session, needs_tmux, tmux
 from waltui.actions import IntegrityRun, read_pragma_panel
 
@@ -45,7 +45,7 @@ def test_a_fifo_in_place_of_the_shm_is_refused_not_opened(tmp_path):
     make_database(healthy)
     os.mkfifo(f"{trapped}-shm")
     out, took = run_waltui("check", "--json", str(trapped), str(healthy))
-    report = {Path(d["path"]).name: d for d in json.loads(out.stdout)["databases"]}
+    report = {Path(d["path"]).name: d for d in waltui_json(out.stdout)["databases"]}
     assert took < 10
     assert report["trapped.db"]["error"]["kind"] == "not_regular"
     assert "FIFO" in report["trapped.db"]["error"]["message"]
@@ -79,11 +79,11 @@ def test_a_hung_mount_costs_only_its_own_database(tmp_path, hung_mount):
     healthy = tmp_path / "healthy.db"
     make_database(healthy)
     out, _ = run_waltui("check", "--json", str(remote), str(healthy))
-    assert json.loads(out.stdout)["databases"][0]["error"] is None  # it works while it answers
+    assert waltui_json(out.stdout)["databases"][0]["error"] is None  # it works while it answers
     hang()
     for command in (["check", "--json"], ["snapshot", "--json"]):
         out, took = run_waltui(*command, str(remote), str(healthy))
-        report = {Path(d["path"]).name: d for d in json.loads(out.stdout)["databases"]}
+        report = {Path(d["path"]).name: d for d in waltui_json(out.stdout)["databases"]}
         assert took < 10, f"{command} took {took:.1f} s"
         assert report["remote.db"]["error"]["kind"] == "stuck"
         assert "has not answered" in report["remote.db"]["error"]["message"]

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
-import time
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import waltui_json
 from waltui.config import Config, Thresholds
 from waltui.health import evaluate
 from waltui.history import History
@@ -27,7 +27,7 @@ HELPERS = Path(__file__).parent / "helpers"
 
 
 def poller_for(db: Path, **thresholds: float) -> Poller:
-    config = Config(thresholds=replace(Thresholds(), **thresholds),
+    config = Config(thresholds=replace(Thresholds(), **thresholds), sql_min_age=0,
                     queries=(QueueQuery("pending",
                                         "SELECT count(*) FROM queue WHERE state = 'pending'"),))
     poller = Poller(config)
@@ -423,7 +423,7 @@ def test_check_exit_codes(live_db, tmp_path, spawn):
     old.do("setup")
     warned = run_check("--json", str(db), str(legacy))
     assert warned.returncode == 1
-    assert json.loads(warned.stdout)["databases"][1]["findings"][0]["code"] == "not_wal"
+    assert waltui_json(warned.stdout)["databases"][1]["findings"][0]["code"] == "not_wal"
     app.do("insert 10")
     os.unlink(f"{db}-wal")
     assert run_check(str(db)).returncode == 2
@@ -447,7 +447,7 @@ def test_check_for_seconds_sees_growth(live_db, spawn):
                         "--threshold", "starvation_seconds=0.5", str(db))
     finally:
         writer.wait()
-    report = json.loads(out.stdout)
+    report = waltui_json(out.stdout)
     assert report["databases"][0]["polls"] >= 4
     assert "checkpoint_starvation" in {f["code"] for f in report["databases"][0]["findings"]}
     assert out.returncode == 1
@@ -520,7 +520,7 @@ def test_one_shot_check_names_a_slot_zero_reader_without_dashboard_words(live_db
     app.do("autocheckpoint 1000")
     app.do("insert 1500")  # every autocheckpoint copies nothing while the reader lives
     out = run_check("--json", str(db))
-    report = json.loads(out.stdout)
+    report = waltui_json(out.stdout)
     [entry] = report["databases"]
     [finding] = [f for f in entry["findings"] if f["code"] == "checkpoint_starvation"]
     assert f"pid {reader.pid}" in finding["evidence"] and "read slot 0" in finding["evidence"]

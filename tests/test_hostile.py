@@ -18,6 +18,7 @@ from pathlib import Path
 import apsw
 import pytest
 
+from tests.conftest import waltui_json
 from tests.test_tmux import WALTUI, Session, needs_tmux, tmux
 from tests.test_ui import FAST, open_screen, wait_for
 from waltui.ui.app import WaltuiApp
@@ -67,7 +68,7 @@ def test_every_hostile_name_is_shown_literally_by_snapshot_and_check(tmp_path):
         assert "Traceback" not in out.stderr.decode(errors="replace")
         assert_literal(text)
         if "--json" in command:
-            shown = {d["path"] for d in json.loads(text)["databases"]}
+            shown = {d["path"] for d in waltui_json(text)["databases"]}
             assert shown == {str(path) for path in paths}  # exact names survive in JSON
         else:
             for name in CORPUS["names"]:
@@ -80,7 +81,7 @@ def test_a_literal_path_with_glob_characters_is_not_taken_as_a_glob(tmp_path):
     make_database(tmp_path / "abc.db")  # what the glob would match instead
     out = subprocess.run([sys.executable, "-m", "waltui", "snapshot", "--json", str(db)],
                          capture_output=True, text=True, timeout=60)
-    assert [d["path"] for d in json.loads(out.stdout)["databases"]] == [str(db)]
+    assert [d["path"] for d in waltui_json(out.stdout)["databases"]] == [str(db)]
 
 
 @pytest.fixture

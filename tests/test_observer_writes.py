@@ -15,7 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import apsw
 import pytest
 
 from waltui.config import Config

@@ -297,3 +297,31 @@ async def test_quit_stops_every_worker(live_db):
     assert not app.monitor.running and time.monotonic() - started < 2
     assert app.monitor.poller.states == {}  # every observer closed its fds
     assert all(w.is_finished for w in app.workers)
+
+
+async def test_a_rule_that_raises_for_one_database_ends_nothing(live_db, tmp_path, spawn):
+    """A bug in one rule, hit by one database: that database shows it, the dashboard and the
+    other databases go on (the app used to exit with WorkerFailed)."""
+    from waltui.health import RULES
+
+    db, _app = live_db
+    other = tmp_path / "other.db"
+    spawn(other).do("wal")
+
+    def broken(reading, history, thresholds):
+        if reading.path == str(db):
+            raise ZeroDivisionError("a bug in a rule")
+        return iter(())
+
+    RULES.append(broken)
+    try:
+        app = WaltuiApp([str(db), str(other)], FAST)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: all(
+                p in app.latest and app.latest[p].history.polls >= 3 for p in (str(db), str(other))))
+            assert [f.code for f in app.latest[str(db)].findings] == ["rule_failed"]
+            assert "ZeroDivisionError: a bug in a rule" in app.latest[str(db)].findings[0].evidence
+            assert app.latest[str(other)].findings == ()
+            assert app.is_running
+    finally:
+        RULES.remove(broken)

@@ -10,13 +10,14 @@ import json
 import sys
 import time
 
+from waltui import exits
 from waltui.config import Config, Thresholds
 from waltui.model import SEVERITY_RANK, Reading
 from waltui.monitor import Poller, Update, raise_fd_limit
-from waltui.report import named_process, reader_sentence
+from waltui.report import envelope, named_process, reader_sentence
 from waltui.units import literal_lines, visible
 
-EXIT_UNREADABLE = 3
+EXIT_UNREADABLE = exits.UNREADABLE
 CONFIRM_PAUSE = 0.5  # seconds before the poll that confirms something seen once
 
 
@@ -46,8 +47,9 @@ def run_check(paths: list[str], config: Config, *, as_json: bool, watch_seconds:
     code = exit_code(updates)
     notes = growth_notes(updates, config.thresholds, config.interval)
     if as_json:
-        json.dump({"exit_code": code, "databases": [_update_json(u) for u in updates],
-                   "notes": notes}, sys.stdout, indent=2)
+        json.dump({**envelope("check"), "exit_code": code,
+                   "databases": [_update_json(u) for u in updates], "notes": notes},
+                  sys.stdout, indent=2)
         print()
     else:
         print(literal_lines("\n\n".join([_update_text(u) for u in updates]

@@ -1,103 +1,120 @@
-"""Entry points: `waltui PATH...`, `waltui snapshot`, `waltui check`, `waltui demo`.
+"""Entry points: `waltui PATH...`, `demo`, `snapshot`, `check`, `config check`, `completion`.
 
-Argument parsing only; the work lives in the layers. Textual is imported only for the
-dashboard, so `snapshot` and `check` start fast and run where no terminal is.
+Dispatch only; the work lives in the layers. Textual is imported only for the dashboard, so
+`snapshot` and `check` start fast and run where no terminal is. Every failure ends in one
+line and an exit code of waltui.exits; a crash also leaves its traceback in a log file.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import logging
 import os
-import signal
 import sys
+import time
+import traceback
 from collections.abc import Sequence
 
-from waltui import __version__
-from waltui.config import Config, ConfigError, load
+from waltui import __version__, exits
+from waltui.cli_args import COMMANDS, build_parser, completion, main_help, near_command
+from waltui.config import Config, ConfigError, effective_settings, load_with_sources
 from waltui.discovery import expand
-from waltui.units import visible
+from waltui.report import envelope
+from waltui.units import literal_lines, visible
 
-USAGE = """\
-usage: waltui PATH...                 live dashboard (files, directories, globs)
-       waltui demo                    dashboard on a built-in demo workload
-       waltui snapshot [--json] PATH...
-       waltui check [--json] [--for SECONDS] PATH...
-       waltui SUBCOMMAND --help       options of one command
-"""
-SUBCOMMANDS = ("snapshot", "check", "demo")
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="TOML config (default "
-                        "~/.config/waltui/config.toml when present)")
-    parser.add_argument("--queue", action="append", default=[], metavar="NAME=SQL",
-                        help="a named queue-depth query (repeatable)")
-    parser.add_argument("--threshold", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a health threshold (repeatable)")
-    parser.add_argument("--interval", type=float, metavar="SECONDS",
-                        help="seconds between polls (default 1)")
-    parser.add_argument("--read-only", action="store_true",
-                        help="refuse every action that writes (checkpoints, pragma changes)")
-    parser.add_argument("--no-sql", action="store_true",
-                        help="never open the databases: files, locks and pins only")
-
-
-def build_parser(command: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"waltui {command}".strip())
-    parser.add_argument("--version", action="version", version=f"waltui {__version__}")
-    if command != "demo":
-        parser.add_argument("paths", nargs="*", metavar="PATH")
-    _common(parser)
-    if command in ("snapshot", "check"):
-        parser.add_argument("--json", action="store_true", help="print JSON")
-        parser.add_argument("--lock-source", choices=("auto", "proc", "getlk"), default="auto",
-                            help="read locks from /proc/locks or ask fcntl(F_GETLK)")
-    if command == "check":
-        parser.add_argument("--for", dest="watch_seconds", type=float, default=0.0,
-                            metavar="SECONDS", help="watch this long to see growth")
-    if command == "demo":
-        parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--dir", help="where to create the demo databases")
-    return parser
+STATE_DIR = os.path.join(os.environ.get("XDG_STATE_HOME", os.path.expanduser("~/.local/state")),
+                         "waltui")
+LOG_FILE = os.path.join(STATE_DIR, "waltui.log")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in args or os.environ.get("WALTUI_LOG", "").lower() == "debug":
+        _log_to_file(logging.DEBUG)
     try:
-        return _main(argv)
+        return _main(list(args))
     except BrokenPipeError:
         # The reader went away (`waltui snapshot --json | head`): stop quietly, as cat does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 128 + signal.SIGPIPE
-    except KeyboardInterrupt:  # Ctrl-C during `check --for`: nothing was written
+        return exits.CLOSED_PIPE
+    except KeyboardInterrupt:  # Ctrl-C during `check --for` or `snapshot --watch`
         print("waltui: interrupted", file=sys.stderr)
-        return 128 + signal.SIGINT
+        return exits.INTERRUPTED
+    except Exception as exc:  # a bug: one line here, the traceback in the log file
+        where = _log_to_file(logging.ERROR)
+        logging.getLogger("waltui").error("internal error in %s\n%s", args,
+                                          traceback.format_exc())
+        print(f"waltui: internal error: {visible(type(exc).__name__)}: {visible(exc)} "
+              f"(traceback in {where}; --debug logs more)", file=sys.stderr)
+        return exits.INTERNAL
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
-        print(USAGE, end="")
-        return 0 if args else 2
-    command = args.pop(0) if args[0] in SUBCOMMANDS else ""
+def _log_to_file(level: int) -> str:
+    """The log file (created on first use), or stderr where the state directory is not
+    writable."""
+    logger = logging.getLogger("waltui")
+    logger.setLevel(min(level, logger.level or level))
+    if not logger.handlers:
+        try:
+            os.makedirs(STATE_DIR, exist_ok=True)
+            handler: logging.Handler = logging.FileHandler(LOG_FILE)
+            where = LOG_FILE
+        except OSError:
+            handler, where = logging.StreamHandler(sys.stderr), "stderr"
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.debug("waltui %s, Python %s, argv %s", __version__, sys.version.split()[0],
+                     sys.argv)
+        return where
+    handler = logger.handlers[0]
+    return getattr(handler, "baseFilename", "stderr")
+
+
+def _main(args: list[str]) -> int:
+    if not args:
+        print(main_help(), end="", file=sys.stderr)
+        return exits.USAGE
+    if args[0] in ("-h", "--help"):
+        print(main_help(), end="")
+        return exits.OK
+    command = args.pop(0) if args[0] in COMMANDS and args[0] else ""
+    if not command and not args[0].startswith("-") and not os.path.lexists(args[0]) \
+            and (near := near_command(args[0])) is not None:
+        print(f"waltui: {visible(args[0])!s} is not a command and no such file exists; "
+              f"did you mean `waltui {near}`?", file=sys.stderr)
+        return exits.USAGE
     options = build_parser(command).parse_args(args)
+    if command == "completion":
+        print(completion(options.shell), end="")
+        return exits.OK
     try:
-        config = load(options.config, queue_specs=options.queue,
-                      threshold_specs=options.threshold, interval=options.interval,
-                      read_only=options.read_only, sql=not options.no_sql)
+        if command == "config":
+            return config_check(options.file)
+        config, _ = load_with_sources(
+            options.config, queue_specs=options.queue, threshold_specs=options.threshold,
+            interval=getattr(options, "interval", None),
+            read_only=getattr(options, "read_only", False), sql=not options.no_sql)
     except ConfigError as exc:
         print(f"waltui: {visible(exc)}", file=sys.stderr)
-        return 2
+        return exits.CONFIG
+    if command in ("", "demo") and not (sys.stdout.isatty() and sys.stdin.isatty()):
+        print("waltui: the dashboard needs a terminal; for files, pipes and cron use "
+              "`waltui snapshot` or `waltui check`", file=sys.stderr)
+        return exits.USAGE
     if command == "demo":
         from waltui.demo import run_demo
         return run_demo(config, seed=options.seed, directory=options.dir)
     paths = expand(options.paths)
     if not paths:
-        print("waltui: no database paths given (or no SQLite file matched)\n" + USAGE,
-              end="", file=sys.stderr)
-        return 2
+        print("waltui: no database paths given (or no SQLite file matched); "
+              "waltui --help lists the commands", file=sys.stderr)
+        return exits.USAGE
     if command == "snapshot":
-        return snapshot(paths, config, as_json=options.json, lock_source=options.lock_source)
+        output = options.format or ("json" if options.json else
+                                    "ndjson" if options.watch else "text")
+        if options.watch:
+            return watch(paths, config, output, options.count, options.lock_source)
+        return snapshot(paths, config, output=output, lock_source=options.lock_source)
     if command == "check":
         from waltui.checking import run_check
         return run_check(paths, config, as_json=options.json, watch_seconds=options.watch_seconds,
@@ -106,12 +123,21 @@ def _main(argv: Sequence[str] | None) -> int:
     return run_dashboard(paths, config)
 
 
-def snapshot(paths: list[str], config: Config, *, as_json: bool, lock_source: str) -> int:
+def config_check(path: str | None) -> int:
+    """Validate a config file and print every effective setting with where it came from."""
+    config, sources = load_with_sources(path)
+    rows = effective_settings(config, sources)
+    width = max(len(key) for key, _, _ in rows)
+    for key, value, source in rows:
+        print(literal_lines(f"{key:<{width}}  {value!r:<24}  {source}"))
+    return exits.OK
+
+
+def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str) -> int:
     """One poll through the same Poller as check and the dashboard: every read under its
     deadline, so a hung mount or a FIFO costs only its own database."""
     from waltui.monitor import Poller
     from waltui.report import reading_json, reading_text
-    from waltui.units import literal_lines
 
     poller = Poller(config, lock_source)
     for path in paths:
@@ -120,9 +146,43 @@ def snapshot(paths: list[str], config: Config, *, as_json: bool, lock_source: st
         readings = [update.reading for update in poller.poll_once()]
     finally:
         poller.close()
-    if as_json:
-        json.dump({"databases": [reading_json(r) for r in readings]}, sys.stdout, indent=2)
+    if output == "json":
+        json.dump({**envelope("snapshot"), "databases": [reading_json(r) for r in readings]},
+                  sys.stdout, indent=2)
         print()
+    elif output == "ndjson":
+        for reading in readings:
+            print(json.dumps({**envelope("reading"), **reading_json(reading)}))
     else:
         print(literal_lines("\n\n".join(reading_text(r) for r in readings)))
-    return 0
+    return exits.OK
+
+
+def watch(paths: list[str], config: Config, output: str, count: int | None,
+          lock_source: str) -> int:
+    """`snapshot --watch`: a line per database per poll, flushed, for jq, Vector, Telegraf."""
+    from waltui.monitor import Poller
+    from waltui.report import reading_json
+
+    if output != "ndjson":
+        print("waltui: --watch prints NDJSON (one line per database per poll); "
+              "drop --format or use --format ndjson", file=sys.stderr)
+        return exits.USAGE
+    poller = Poller(config, lock_source)
+    for path in paths:
+        poller.attach(path)
+    polls = 0
+    try:
+        while count is None or polls < count:
+            started = time.monotonic()
+            for update in poller.poll_once():
+                line = {**envelope("reading"), **reading_json(update.reading),
+                        "findings": [{"code": f.code, "severity": f.severity,
+                                      "title": f.title} for f in update.findings]}
+                print(json.dumps(line), flush=True)
+            polls += 1
+            if count is None or polls < count:
+                time.sleep(max(0.0, config.interval - (time.monotonic() - started)))
+    finally:
+        poller.close()
+    return exits.OK

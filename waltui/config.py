@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import difflib
+import math
 from dataclasses import dataclass, field, fields, replace
 
 from waltui.probes.reading import ObserveOptions
@@ -65,24 +67,94 @@ def parse_queue(spec: str) -> QueueQuery:
     return QueueQuery(name.strip(), sql.strip())
 
 
-def _coerce_thresholds(base: Thresholds, values: dict[str, object]) -> Thresholds:
-    known = {f.name: f for f in fields(Thresholds)}
-    changes = {}
-    for key, value in values.items():
-        if key not in known:
-            raise ConfigError(f"unknown threshold {key!r}; known: {', '.join(sorted(known))}")
-        kind = type(getattr(base, key))
+@dataclass(frozen=True)
+class Setting:
+    """One key of the config file: its type and the range it accepts."""
+
+    kind: type  # bool, int or float
+    above: float | None = None  # exclusive lower bound
+    at_least: float | None = None  # inclusive lower bound
+    optional: bool = False  # may be left out, meaning "not set"
+
+    def accepted(self) -> str:
+        if self.kind is bool:
+            return "true or false"
+        what = "a whole number" if self.kind is int else "a number"
+        if self.above is not None:
+            what += f" above {self.above:g}"
+        if self.at_least is not None:
+            what += f" of at least {self.at_least:g}"
+        return what
+
+    def check(self, value: object) -> object:
+        """The value as its type, or a ConfigError saying what is accepted."""
+        if self.kind is bool:
+            if isinstance(value, bool):
+                return value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and math.isfinite(value) and (self.kind is float or float(value).is_integer()):
+            number = self.kind(value)
+            if (self.above is None or number > self.above) and \
+                    (self.at_least is None or number >= self.at_least):
+                return number
+        raise ConfigError(f"got {value!r}; accepted: {self.accepted()}")
+
+
+TOP_SETTINGS: dict[str, Setting] = {
+    "interval": Setting(float, above=0), "read_only": Setting(bool),
+    "presets": Setting(bool), "sql": Setting(bool),
+    "query_limit_ms": Setting(float, above=0), "sql_max_age": Setting(float, at_least=0),
+    "sql_min_age": Setting(float, at_least=0),
+}
+CHECKPOINT_SETTINGS: dict[str, Setting] = {
+    "deadline": Setting(float, above=0),
+    "journal_size_limit": Setting(int, at_least=0, optional=True),
+}
+THRESHOLD_SETTINGS: dict[str, Setting] = {
+    f.name: Setting(type(f.default), at_least=0) for f in fields(Thresholds)
+}
+TABLES = ("queues", "thresholds", "checkpoint")
+
+
+def _unknown(where: str, key: str, known: list[str]) -> ConfigError:
+    near = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else f"; known: {', '.join(sorted(known))}"
+    return ConfigError(f"{where}: unknown key {key!r}{hint}")
+
+
+def _checked(where: str, key: str, value: object, setting: Setting) -> object:
+    try:
+        return setting.check(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {key}: {exc}") from None
+
+
+def _number_from_text(text: str) -> object:
+    """A --threshold or --interval value typed on the command line."""
+    for kind in (int, float):
         try:
-            changes[key] = kind(float(value)) if kind is int else kind(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"threshold {key} wants a number, got {value!r}") from None
-    return replace(base, **changes)
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+Sources = dict[str, tuple[object, str]]  # setting -> (value, where it came from)
 
 
 def load(path: str | None, *, queue_specs: list[str] = (), threshold_specs: list[str] = (),
          interval: float | None = None, read_only: bool = False, sql: bool = True) -> Config:
-    data: dict[str, object] = {}
+    return load_with_sources(path, queue_specs=queue_specs, threshold_specs=threshold_specs,
+                             interval=interval, read_only=read_only, sql=sql)[0]
+
+
+def load_with_sources(path: str | None, *, queue_specs: list[str] = (),
+                      threshold_specs: list[str] = (), interval: float | None = None,
+                      read_only: bool = False, sql: bool = True) -> tuple[Config, Sources]:
+    """The config file (checked key by key) overridden by the command line, and where each
+    setting came from. Every mistake is one ConfigError naming the file and the key."""
     chosen = path or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
+    data: dict[str, object] = {}
     if chosen:
         try:
             with open(chosen, "rb") as handle:
@@ -91,33 +163,84 @@ def load(path: str | None, *, queue_specs: list[str] = (), threshold_specs: list
             raise ConfigError(f"cannot read config {chosen}: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config {chosen} is not valid TOML: {exc}") from None
+    where = chosen or "config"
+    sources: Sources = {}
+    values: dict[str, object] = {}
+    for key, value in data.items():
+        if key in TOP_SETTINGS:
+            values[key] = _checked(where, key, value, TOP_SETTINGS[key])
+            sources[key] = (values[key], where)
+        elif key not in TABLES:
+            raise _unknown(where, key, [*TOP_SETTINGS, *TABLES])
+        elif not isinstance(value, dict):
+            raise ConfigError(f"{where}: [{key}] must be a table, got {value!r}")
     queues = data.get("queues", {})
-    if not isinstance(queues, dict):
-        raise ConfigError("[queues] must be a table of NAME = \"SQL\"")
-    queries = [QueueQuery(str(k), str(v)) for k, v in queues.items()]
+    for name, sql_text in queues.items():
+        if not isinstance(sql_text, str) or not sql_text.strip():
+            raise ConfigError(f"{where}: queues.{name}: got {sql_text!r}; accepted: SQL text")
+        sources[f"queues.{name}"] = (sql_text, where)
+    queries = [QueueQuery(str(k), v) for k, v in queues.items()]
     queries += [parse_queue(spec) for spec in queue_specs]
-    thresholds = _coerce_thresholds(Thresholds(), dict(data.get("thresholds", {})))
-    overrides = {}
+    sources.update({f"queues.{q.name}": (q.sql, "command line")
+                    for q in queries[len(queues):]})
+    thresholds = {}
+    for key, value in dict(data.get("thresholds", {})).items():
+        if key not in THRESHOLD_SETTINGS:
+            raise _unknown(f"{where}: [thresholds]", key, list(THRESHOLD_SETTINGS))
+        thresholds[key] = _checked(f"{where}: [thresholds]", key, value,
+                                   THRESHOLD_SETTINGS[key])
+        sources[f"thresholds.{key}"] = (thresholds[key], where)
     for spec in threshold_specs:
-        key, sep, value = spec.partition("=")
+        key, sep, text = spec.partition("=")
+        key = key.strip()
         if not sep:
             raise ConfigError(f"--threshold wants KEY=VALUE, got {spec!r}")
-        overrides[key.strip()] = value.strip()
-    thresholds = _coerce_thresholds(thresholds, overrides)
-    checkpoint = data.get("checkpoint", {})
+        if key not in THRESHOLD_SETTINGS:
+            raise _unknown("--threshold", key, list(THRESHOLD_SETTINGS))
+        thresholds[key] = _checked("--threshold", key, _number_from_text(text.strip()),
+                                   THRESHOLD_SETTINGS[key])
+        sources[f"thresholds.{key}"] = (thresholds[key], "command line")
+    checkpoint = {}
+    for key, value in dict(data.get("checkpoint", {})).items():
+        if key not in CHECKPOINT_SETTINGS:
+            raise _unknown(f"{where}: [checkpoint]", key, list(CHECKPOINT_SETTINGS))
+        checkpoint[key] = _checked(f"{where}: [checkpoint]", key, value,
+                                   CHECKPOINT_SETTINGS[key])
+        sources[f"checkpoint.{key}"] = (checkpoint[key], where)
+    if interval is not None:
+        values["interval"] = _checked("--interval", "interval", interval,
+                                      TOP_SETTINGS["interval"])
+        sources["interval"] = (values["interval"], "command line")
+    if read_only:
+        values["read_only"] = True
+        sources["read_only"] = (True, "command line")
+    if not sql:
+        values["sql"] = False
+        sources["sql"] = (False, "command line (--no-sql)")
     config = Config(
-        interval=float(interval if interval is not None else data.get("interval", 1.0)),
-        read_only=read_only or bool(data.get("read_only", False)),
+        **values,  # type: ignore[arg-type]
         queries=tuple(queries),
-        presets=bool(data.get("presets", True)),
-        sql=sql and bool(data.get("sql", True)),
-        query_limit_ms=float(data.get("query_limit_ms", 100.0)),
-        sql_max_age=float(data.get("sql_max_age", 10.0)),
-        sql_min_age=float(data.get("sql_min_age", 1.0)),
-        checkpoint_deadline=float(checkpoint.get("deadline", 10.0)),
+        checkpoint_deadline=checkpoint.get("deadline", Config.checkpoint_deadline),
         checkpoint_journal_size_limit=checkpoint.get("journal_size_limit"),
-        thresholds=thresholds,
+        thresholds=replace(Thresholds(), **thresholds),
     )
-    if config.interval <= 0:
-        raise ConfigError("interval must be above 0 seconds")
-    return config
+    return config, sources
+
+
+def effective_settings(config: Config, sources: Sources) -> list[tuple[str, object, str]]:
+    """Every setting with its value and where it came from ("default" when not set)."""
+    rows: list[tuple[str, object, str]] = []
+    for key in TOP_SETTINGS:
+        value = getattr(config, key)
+        rows.append((key, value, sources.get(key, (value, "default"))[1]))
+    for key in CHECKPOINT_SETTINGS:
+        value = getattr(config, f"checkpoint_{key}")
+        rows.append((f"checkpoint.{key}", value,
+                     sources.get(f"checkpoint.{key}", (value, "default"))[1]))
+    for key in THRESHOLD_SETTINGS:
+        value = getattr(config.thresholds, key)
+        rows.append((f"thresholds.{key}", value,
+                     sources.get(f"thresholds.{key}", (value, "default"))[1]))
+    rows += [(f"queues.{q.name}", q.sql, sources.get(f"queues.{q.name}", (q.sql, "?"))[1])
+             for q in config.queries]
+    return rows

@@ -5,8 +5,22 @@ The JSON field names are a contract (README, "JSON"): add fields, never rename t
 
 from __future__ import annotations
 
+import socket
+import time
+
+from waltui import __version__
 from waltui.model import Reader, Reading, WalIndex
 from waltui.units import human_bytes, human_seconds, visible, who
+
+
+JSON_SCHEMA_VERSION = 1  # bumped only when a field changes meaning; fields are only added
+
+
+def envelope(kind: str) -> dict[str, object]:
+    """What every JSON document starts with (JSON Schema: waltui/schemas/waltui.schema.json):
+    kind is snapshot, check or reading (one NDJSON line)."""
+    return {"kind": kind, "schema_version": JSON_SCHEMA_VERSION, "waltui_version": __version__,
+            "host": socket.gethostname(), "taken_at": round(time.time(), 3)}
 
 
 def reading_json(reading: Reading) -> dict[str, object]:
@@ -14,6 +28,7 @@ def reading_json(reading: Reading) -> dict[str, object]:
     wal_header = files.wal_header if files else None
     return {
         "path": reading.path,
+        "taken_at": round(reading.taken_at, 3),
         "error": ({"kind": reading.error.kind, "message": reading.error.message}
                   if reading.error else None),
         "journal_mode": reading.journal_mode,

@@ -16,7 +16,7 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from waltui.actions import checkpoint, describe_checkpoint, guided_recovery
 from waltui.config import Config
@@ -71,7 +71,8 @@ class WaltuiApp(App[None]):
         for path in self.initial_paths:
             self._attach_path(path)
         if self.poll_enabled:
-            self.run_worker(self.monitor.run, thread=True, name="monitor", group="monitor")
+            self.run_worker(self.monitor.run, thread=True, exit_on_error=False,
+                            name="monitor", group="monitor")
         self.refresh_status()
         self.terminal_watch.start()  # a dropped SSH session must not leave a process behind
 
@@ -119,6 +120,16 @@ class WaltuiApp(App[None]):
             record(update.path, finding.severity, f"{finding.title}: {finding.evidence}")
         for finding in update.cleared:
             record(update.path, "cleared", f"cleared: {finding.title}")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that raised (a bug, or a fault nobody foresaw) is an event on its
+        database and a toast; the app and every other database go on."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        what = f"{event.worker.name or event.worker.group} failed: {type(error).__name__}: {error}"
+        self.log_event(self.selected_path() or "", "error", what)
+        self.notify(what, severity="error", timeout=10)
 
     def on_detached(self, message: Detached) -> None:
         self.latest.pop(message.path, None)
@@ -316,6 +327,7 @@ class WaltuiApp(App[None]):
             if mode:
                 self.log_event(path, "action", f"{mode} checkpoint started")
                 self.run_worker(lambda: self._run_checkpoint(path, mode), thread=True,
+                                exit_on_error=False,
                                 group="checkpoint")
 
         self.push_screen(CheckpointScreen(Path(path).name, self.config.checkpoint_deadline),
@@ -354,7 +366,8 @@ class WaltuiApp(App[None]):
 
         def decided(yes: bool | None) -> None:
             if yes:
-                self.run_worker(lambda: self._run_recovery(path), thread=True, group="recover")
+                self.run_worker(lambda: self._run_recovery(path), thread=True,
+                                exit_on_error=False, group="recover")
 
         self.push_screen(ConfirmScreen(f"Guided recovery of {Path(path).name}?", body), decided)
 

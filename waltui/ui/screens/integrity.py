@@ -47,7 +47,8 @@ class IntegrityScreen(WorkerDialog):
         self.query_one(OptionList).display = False
         self.set_interval(0.2, self._show_progress)
         self._show_progress()
-        self.run_worker(self._run, thread=True, exclusive=True, group="integrity")
+        self.run_worker(self._run, thread=True, exit_on_error=False, exclusive=True,
+                        group="integrity")
 
     @property
     def kind(self) -> str:

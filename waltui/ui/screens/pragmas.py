@@ -55,7 +55,7 @@ class PragmaScreen(WorkerDialog):
             table.add_column(column, key=column)
         self.query_one(Input).display = False
         table.focus()
-        self.run_worker(self._load, thread=True, group="pragmas")
+        self.run_worker(self._load, thread=True, exit_on_error=False, group="pragmas")
 
     def _load(self) -> None:
         try:
@@ -103,6 +103,7 @@ class PragmaScreen(WorkerDialog):
         def decided(yes: bool | None) -> None:
             if yes:  # an app worker: closing the panel must not stop the write
                 self.owner.run_worker(lambda: self._apply(name, value), thread=True,
+                                      exit_on_error=False,
                                       group="pragmas")
 
         self.app.push_screen(ConfirmScreen(f"Change {name}?", what_will_be_written(name, value)),

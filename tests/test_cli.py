@@ -1,0 +1,132 @@
+"""The command line as a new user meets it: help, typos, config mistakes, exit codes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import waltui_json
+from waltui import exits
+from waltui.cli_args import COMMANDS, build_parser
+
+
+def waltui(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "waltui", *args], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, **(env or {})}, **kwargs)
+
+
+def test_main_help_lists_every_command_option_exit_code_and_the_config_path():
+    out = waltui("--help")
+    assert out.returncode == 0
+    for command in COMMANDS:
+        for action in build_parser(command)._actions:
+            for option in action.option_strings:
+                if option not in ("-h", "--help", "--version"):
+                    assert option in out.stdout, (command, option)
+        assert command in out.stdout
+    for code in exits.DESCRIPTIONS:
+        assert f"\n  {code} " in out.stdout
+    assert "config.toml" in out.stdout and "press ? in the dashboard" in out.stdout
+
+
+@pytest.mark.parametrize("command", ["snapshot", "check"])
+def test_one_shot_commands_offer_no_option_that_means_nothing_there(command):
+    text = waltui(command, "--help").stdout
+    assert "--read-only" not in text
+    if command == "snapshot":
+        assert "with --watch" in text  # --interval only with --watch
+
+
+def test_a_typo_is_caught_before_any_dashboard_starts(tmp_path):
+    out_file = tmp_path / "out"
+    with open(out_file, "w") as handle:
+        out = subprocess.run([sys.executable, "-m", "waltui", "chek", "t.db"], stdout=handle,
+                             stderr=subprocess.PIPE, text=True, timeout=30, cwd=tmp_path)
+    assert out.returncode == exits.USAGE
+    assert "did you mean `waltui check`?" in out.stderr
+    assert out_file.read_text() == ""
+
+
+def test_the_dashboard_refuses_to_run_without_a_terminal(live_db):
+    db, _app = live_db
+    out = waltui(str(db), stdin=subprocess.DEVNULL)
+    assert out.returncode == exits.USAGE and out.stdout == ""
+    assert "needs a terminal" in out.stderr and "waltui snapshot" in out.stderr
+
+
+@pytest.mark.parametrize("text, says", [
+    ("intervall = 5", "unknown key 'intervall' (did you mean 'interval'?)"),
+    ("[checkpoint]\ndeadlin = 3", "[checkpoint]: unknown key 'deadlin' (did you mean 'deadline'?)"),
+    ('read_only = "no"', "read_only: got 'no'; accepted: true or false"),
+    ('interval = "fast"', "interval: got 'fast'; accepted: a number above 0"),
+    ("checkpoint = 5", "[checkpoint] must be a table, got 5"),
+    ("interval = 0", "interval: got 0; accepted: a number above 0"),
+    ("interval = -1", "interval: got -1; accepted: a number above 0"),
+    ("interval = nan", "interval: got nan; accepted: a number above 0"),
+    ("[thresholds]\npin_secnds = 3", "unknown key 'pin_secnds' (did you mean 'pin_seconds'?)"),
+    ("interval = [", "is not valid TOML"),
+])
+def test_every_config_mistake_is_one_line_naming_the_file_and_the_key(tmp_path, live_db, text,
+                                                                      says):
+    db, _app = live_db
+    config = tmp_path / "waltui.toml"
+    config.write_text(text + "\n")
+    for args in (["check", "--config", str(config), str(db)], ["config", "check", str(config)]):
+        out = waltui(*args)
+        assert out.returncode == exits.CONFIG, out.stderr
+        [line] = out.stderr.splitlines()
+        assert str(config) in line and says in line and "Traceback" not in out.stderr
+
+
+def test_config_check_prints_each_effective_setting_and_where_it_came_from(tmp_path):
+    config = tmp_path / "waltui.toml"
+    config.write_text("interval = 2.5\n[thresholds]\npin_seconds = 12\n"
+                      "[queues]\npending = \"SELECT 1\"\n")
+    out = waltui("config", "check", str(config))
+    rows = {line.split()[0]: line for line in out.stdout.splitlines()}
+    assert out.returncode == 0
+    assert "2.5" in rows["interval"] and str(config) in rows["interval"]
+    assert "12.0" in rows["thresholds.pin_seconds"] and str(config) in rows["thresholds.pin_seconds"]
+    assert rows["read_only"].rstrip().endswith("default")
+    assert "SELECT 1" in rows["queues.pending"]
+
+
+def test_a_crash_exits_70_with_one_line_and_leaves_its_traceback(tmp_path):
+    crash = ("import sys, waltui.cli as cli\n"
+             "def broken(path): raise RuntimeError('a bug')\n"
+             "cli.config_check = broken\n"
+             "sys.exit(cli.main(['config', 'check']))\n")
+    out = subprocess.run([sys.executable, "-c", crash], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "XDG_STATE_HOME": str(tmp_path)})
+    assert out.returncode == exits.INTERNAL
+    [line] = out.stderr.splitlines()
+    assert "internal error: RuntimeError: a bug" in line
+    log = (tmp_path / "waltui" / "waltui.log").read_text()
+    assert "Traceback" in log and "in broken" in log and "['config', 'check']" in log
+
+
+def test_snapshot_watch_streams_one_valid_line_per_database_per_poll(live_db, tmp_path):
+    db, _app = live_db
+    out = waltui("snapshot", "--watch", "--interval", "0.2", "--count", "3", str(db))
+    assert out.returncode == 0
+    lines = waltui_json(out.stdout)["lines"]
+    assert len(lines) == 3 and {line["path"] for line in lines} == {str(db)}
+    assert lines[0]["taken_at"] < lines[-1]["taken_at"] and "findings" in lines[0]
+
+
+def test_shell_completions_are_generated_from_the_parsers():
+    bash = waltui("completion", "bash").stdout
+    assert subprocess.run(["bash", "-n"], input=bash, text=True).returncode == 0
+    for shell in ("bash", "zsh", "fish"):
+        script = waltui("completion", shell).stdout
+        assert all(command in script for command in COMMANDS if command)
+        for option in ("lock-source", "threshold", "read-only"):
+            assert f"--{option}" in script or f"-l {option}" in script, (shell, option)
+    if shutil.which("zsh"):
+        zsh = waltui("completion", "zsh").stdout
+        assert subprocess.run(["zsh", "-n"], input=zsh, text=True).returncode == 0

@@ -1,0 +1,199 @@
+"""The command line's shape, defined once: the parsers, and the main help, the typo check
+and the shell completions that are generated from them, so none can disagree."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from typing import NoReturn
+
+from waltui import __version__, exits
+from waltui.config import DEFAULT_CONFIG
+
+COMMANDS: dict[str, str] = {
+    "": "the live dashboard (needs a terminal)",
+    "demo": "the dashboard on a built-in demo workload in separate processes",
+    "snapshot": "one reading per database, as text, JSON or NDJSON (--watch streams)",
+    "check": "findings for cron, CI and monitoring, with exit codes",
+    "config": "config check [FILE]: validate a config file, print every effective setting",
+    "completion": "completion bash|zsh|fish: print a shell completion script",
+}
+SHELLS = ("bash", "zsh", "fish")
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors exit with 64 (EX_USAGE): check's 0-3 stay verdicts about databases."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(exits.USAGE, f"{self.prog}: error: {message}\n"
+                               f"(waltui --help lists every command and option)\n")
+
+
+def _sources(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE",
+                        help=f"TOML config (default {DEFAULT_CONFIG} when present)")
+    parser.add_argument("--queue", action="append", default=[], metavar="NAME=SQL",
+                        help="a named queue-depth query (repeatable)")
+    parser.add_argument("--threshold", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a health threshold (repeatable)")
+    parser.add_argument("--no-sql", action="store_true",
+                        help="never open the databases: files, locks and pins only")
+    parser.add_argument("--debug", action="store_true",
+                        help="write a debug log (also WALTUI_LOG=debug)")
+
+
+def _lock_source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lock-source", choices=("auto", "proc", "getlk"), default="auto",
+                        help="read locks from /proc/locks or ask fcntl(F_GETLK)")
+
+
+def build_parser(command: str) -> Parser:
+    parser = Parser(prog=f"waltui {command}".strip(), description=COMMANDS.get(command))
+    parser.add_argument("--version", action="version", version=f"waltui {__version__}")
+    if command == "completion":
+        parser.add_argument("shell", choices=SHELLS)
+        return parser
+    if command == "config":
+        parser.add_argument("action", choices=("check",))
+        parser.add_argument("file", nargs="?", metavar="FILE",
+                            help=f"the config to check (default {DEFAULT_CONFIG})")
+        return parser
+    if command != "demo":
+        parser.add_argument("paths", nargs="*", metavar="PATH",
+                            help="database files, directories or globs")
+    _sources(parser)
+    if command in ("", "demo", "check"):
+        parser.add_argument("--interval", type=float, metavar="SECONDS",
+                            help="seconds between polls (default 1)")
+    if command in ("", "demo"):
+        parser.add_argument("--read-only", action="store_true",
+                            help="refuse every action that writes (checkpoints, pragmas)")
+    if command == "demo":
+        parser.add_argument("--seed", type=int, default=7, help="the demo's random seed")
+        parser.add_argument("--dir", help="where to create the demo databases")
+    if command == "snapshot":
+        parser.add_argument("--json", action="store_true", help="print JSON (--format json)")
+        parser.add_argument("--format", choices=("text", "json", "ndjson"), default=None,
+                            help="text (default), json, or ndjson: one line per database")
+        parser.add_argument("--watch", action="store_true",
+                            help="poll again and again, printing each poll (ndjson)")
+        parser.add_argument("--interval", type=float, metavar="SECONDS",
+                            help="with --watch: seconds between polls (default 1)")
+        parser.add_argument("--count", type=int, metavar="N",
+                            help="with --watch: stop after N polls")
+        _lock_source(parser)
+    if command == "check":
+        parser.add_argument("--json", action="store_true", help="print JSON")
+        parser.add_argument("--for", dest="watch_seconds", type=float, default=0.0,
+                            metavar="SECONDS", help="watch this long to judge growth")
+        _lock_source(parser)
+    return parser
+
+
+COMMON = ("--config", "--queue", "--threshold", "--no-sql", "--debug")
+
+
+def option_lines(command: str, *, common: bool) -> list[str]:
+    """The options of a command: only the shared ones, or only its own."""
+    lines = []
+    for action in build_parser(command)._actions:
+        if not action.option_strings or action.dest in ("help", "version"):
+            continue
+        if (action.option_strings[0] in COMMON) != common:
+            continue
+        metavar = action.metavar or ("{" + ",".join(action.choices) + "}"
+                                     if action.choices else "")
+        takes = "" if action.nargs == 0 else f" {metavar or action.dest.upper()}"
+        lines.append(f"  {action.option_strings[0] + takes:<24} {action.help}")
+    return lines
+
+
+def main_help() -> str:
+    out = [f"waltui {__version__}: a live dashboard for SQLite databases in WAL mode", "",
+           "usage: waltui [OPTIONS] PATH...        " + COMMANDS[""],
+           "       waltui COMMAND [OPTIONS] ...", "", "commands:"]
+    for command, summary in COMMANDS.items():
+        if command:
+            out.append(f"  {command:<12} {summary}")
+    out += ["", "options of the dashboard, demo, snapshot and check:",
+            *option_lines("", common=True)]
+    for command in COMMANDS:
+        if lines := option_lines(command, common=False):
+            out += ["", f"options of waltui {command or 'PATH...'} also:", *lines]
+    out += ["", "exit codes:"]
+    out += [f"  {code:<4} {text}" for code, text in exits.DESCRIPTIONS.items()]
+    out += ["", f"config: {DEFAULT_CONFIG} (or --config FILE); waltui config check",
+            "keys: press ? in the dashboard; every key is also in the command palette (ctrl+p)",
+            "completion: eval \"$(waltui completion bash)\" (also zsh, fish)"]
+    return "\n".join(out) + "\n"
+
+
+def near_command(word: str) -> str | None:
+    """A first argument that is no command and no file but looks like a command's name."""
+    names = [c for c in COMMANDS if c]
+    near = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
+def _words(command: str) -> list[str]:
+    return [o for a in build_parser(command)._actions for o in a.option_strings]
+
+
+def completion(shell: str) -> str:
+    """A completion script generated from the parsers: commands, options, and files."""
+    commands = [c for c in COMMANDS if c]
+    if shell == "bash":
+        cases = "\n".join(f"    {c}) opts=\"{' '.join(_words(c))}\" ;;" for c in commands)
+        return f"""# waltui bash completion: eval "$(waltui completion bash)"
+_waltui() {{
+  local cur=${{COMP_WORDS[COMP_CWORD]}} cmd=${{COMP_WORDS[1]}} opts
+  case "$cmd" in
+{cases}
+    *) opts="{' '.join(commands + _words(''))}" ;;
+  esac
+  if [[ "$cur" == -* || $COMP_CWORD -eq 1 ]]; then
+    COMPREPLY=($(compgen -W "$opts" -- "$cur") $(compgen -f -- "$cur"))
+  else
+    COMPREPLY=($(compgen -f -- "$cur"))
+  fi
+}}
+complete -o filenames -F _waltui waltui
+"""
+    if shell == "zsh":
+        described = "\n".join(f"    '{c}:{COMMANDS[c]}'" for c in commands)
+
+        def arguments(command: str) -> str:
+            return " ".join(f"'{w}'" for w in _words(command)) + " '*:file:_files'"
+
+        cases = "\n".join(f"    {c}) _arguments {arguments(c)} ;;" for c in commands)
+        return f"""#compdef waltui
+# waltui zsh completion: waltui completion zsh > "${{fpath[1]}}/_waltui"
+_waltui() {{
+  local -a commands
+  commands=(
+{described}
+  )
+  if (( CURRENT == 2 )); then
+    _describe command commands
+    _arguments {arguments('')}
+    return
+  fi
+  case $words[2] in
+{cases}
+    *) _arguments {arguments('')} ;;
+  esac
+}}
+_waltui "$@"
+"""
+    lines = ["# waltui fish completion: waltui completion fish | source",
+             "complete -c waltui -f -a '(__fish_complete_path)'"]
+    lines += [f"complete -c waltui -n __fish_use_subcommand -a {c} -d '{COMMANDS[c]}'"
+              for c in commands]
+    for command in ["", *commands]:
+        when = "__fish_use_subcommand" if not command else \
+            f"'__fish_seen_subcommand_from {command}'"
+        lines += [f"complete -c waltui -n {when} -l {w[2:]}" for w in _words(command)
+                  if w.startswith("--")]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,25 @@
+"""Every exit status waltui uses, in one place: `check` owns 0-3 (cron and monitoring
+plugins read them), so usage, configuration and internal errors take the BSD sysexits
+codes and never collide with a verdict about a database."""
+
+OK = 0
+WARNING = 1  # check: some finding is a warning
+CRITICAL = 2  # check: some finding is critical
+UNREADABLE = 3  # check: a database could not be read (nothing can be vouched for it)
+USAGE = 64  # EX_USAGE: a bad command line (unknown command, bad option, not a terminal)
+INTERNAL = 70  # EX_SOFTWARE: a bug in waltui; the traceback is in the log file
+CONFIG = 78  # EX_CONFIG: the configuration file or a setting is wrong
+INTERRUPTED = 130  # Ctrl-C
+CLOSED_PIPE = 141  # the reader went away (`| head`)
+
+DESCRIPTIONS = {
+    OK: "ok (check: no finding above info)",
+    WARNING: "check: a warning",
+    CRITICAL: "check: a critical finding",
+    UNREADABLE: "check: a database could not be read",
+    USAGE: "usage error (unknown command or option; the dashboard without a terminal)",
+    INTERNAL: "internal error: a bug in waltui, its traceback written to the log file",
+    CONFIG: "configuration error (the file, a key, a type or a range)",
+    INTERRUPTED: "interrupted (Ctrl-C)",
+    CLOSED_PIPE: "the output pipe was closed (| head)",
+}
