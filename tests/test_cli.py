@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tests.conftest import waltui_json
+from tests.test_hostile import CORPUS
 from waltui import exits
 from waltui.cli_args import COMMANDS, build_parser
 
@@ -58,18 +59,7 @@ def test_the_dashboard_refuses_to_run_without_a_terminal(live_db):
     assert "needs a terminal" in out.stderr and "waltui snapshot" in out.stderr
 
 
-@pytest.mark.parametrize("text, says", [
-    ("intervall = 5", "unknown key 'intervall' (did you mean 'interval'?)"),
-    ("[checkpoint]\ndeadlin = 3", "[checkpoint]: unknown key 'deadlin' (did you mean 'deadline'?)"),
-    ('read_only = "no"', "read_only: got 'no'; accepted: true or false"),
-    ('interval = "fast"', "interval: got 'fast'; accepted: a number above 0"),
-    ("checkpoint = 5", "[checkpoint] must be a table, got 5"),
-    ("interval = 0", "interval: got 0; accepted: a number above 0"),
-    ("interval = -1", "interval: got -1; accepted: a number above 0"),
-    ("interval = nan", "interval: got nan; accepted: a number above 0"),
-    ("[thresholds]\npin_secnds = 3", "unknown key 'pin_secnds' (did you mean 'pin_seconds'?)"),
-    ("interval = [", "is not valid TOML"),
-])
+@pytest.mark.parametrize("text, says", CORPUS["configs"])
 def test_every_config_mistake_is_one_line_naming_the_file_and_the_key(tmp_path, live_db, text,
                                                                       says):
     db, _app = live_db
