@@ -142,6 +142,18 @@ def _number_from_text(text: str) -> object:
 Sources = dict[str, tuple[object, str]]  # setting -> (value, where it came from)
 
 
+def _read_table(where: str, table: str, data: dict[str, object],
+                settings: dict[str, Setting], sources: Sources) -> dict[str, object]:
+    """One [table] of the file, every key known and checked, each value's source noted."""
+    values: dict[str, object] = {}
+    for key, value in dict(data.get(table, {})).items():  # type: ignore[call-overload]
+        if key not in settings:
+            raise _unknown(f"{where}: [{table}]", key, list(settings))
+        values[key] = _checked(f"{where}: [{table}]", key, value, settings[key])
+        sources[f"{table}.{key}"] = (values[key], where)
+    return values
+
+
 def load(path: str | None, *, queue_specs: list[str] = (), threshold_specs: list[str] = (),
          interval: float | None = None, read_only: bool = False, sql: bool = True) -> Config:
     return load_with_sources(path, queue_specs=queue_specs, threshold_specs=threshold_specs,
@@ -183,13 +195,7 @@ def load_with_sources(path: str | None, *, queue_specs: list[str] = (),
     queries += [parse_queue(spec) for spec in queue_specs]
     sources.update({f"queues.{q.name}": (q.sql, "command line")
                     for q in queries[len(queues):]})
-    thresholds = {}
-    for key, value in dict(data.get("thresholds", {})).items():
-        if key not in THRESHOLD_SETTINGS:
-            raise _unknown(f"{where}: [thresholds]", key, list(THRESHOLD_SETTINGS))
-        thresholds[key] = _checked(f"{where}: [thresholds]", key, value,
-                                   THRESHOLD_SETTINGS[key])
-        sources[f"thresholds.{key}"] = (thresholds[key], where)
+    thresholds = _read_table(where, "thresholds", data, THRESHOLD_SETTINGS, sources)
     for spec in threshold_specs:
         key, sep, text = spec.partition("=")
         key = key.strip()
@@ -200,13 +206,7 @@ def load_with_sources(path: str | None, *, queue_specs: list[str] = (),
         thresholds[key] = _checked("--threshold", key, _number_from_text(text.strip()),
                                    THRESHOLD_SETTINGS[key])
         sources[f"thresholds.{key}"] = (thresholds[key], "command line")
-    checkpoint = {}
-    for key, value in dict(data.get("checkpoint", {})).items():
-        if key not in CHECKPOINT_SETTINGS:
-            raise _unknown(f"{where}: [checkpoint]", key, list(CHECKPOINT_SETTINGS))
-        checkpoint[key] = _checked(f"{where}: [checkpoint]", key, value,
-                                   CHECKPOINT_SETTINGS[key])
-        sources[f"checkpoint.{key}"] = (checkpoint[key], where)
+    checkpoint = _read_table(where, "checkpoint", data, CHECKPOINT_SETTINGS, sources)
     if interval is not None:
         values["interval"] = _checked("--interval", "interval", interval,
                                       TOP_SETTINGS["interval"])

@@ -95,6 +95,7 @@ class DatabaseObserver:
         self.holds = HoldTracker()
         self._presets: tuple[int | None, list[QueueQuery]] = (None, [])
         self._our_marks: dict[int, int] = {}  # read slot -> the mark our last query left
+        self._page_one_cache: tuple[object, dict[str, object]] | None = None
         # (content key, when read, values): reused while the database has not changed
         self._sql_cache: tuple[tuple[object, ...], float, SqlValues] | None = None
 
@@ -199,7 +200,17 @@ class DatabaseObserver:
     def _page_one_pragmas(self, facts: FileFacts, header: DbHeader,
                           opened_as: tuple[str, ...]) -> tuple[dict[str, object], str | None]:
         """The pragmas waltui shows, from page 1 as SQLite sees it now, without opening
-        SQLite (see page_one.py); the database file's copy where the WAL's cannot be read."""
+        SQLite (see page_one.py); the database file's copy where the WAL's cannot be read.
+        Page 1 cannot change without a commit: an unchanged database costs no pread."""
+        key = (content_key(facts), opened_as)
+        if self._page_one_cache is not None and self._page_one_cache[0] == key:
+            return self._page_one_cache[1], None
+        values, note = self._read_page_one(facts, header, opened_as)
+        self._page_one_cache = (key, values) if note is None else None
+        return values, note
+
+    def _read_page_one(self, facts: FileFacts, header: DbHeader, opened_as: tuple[str, ...]
+                       ) -> tuple[dict[str, object], str | None]:
         index = facts.wal_index if not opened_as else None
         raw = page_one_header(self.watch, index, facts.wal_header, header.page_size)
         page_one = parse_db_header(raw)[0] if raw else None
