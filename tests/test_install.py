@@ -78,3 +78,28 @@ def test_the_sdist_carries_what_its_tests_need_and_they_run(dist, tmp_path):
                           "tests/test_probes.py", "tests/test_sandbox.py"], cwd=source,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:]
+
+
+@pytest.fixture(scope="module")
+def installers(tmp_path_factory) -> Path:
+    """A venv holding pipx and uv, as a user would have them."""
+    home = tmp_path_factory.mktemp("installers")
+    subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True, timeout=120)
+    subprocess.run([str(home / "venv" / "bin" / "pip"), "install", "-q", "pipx", "uv"],
+                   check=True, capture_output=True, timeout=600)
+    return home / "venv" / "bin"
+
+
+@pytest.mark.parametrize("tool", ["pipx", "uv"])
+def test_pipx_and_uv_install_it_as_a_tool(dist, installers, tmp_path, tool):
+    [wheel] = dist.glob("*.whl")
+    env = {**os.environ, "PIPX_HOME": str(tmp_path / "home"), "PIPX_BIN_DIR": str(tmp_path / "bin"),
+           "UV_TOOL_DIR": str(tmp_path / "home"), "UV_TOOL_BIN_DIR": str(tmp_path / "bin")}
+    command = [str(installers / "pipx"), "install"] if tool == "pipx" else \
+        [str(installers / "uv"), "tool", "install"]
+    done = subprocess.run([*command, "--python", sys.executable, str(wheel)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    version = subprocess.run([str(tmp_path / "bin" / "waltui"), "--version"],
+                             capture_output=True, text=True, timeout=60)
+    assert version.stdout.strip() == f"waltui {__version__}"
