@@ -325,3 +325,23 @@ async def test_a_rule_that_raises_for_one_database_ends_nothing(live_db, tmp_pat
             assert app.is_running
     finally:
         RULES.remove(broken)
+
+
+async def test_databases_with_one_name_are_told_apart(tmp_path):
+    """x/state.db and y/state.db, and two long names that differ only at the end: each row
+    shows the shortest path suffix that is unique, cut in the middle when too long."""
+    paths = []
+    for name in ("x/state.db", "y/state.db", "q/agent-queue-worker-0001.sqlite3",
+                 "q/agent-queue-worker-0002.sqlite3"):
+        path = tmp_path / name
+        path.parent.mkdir(exist_ok=True)
+        sqlite3.connect(path).execute("PRAGMA journal_mode=wal").fetchall()
+        paths.append(path)
+    app = WaltuiApp([str(p) for p in paths], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.latest) == 4)
+        await pilot.pause(0.3)
+        names = [cell(app, p, "name") for p in paths]
+    assert names[:2] == ["x/state.db", "y/state.db"]
+    assert names[2] != names[3] and all(len(n) <= 24 for n in names)
+    assert names[2].endswith("0001.sqlite3") and "…" in names[2]

@@ -33,6 +33,37 @@ def display_name(path: str) -> str:
     return visible(os.path.basename(path) or path)
 
 
+NAME_WIDTH = 24
+
+
+def cut_middle(text: str, width: int = NAME_WIDTH) -> str:
+    """Too long: keep the start and, longer, the end (where agent-0001 and agent-0002, or
+    .sqlite3 and .db, differ), with an ellipsis between."""
+    if len(text) <= width:
+        return text
+    tail = (width - 1) * 2 // 3
+    return text[:width - 1 - tail] + "…" + text[-tail:]
+
+
+def unique_names(paths: list[str], width: int = NAME_WIDTH) -> dict[str, str]:
+    """Each path's shortest suffix of whole components that no other path shares
+    (x/state.db and y/state.db, not state.db twice), cut in the middle to fit."""
+    parts = {path: path.rstrip("/").split("/") for path in paths}
+    depth = dict.fromkeys(paths, 1)
+    while True:
+        by_suffix: dict[str, list[str]] = {}
+        for path in paths:
+            by_suffix.setdefault("/".join(parts[path][-depth[path]:]), []).append(path)
+        clashes = [p for group in by_suffix.values() if len(group) > 1 for p in group
+                   if depth[p] < len(parts[p])]
+        if not clashes:
+            break
+        for path in clashes:
+            depth[path] += 1
+    return {path: cut_middle(visible("/".join(parts[path][-depth[path]:])), width)
+            for path in paths}
+
+
 def worst(findings: tuple[Finding, ...] | list[Finding]) -> Finding | None:
     return max(findings, key=lambda f: f.rank, default=None)
 
@@ -52,14 +83,14 @@ def queue_total(reading: Reading) -> int | None:
     return sum(depths) if depths else None
 
 
-def overview_cells(update: Update) -> tuple[object, ...]:
+def overview_cells(update: Update, name: str) -> tuple[object, ...]:
     """One overview row; the sort key of each column is in sort_values()."""
     r, h = update.reading, update.history
     pin = r.pins[0] if r.pins else None
     last = h.checkpoints[-1] if h.checkpoints else None
     pending = r.frames_pending
     return (
-        Text(display_name(r.path)[:24]),
+        Text(name),
         health_cell(r, update.findings),
         human_bytes(r.wal_bytes) if r.wal_bytes is not None else "-",
         "-" if pending is None else str(pending),

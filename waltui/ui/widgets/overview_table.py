@@ -15,7 +15,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from waltui.monitor import Update
-from waltui.ui.format import OVERVIEW_COLUMNS, display_name, overview_cells, sort_values
+from waltui.ui.format import OVERVIEW_COLUMNS, overview_cells, sort_values, unique_names
 
 Cells = tuple[object, ...]
 
@@ -29,6 +29,8 @@ class OverviewTable(DataTable):
         self._latest: dict[str, Update | None] = {}  # every attached path, in attach order
         self._shown: dict[str, Cells] = {}  # what the table holds for each row now
         self._shown_from: dict[str, Update] = {}
+        self._names: dict[str, str] = {}  # shortest unique suffix of each attached path
+        self._rename_pending = False
         self.filter_text = ""
         self.sort_column = -1  # attach order
         # Columns from the start, not on mount: a poll can land between the two.
@@ -48,10 +50,15 @@ class OverviewTable(DataTable):
         """A row for a database attached but not yet polled."""
         if path not in self._latest:
             self._latest[path] = None
+            self._rename_soon()
             if self._matches(path):
                 self._add(path)
 
     def apply(self, updates: list[Update]) -> None:
+        if any(update.path not in self._latest for update in updates):
+            for update in updates:
+                self._latest.setdefault(update.path, None)
+            self._rename()
         for update in updates:
             self._latest[update.path] = update
             if update.path not in self.rows and self._matches(update.path):
@@ -63,6 +70,29 @@ class OverviewTable(DataTable):
             cache.pop(path, None)
         if path in self.rows:
             self.remove_row(path)
+        self._rename_soon()
+
+    def name_of(self, path: str) -> str:
+        return self._names.get(path) or unique_names([path])[path]
+
+    def _rename_soon(self) -> None:
+        """Attaching 1,000 databases renames once, not 1,000 times."""
+        if not self._rename_pending:
+            self._rename_pending = True
+            self.call_later(self._rename)
+
+    def _rename(self) -> None:
+        """Names depend on every attached path (a second state.db makes both longer): redo
+        them when the set changes, and rewrite the rows whose name changed."""
+        self._rename_pending = False
+        names = unique_names(list(self._latest))
+        changed = [p for p, name in names.items() if self._names.get(p) != name]
+        self._names = names
+        for path in changed:
+            if path in self._shown:
+                self._shown[path] = (Text(names[path]),) + self._shown[path][1:]
+                if path in self.rows:
+                    self.update_cell(path, "name", Text(names[path]), update_width=True)
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
@@ -92,7 +122,7 @@ class OverviewTable(DataTable):
         update = self._latest.get(path)
         if update is None or self._shown_from.get(path) is update:
             return
-        cells = overview_cells(update)
+        cells = overview_cells(update, self.name_of(path))
         for (column, _label), new, before in zip(OVERVIEW_COLUMNS, cells, self._shown[path]):
             if new != before:
                 self.update_cell(path, column, new, update_width=self._widens(column, new))
@@ -106,7 +136,7 @@ class OverviewTable(DataTable):
 
     def _add(self, path: str) -> None:
         if path not in self._shown:
-            self._shown[path] = (display_name(path)[:24],) + ("…",) * (len(OVERVIEW_COLUMNS) - 1)
+            self._shown[path] = (Text(self.name_of(path)),) + ("…",) * (len(OVERVIEW_COLUMNS) - 1)
         self.add_row(*self._shown[path], key=path)
 
     def _rebuild(self) -> None:
@@ -118,7 +148,7 @@ class OverviewTable(DataTable):
             def key(path: str) -> object:
                 update = self._latest[path]
                 if column == 0:
-                    return display_name(path)
+                    return self.name_of(path)
                 return (update is not None, sort_values(update)[column] if update else 0)
 
             paths.sort(key=key, reverse=column > 0)  # biggest numbers first
