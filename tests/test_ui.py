@@ -345,3 +345,40 @@ async def test_databases_with_one_name_are_told_apart(tmp_path):
     assert names[:2] == ["x/state.db", "y/state.db"]
     assert names[2] != names[3] and all(len(n) <= 24 for n in names)
     assert names[2].endswith("0001.sqlite3") and "…" in names[2]
+
+
+def row_order(app: WaltuiApp) -> list[str]:
+    table = app.screen_stack[0].query_one(OverviewTable)
+    from textual.coordinate import Coordinate
+    return [table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value
+            for i in range(table.row_count)]
+
+
+async def test_sort_is_kept_as_polls_come_in_shown_and_reversible(tmp_path, spawn):
+    helpers = {}
+    for name, rows in (("small", 10), ("middle", 200), ("large", 600)):
+        db = tmp_path / f"{name}.db"
+        helper = spawn(db)
+        helper.do("wal")
+        helper.do("setup")
+        helper.do(f"insert {rows}")
+        helpers[name] = (db, helper)
+    app = WaltuiApp([str(db) for db, _ in helpers.values()], FAST)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.latest) == 3)
+        for _ in range(3):  # name, health, -wal
+            await pilot.press("o")
+        status = app.screen_stack[0].query_one("#status", Static)
+        assert "by -wal ▼" in str(status.render())
+        by_size = [str(helpers[n][0]) for n in ("large", "middle", "small")]
+        assert row_order(app) == by_size
+        helpers["small"][1].do("insert 2000")  # small becomes the largest -wal
+        await wait_for(pilot, lambda: row_order(app)[0] == str(helpers["small"][0]),
+                       timeout=10)  # re-sorted by the polls, no key pressed
+        await pilot.press("O")
+        assert "by -wal ▲" in str(status.render())
+        assert row_order(app)[-1] == str(helpers["small"][0])
+        await pilot.click(OverviewTable, offset=(2, 0))  # the "database" header
+        await pilot.pause(0.2)
+        assert "by database ▲" in str(status.render())
+        assert row_order(app) == sorted(row_order(app), key=lambda p: p.rsplit("/", 1)[1])

@@ -203,6 +203,9 @@ class WaltuiApp(App[None]):
         problems = sum(1 for u in self.latest.values() if u.findings or
                        (u.reading.error is not None and u.reading.error.fatal))
         mode = " · READ-ONLY" if self.config.read_only else ""
+        table = self.overview_table
+        if table is not None and table.sort_label:
+            mode += f" · by {table.sort_label}"
         status.update(
             f"waltui · {count} database{'s' * (count != 1)} · {polling} · "
             f"{problems} with findings · cycle {self.monitor.cycle_seconds * 1000:.0f} ms{mode}"
@@ -237,7 +240,7 @@ class WaltuiApp(App[None]):
     # --- actions (keys, palette and help all come from keymap.KEYS) --------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Filter and sort belong to the overview: elsewhere they leave the footer."""
-        if action in ("filter", "sort"):
+        if action in ("filter", "sort", "sort_reverse"):
             return isinstance(self.screen, OverviewScreen)
         return True
 
@@ -256,8 +259,13 @@ class WaltuiApp(App[None]):
 
     def action_sort(self) -> None:
         if isinstance(self.screen, OverviewScreen):
-            self.notify(f"sorted by {self.screen.query_one(OverviewTable).sort_next()}",
-                        timeout=2)
+            self.screen.query_one(OverviewTable).sort_next()
+            self.refresh_status()
+
+    def action_sort_reverse(self) -> None:
+        if isinstance(self.screen, OverviewScreen):
+            self.screen.query_one(OverviewTable).sort_reverse()
+            self.refresh_status()
 
     def action_attach(self) -> None:
         def chosen(value: str | None) -> None:

@@ -7,6 +7,8 @@ With 1,000 databases a poll then costs the UI thread the same as with twenty.
 
 from __future__ import annotations
 
+import time
+
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
@@ -18,6 +20,7 @@ from waltui.monitor import Update
 from waltui.ui.format import OVERVIEW_COLUMNS, overview_cells, sort_values, unique_names
 
 Cells = tuple[object, ...]
+RESORT_SECONDS = 2.0
 
 
 class OverviewTable(DataTable):
@@ -33,6 +36,8 @@ class OverviewTable(DataTable):
         self._rename_pending = False
         self.filter_text = ""
         self.sort_column = -1  # attach order
+        self.sort_descending = False
+        self._sorted_at = 0.0
         # Columns from the start, not on mount: a poll can land between the two.
         for key, label in OVERVIEW_COLUMNS:
             self.add_column(label, key=key)
@@ -63,6 +68,7 @@ class OverviewTable(DataTable):
             self._latest[update.path] = update
             if update.path not in self.rows and self._matches(update.path):
                 self._add(update.path)
+        self.keep_sorted()
         self.sync_visible()
 
     def forget(self, path: str) -> None:
@@ -99,9 +105,71 @@ class OverviewTable(DataTable):
         self._rebuild()
 
     def sort_next(self) -> str:
-        self.sort_column = (self.sort_column + 1) % len(OVERVIEW_COLUMNS)
+        """Sort by the next column, in its natural direction (names A-Z, numbers biggest
+        first); the order is kept as polls come in."""
+        self.sort_by((self.sort_column + 1) % len(OVERVIEW_COLUMNS))
+        return self.sort_label
+
+    def sort_reverse(self) -> None:
+        if self.sort_column >= 0:
+            self.sort_descending = not self.sort_descending
+            self._show_sort()
+            self._rebuild()
+
+    def sort_by(self, column: int) -> None:
+        self.sort_column, self.sort_descending = column, column > 0
+        self._show_sort()
         self._rebuild()
-        return OVERVIEW_COLUMNS[self.sort_column][1]
+
+    @property
+    def sort_label(self) -> str:
+        if self.sort_column < 0:
+            return ""
+        arrow = "▼" if self.sort_descending else "▲"
+        return f"{OVERVIEW_COLUMNS[self.sort_column][1]} {arrow}"
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by it; a second click reverses (htop, k9s)."""
+        event.stop()
+        if event.column_index == self.sort_column:
+            self.sort_reverse()
+        else:
+            self.sort_by(event.column_index)
+        self.app.refresh_status()
+
+    def _show_sort(self) -> None:
+        for index, (key, label) in enumerate(OVERVIEW_COLUMNS):
+            arrow = (" ▼" if self.sort_descending else " ▲") if index == self.sort_column else ""
+            self.columns[ColumnKey(key)].label = Text(label + arrow)
+        self._require_update_dimensions = True
+        self.refresh()
+
+    def _sorted_paths(self) -> list[str]:
+        paths = [p for p in self._latest if self._matches(p)]
+        if self.sort_column < 0:
+            return paths
+        column = self.sort_column
+
+        def key(path: str) -> object:
+            update = self._latest[path]
+            if column == 0:
+                return self.name_of(path)
+            return (update is not None, sort_values(update)[column] if update else 0)
+
+        paths.sort(key=key, reverse=self.sort_descending)
+        return paths
+
+    def keep_sorted(self) -> None:
+        """After a poll: rebuild only when the order really changed, at most every two
+        seconds (a rebuild of 1,000 rows is not free)."""
+        if self.sort_column < 0 or time.monotonic() - self._sorted_at < RESORT_SECONDS:
+            return
+        order = self._sorted_paths()
+        shown = [self.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value
+                 for i in range(self.row_count)]
+        if order != shown:
+            self._rebuild()
+        self._sorted_at = time.monotonic()
 
     # --- keeping the rows on screen current --------------------------------------------
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
@@ -141,17 +209,8 @@ class OverviewTable(DataTable):
 
     def _rebuild(self) -> None:
         selected = self.selected_path
-        paths = [p for p in self._latest if self._matches(p)]
-        if self.sort_column >= 0:
-            column = self.sort_column
-
-            def key(path: str) -> object:
-                update = self._latest[path]
-                if column == 0:
-                    return self.name_of(path)
-                return (update is not None, sort_values(update)[column] if update else 0)
-
-            paths.sort(key=key, reverse=column > 0)  # biggest numbers first
+        paths = self._sorted_paths()
+        self._sorted_at = time.monotonic()
         self.clear()
         for path in paths:
             self._add(path)
