@@ -170,3 +170,23 @@ def test_demo_starts_its_workload_and_quitting_stops_it():
         assert not alive and not directory.exists()
     finally:
         session.close()
+
+
+@needs_tmux
+def test_signalling_the_writer_from_the_locks_pane_frees_the_lock(live_db, spawn):
+    db, _app = live_db
+    holder = spawn(db)
+    holder.do("begin_write")
+    session = Session(f"env TERM=xterm-256color {WALTUI} --interval 0.5 {db}; sleep 30")
+    try:
+        session.shows("agent.db")
+        tmux("send-keys", "-t", session.name, "Enter")
+        session.shows(f"pid {holder.pid}")
+        session.shows("holds the write lock")
+        tmux("send-keys", "-t", session.name, "k")
+        session.shows(f"Send SIGTERM to pid {holder.pid}")
+        tmux("send-keys", "-t", session.name, "y")
+        session.shows("writer - ", timeout=10)  # the lock went with the process
+        assert holder.proc.wait(timeout=5) == -15
+    finally:
+        session.close()

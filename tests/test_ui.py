@@ -382,3 +382,81 @@ async def test_sort_is_kept_as_polls_come_in_shown_and_reversible(tmp_path, spaw
         await pilot.pause(0.2)
         assert "by database ▲" in str(status.render())
         assert row_order(app) == sorted(row_order(app), key=lambda p: p.rsplit("/", 1)[1])
+
+
+async def test_the_culprit_is_signalled_after_confirmation_and_its_locks_go(live_db, spawn):
+    db, app_helper = live_db
+    holder = spawn(db)
+    holder.do("begin_write")
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest
+                       and app.latest[str(db)].reading.writer_pid == holder.pid)
+        confirm = await open_screen(pilot, "k", ConfirmScreen)
+        assert f"Send SIGTERM to pid {holder.pid}" in confirm.title_text
+        assert "the write lock" in confirm.body and "nothing it committed is" in confirm.body
+        await pilot.press("y")
+        await wait_for(pilot, lambda: holder.proc.poll() is not None)
+        await wait_for(pilot, lambda: app.latest[str(db)].reading.writer_pid is None)
+        assert holder.pid not in app.latest[str(db)].reading.open_by  # its locks went
+        assert any(f"sent SIGTERM to pid {holder.pid}" in e.text for e in app.events)
+
+
+async def test_sigkill_asks_twice_and_a_no_sends_nothing(live_db, spawn):
+    db, _app = live_db
+    reader = spawn(db)
+    reader.do("begin_read")
+    _app.do("insert 10")
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest and app.latest[str(db)].reading.pins)
+        await open_screen(pilot, "K", ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen)
+                       and app.screen.title_text.startswith("Really SIGKILL"))
+        await pilot.press("n")  # the second answer is no: nothing is sent
+        await pilot.pause(0.3)
+        assert reader.proc.poll() is None
+        await open_screen(pilot, "K", ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen)
+                       and app.screen.title_text.startswith("Really SIGKILL"))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: reader.proc.poll() is not None)
+        assert reader.proc.returncode == -9
+
+
+async def test_signals_are_refused_under_read_only(live_db, spawn):
+    db, _app = live_db
+    holder = spawn(db)
+    holder.do("begin_write")
+    app = WaltuiApp([str(db)], Config(interval=0.2, read_only=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        await pilot.press("k")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert holder.proc.poll() is None
+        assert any("SIGTERM refused" in e.text for e in app.events)
+
+
+async def test_a_holder_chosen_in_the_locks_pane_is_the_one_asked_about(live_db, spawn):
+    db, app_helper = live_db
+    holder = spawn(db)
+    holder.do("begin_write")
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest
+                       and app.latest[str(db)].reading.writer_pid == holder.pid)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        await pilot.press("tab")  # into the Locks table: the writer's row comes first
+        await pilot.pause(0.3)
+        while app.screen.selected_holder() == holder.pid:  # down to another process
+            await pilot.press("down")
+        chosen = app.screen.selected_holder()
+        assert chosen == app_helper.pid
+        confirm = await open_screen(pilot, "k", ConfirmScreen)
+        assert f"pid {app_helper.pid}" in confirm.title_text
+        await pilot.press("n")
+        assert app_helper.proc.poll() is None and holder.proc.poll() is None

@@ -6,6 +6,7 @@ actions run in worker threads (they post CheckpointDone / ActionReport).
 
 from __future__ import annotations
 
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -20,6 +21,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from waltui.actions import checkpoint, describe_checkpoint, guided_recovery
 from waltui.config import Config
+from waltui.culprit import CONSEQUENCES, culprit, describe, send
 from waltui.discovery import expand
 from waltui.monitor import Monitor, Poller, Update
 from waltui.probes.reading import opens_immutable
@@ -340,6 +342,49 @@ class WaltuiApp(App[None]):
 
         self.push_screen(CheckpointScreen(Path(path).name, self.config.checkpoint_deadline),
                          chosen)
+
+    def action_terminate(self) -> None:
+        self._signal_culprit(signal.SIGTERM)
+
+    def action_kill(self) -> None:
+        self._signal_culprit(signal.SIGKILL)
+
+    def _signal_culprit(self, sig: signal.Signals) -> None:
+        """The lock holder selected in the Locks pane, else the database's culprit; asked
+        once for SIGTERM, twice for SIGKILL, refused under --read-only."""
+        path = self._need_selection()
+        update = self.latest.get(path) if path is not None else None
+        if path is None or update is None:
+            return
+        if self.config.read_only:
+            self.refuse(path, sig.name)
+            return
+        pid = None
+        if isinstance(self.screen, DetailScreen):
+            pid = self.screen.selected_holder()
+        pid = pid or culprit(update.reading)
+        target = describe(update.reading, pid) if pid is not None else None
+        if target is None:
+            self.notify("no process to signal: nothing holds a lock that blocks others "
+                        "(and waltui never signals itself)", severity="warning")
+            return
+
+        def go(yes: bool | None) -> None:
+            if yes:
+                said = send(target, sig)
+                self.log_event(path, "action", said)
+                self.notify(said, timeout=8)
+                self.monitor.poll_now()
+
+        def first(yes: bool | None) -> None:
+            if yes and sig == signal.SIGKILL:
+                self.push_screen(ConfirmScreen(f"Really SIGKILL {target.label}?",
+                                               CONSEQUENCES[sig]), go)
+            else:
+                go(yes)
+
+        body = f"It holds {target.holds}.\n\n{CONSEQUENCES[sig]}"
+        self.push_screen(ConfirmScreen(f"Send {sig.name} to {target.label}?", body), first)
 
     def _run_checkpoint(self, path: str, mode: str) -> None:
         worker = get_current_worker()

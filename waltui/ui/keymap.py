@@ -53,6 +53,10 @@ KEYS: tuple[KeyAction, ...] = (
               footer="pragmas"),
     KeyAction("R", "recover", "Guided safe recovery", "Actions", writes=True, show=False,
               display="Shift+R"),
+    KeyAction("k", "terminate", "SIGTERM the culprit (or the lock holder selected in Locks)",
+              "Actions", writes=True, show=False),
+    KeyAction("K", "kill", "SIGKILL it, after a second confirmation", "Actions",
+              writes=True, show=False, display="Shift+K"),
     KeyAction("question_mark", "help", "Help: every key", "App", display="?", footer="help"),
     KeyAction("q", "quit", "Quit", "App", footer="quit"),
 )

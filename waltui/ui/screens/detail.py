@@ -59,6 +59,12 @@ class DetailScreen(Screen):
         if update is not None:
             self.show(update)
 
+    def selected_holder(self) -> int | None:
+        """The pid of the row selected in the Locks pane, when that pane is open."""
+        if self.query_one(TabbedContent).active != "tab-locks":
+            return None
+        return self.query_one(LocksPane).selected_pid
+
     def show(self, update: Update) -> None:
         """Only the visible pane redraws; the others catch up when their tab opens."""
         if not self.is_mounted:  # a poll landed between push and mount: on_mount shows it

@@ -34,8 +34,17 @@ class LocksPane(Vertical):
         self.query_one("#pin-sentence", Static).update(sentence)
         table = self.query_one(DataTable)
         table.clear()
-        for row in rows:
-            table.add_row(*row)
+        for index, row in enumerate(rows):
+            table.add_row(*row, key=f"{row[0]}#{index}")  # row[0] is the pid
+
+    @property
+    def selected_pid(self) -> int | None:
+        """The row the operator chose: only once they have moved into the table (Tab)."""
+        table = self.query_one(DataTable)
+        if not table.row_count or not table.has_focus:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(str(key).split("#")[0]) if key else None
 
     @staticmethod
     def _sentence(reading: Reading) -> Text:
@@ -60,8 +69,10 @@ class LocksPane(Vertical):
         pinning = {(r.pid, r.slot) for r in reading.pins}
         marks = reading.wal_index.read_marks if reading.wal_index else ()
         rows = []
-        for held in sorted(reading.held_locks,
-                           key=lambda h: ((h.lock.pid, h.lock.slot) not in pinning, h.lock.pid)):
+        writer = reading.writer_pid
+        for held in sorted(reading.held_locks,  # the causes first: pins, then the writer
+                           key=lambda h: ((h.lock.pid, h.lock.slot) not in pinning,
+                                          h.lock.pid != writer, h.lock.pid)):
             lock = held.lock
             pins = lock.lock == "read" and (lock.pid, lock.slot) in pinning
             style = "bold red" if pins else ("yellow" if lock.lock in ("write", "reserved",
