@@ -460,3 +460,20 @@ async def test_a_holder_chosen_in_the_locks_pane_is_the_one_asked_about(live_db,
         assert f"pid {app_helper.pid}" in confirm.title_text
         await pilot.press("n")
         assert app_helper.proc.poll() is None and holder.proc.poll() is None
+
+
+async def test_the_status_line_says_when_polls_fall_behind_the_interval(live_db):
+    """A queue query that runs its whole 300 ms limit every poll, at a 0.1 s interval: the
+    promise 'every 0.1s' is broken, and the status line says by how much."""
+    from waltui.probes.sqlite import QueueQuery
+
+    db, _app = live_db
+    slow = QueueQuery("slow", "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+                              "SELECT count(*) FROM n")
+    config = Config(interval=0.1, queries=(slow,), query_limit_ms=300, sql_min_age=0,
+                    sql_max_age=0)
+    app = WaltuiApp([str(db)], config)
+    async with app.run_test(size=(100, 24)) as pilot:
+        status = app.screen_stack[0].query_one("#status", Static)
+        await wait_for(pilot, lambda: "behind: a poll takes" in str(status.render()))
+        assert app.monitor.cycle_seconds > 0.25
