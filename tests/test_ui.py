@@ -477,3 +477,70 @@ async def test_the_status_line_says_when_polls_fall_behind_the_interval(live_db)
         status = app.screen_stack[0].query_one("#status", Static)
         await wait_for(pilot, lambda: "behind: a poll takes" in str(status.render()))
         assert app.monitor.cycle_seconds > 0.25
+
+
+async def test_pragma_panel_keeps_its_cursor_and_refuses_values_sqlite_would_ignore(tmp_path):
+    db = tmp_path / "p.db"
+    sqlite3.connect(db).execute("PRAGMA journal_mode=wal").fetchall()
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        panel = await open_screen(pilot, "p", PragmaScreen)
+        table = panel.query_one("#pragma-table")
+        await wait_for(pilot, lambda: table.row_count > 0)
+        table.move_cursor(row=table.get_row_index("user_version"))
+        await pilot.press("enter", *"7", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.title_text == "Set user_version to 7?"
+        await pilot.press("y")
+        await wait_for(pilot, lambda: any("user_version is now 7" in e.text for e in app.events))
+        await pilot.pause(0.5)
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == \
+            "user_version"  # not back on row 1
+        table.move_cursor(row=table.get_row_index("journal_mode"))
+        await pilot.press("enter", *"7", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: any("journal_mode takes one of" in e.text
+                                          for e in app.events))
+        assert Path(db).read_bytes()[18:20] == b"\x02\x02"  # still WAL
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.title_text == "Run PRAGMA optimize?"
+
+
+async def test_read_only_refuses_a_pragma_before_a_value_is_typed(tmp_path):
+    db = tmp_path / "p.db"
+    sqlite3.connect(db).execute("PRAGMA journal_mode=wal").fetchall()
+    app = WaltuiApp([str(db)], Config(interval=0.2, read_only=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        panel = await open_screen(pilot, "p", PragmaScreen)
+        table = panel.query_one("#pragma-table")
+        await wait_for(pilot, lambda: table.row_count > 0)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert not panel.query_one("Input").display  # no box to type into
+        assert any("refused" in e.text for e in app.events)
+
+
+async def test_help_lists_widget_keys_and_the_status_says_filter_and_data_age(live_db):
+    from waltui.ui.keymap import MOVES
+    from waltui.ui.screens.help import HelpScreen
+
+    db, _app = live_db
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        help_screen = await open_screen(pilot, "question_mark", HelpScreen)
+        text = str(help_screen.query_one("#help-keys", Static).render())
+        assert all(label in text for label, _ in MOVES)
+        await pilot.press("escape")
+        await pilot.press("slash", *"agent")
+        status = app.screen_stack[0].query_one("#status", Static)
+        await wait_for(pilot, lambda: "filter 'agent'" in str(status.render()))
+        await pilot.press("escape")
+        app.screen_stack[0].query_one(OverviewTable).focus()
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "PAUSED (data 2s old)" in str(status.render()),
+                       timeout=6)

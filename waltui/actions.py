@@ -197,14 +197,42 @@ def read_pragma_panel(path: str, *, immutable: bool = False) -> dict[str, object
                 for name in PERSISTENT_PRAGMAS + CONNECTION_PRAGMAS}
 
 
+# Words a pragma takes besides numbers; SQLite ignores a word it does not know (and
+# journal_mode=7 left the mode as it was while the panel said "now wal").
+PRAGMA_WORDS: dict[str, tuple[str, ...]] = {
+    "journal_mode": ("delete", "truncate", "persist", "memory", "wal", "off"),
+    "synchronous": ("off", "normal", "full", "extra"),
+    "temp_store": ("default", "file", "memory"),
+    "auto_vacuum": ("none", "full", "incremental"),
+    "foreign_keys": ("on", "off", "true", "false"),
+}
+
+
+def check_pragma_value(name: str, value: str) -> str:
+    """The value as SQLite should get it, or ValueError saying what is accepted: one of the
+    pragma's words, or a whole number (journal_mode takes words only)."""
+    words = PRAGMA_WORDS.get(name, ())
+    if value.lower() in words:
+        return value.lower()
+    if name != "journal_mode":
+        try:
+            return str(int(value))
+        except ValueError:
+            pass
+    accepted = " or ".join(filter(None, ["a whole number" if name != "journal_mode" else "",
+                                         f"one of {', '.join(words)}" if words else ""]))
+    raise ValueError(f"{name} takes {accepted}, got {value!r}")
+
+
 def set_pragma(path: str, name: str, value: str, *, read_only: bool) -> str:
-    """Apply one pragma; the answer says what was written and where it takes effect."""
+    """Apply one pragma; the answer says what was written and where it takes effect, and
+    when SQLite kept another value than the one asked for."""
     if read_only:
         raise Refused(READ_ONLY_REFUSAL)
     if name not in PERSISTENT_PRAGMAS + CONNECTION_PRAGMAS + ("optimize",):
         raise ValueError(f"unknown pragma {name}")
-    if name != "optimize" and not value.replace("-", "").replace("_", "").isalnum():
-        raise ValueError(f"pragma value must be a word or a number, got {value!r}")
+    if name != "optimize":
+        value = check_pragma_value(name, value)
     with action_connection(path, busy_timeout_ms=2000) as conn:
         statement = "PRAGMA optimize" if name == "optimize" else f"PRAGMA {name}={value}"
         rows = conn.execute(statement).fetchall()
@@ -215,6 +243,9 @@ def set_pragma(path: str, name: str, value: str, *, read_only: bool) -> str:
                 f"change the application. Put PRAGMA {name}={value} in the application's code.")
     if name == "optimize":
         return "PRAGMA optimize ran: statistics refreshed where SQLite judged it useful."
+    if name == "journal_mode" and str(now).lower() != value:
+        return (f"journal_mode stays {now}: SQLite did not switch it to {value} (another "
+                "connection may hold the database, or the mode cannot change now)")
     return f"{name} is now {now}: stored in the database file, every connection sees it."
 
 

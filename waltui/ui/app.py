@@ -41,7 +41,7 @@ from waltui.ui.screens.pragmas import PragmaScreen
 from waltui.ui.terminal_watch import TerminalWatch
 from waltui.ui.widgets.event_log import Event, EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
-from waltui.units import visible
+from waltui.units import human_seconds, visible
 
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
@@ -76,6 +76,8 @@ class WaltuiApp(App[None]):
             self.run_worker(self.monitor.run, thread=True, exit_on_error=False,
                             name="monitor", group="monitor")
         self.refresh_status()
+        # Paused, no poll refreshes the status line: its "data Ns old" ages by this timer.
+        self.set_interval(1.0, lambda: self.monitor.paused and self.refresh_status())
         self.terminal_watch.start()  # a dropped SSH session must not leave a process behind
 
     def on_unmount(self) -> None:
@@ -199,6 +201,9 @@ class WaltuiApp(App[None]):
             return
         count = len(self.attached)
         polling = "PAUSED" if self.monitor.paused else f"every {self.monitor.interval:g}s"
+        if self.monitor.paused and self.latest:
+            newest = max(u.reading.taken_at for u in self.latest.values())
+            polling += f" (data {human_seconds(time.time() - newest)} old)"
         if not self.monitor.paused and self.monitor.cycle_seconds > self.monitor.interval:
             # The promise in "every 1s" is broken: say by how much, not only the cycle time.
             polling += f" (behind: a poll takes {self.monitor.cycle_seconds:.1f}s)"
@@ -208,6 +213,8 @@ class WaltuiApp(App[None]):
         table = self.overview_table
         if table is not None and table.sort_label:
             mode += f" · by {table.sort_label}"
+        if table is not None and table.filter_text:
+            mode += f" · filter {visible(table.filter_text)!r}"
         status.update(
             f"waltui · {count} database{'s' * (count != 1)} · {polling} · "
             f"{problems} with findings · cycle {self.monitor.cycle_seconds * 1000:.0f} ms{mode}"

@@ -62,6 +62,20 @@ KEYS: tuple[KeyAction, ...] = (
 )
 
 
+# Keys that belong to the widgets (tables, tabs, dialogs), not to the app: listed in the help
+# so that nothing an operator can press is a secret.
+MOVES: tuple[tuple[str, str], ...] = (
+    ("Up/Down", "Move in a table; PgUp/PgDn a page"),
+    ("Home/End", "First and last row"),
+    ("Left/Right", "Detail view: the previous and next pane (the tab bar has the focus)"),
+    ("Tab", "Into the pane (to scroll a table, or choose a lock holder for k)"),
+    ("Shift+Tab", "Back to the tab bar"),
+    ("x", "Integrity check: cancel the running check"),
+    ("y / n", "Confirmation dialogs: go ahead / cancel (nothing is written)"),
+    ("Esc", "Close a dialog or this help (also ? and q here)"),
+)
+
+
 def bindings() -> list[Binding]:
     return [Binding(k.key, k.action, k.footer or k.description, show=k.show,
                     key_display=k.display or None, tooltip=k.description)

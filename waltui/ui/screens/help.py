@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from waltui.ui.keymap import KEYS
+from waltui.ui.keymap import KEYS, MOVES
 
 
 def help_text(read_only: bool) -> Text:
@@ -24,6 +24,10 @@ def help_text(read_only: bool) -> Text:
                 text.append("  (writes" + (": refused, --read-only)" if read_only else ")"),
                             style="magenta")
             text.append("\n")
+    text.append("Moving around\n", style="bold underline")
+    for label, description in MOVES:
+        text.append(f"  {label:<11}", style="bold cyan")
+        text.append(description + "\n")
     text.append("\nCommand palette: ctrl+p lists the same actions.\n", style="dim")
     return text
 

@@ -35,6 +35,7 @@ class OverviewScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
             self.query_one(OverviewTable).set_filter(event.value)
+            self.app.refresh_status()  # the status line says a filter is on
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":

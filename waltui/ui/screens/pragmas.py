@@ -70,14 +70,19 @@ class PragmaScreen(WorkerDialog):
         if not self.is_attached:  # closed while the values were read
             return
         table = self.query_one(DataTable)
+        row = table.cursor_row  # after a change the cursor stays on the pragma changed
         table.clear()
         for name, value in values.items():
             kind = "persistent" if name in PERSISTENT_PRAGMAS else "this connection"
             table.add_row(name, Text(visible(value)), Text(kind, style="bold" if kind == "persistent"
                                                   else "dim"),
                           Text(ADVICE.get(name, "")), key=name)
+        table.move_cursor(row=min(row, table.row_count - 1))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if self.app.config.read_only:  # refused before a value is typed, not after
+            self.app.refuse(self.path, f"PRAGMA {event.row_key.value}")
+            return
         self.editing = event.row_key.value
         box = self.query_one(Input)
         box.placeholder = f"new value for {self.editing} (Enter applies, Esc cancels)"
@@ -106,8 +111,8 @@ class PragmaScreen(WorkerDialog):
                                       exit_on_error=False,
                                       group="pragmas")
 
-        self.app.push_screen(ConfirmScreen(f"Change {name}?", what_will_be_written(name, value)),
-                             decided)
+        title = "Run PRAGMA optimize?" if name == "optimize" else f"Set {name} to {value}?"
+        self.app.push_screen(ConfirmScreen(title, what_will_be_written(name, value)), decided)
 
     def _apply(self, name: str, value: str) -> None:
         try:
