@@ -20,6 +20,7 @@ from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen
 from waltui.ui.screens.integrity import IntegrityScreen
 from waltui.ui.screens.pragmas import PragmaScreen
+from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
 
 FAST = Config(interval=0.2)
@@ -544,3 +545,26 @@ async def test_help_lists_widget_keys_and_the_status_says_filter_and_data_age(li
         await pilot.press("space")
         await wait_for(pilot, lambda: "PAUSED (data 2s old)" in str(status.render()),
                        timeout=6)
+
+
+async def test_every_event_opens_in_full_and_y_copies_over_osc52(live_db, spawn):
+    from waltui.ui.screens.events import EventsScreen
+
+    db, app_helper = live_db
+    app = WaltuiApp([str(db)], FAST)
+    long_text = "checkpoint result " + "with a long tail of numbers " * 8 + "THE-END"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        app.log_event(str(db), "action", long_text)
+        await pilot.pause(0.2)
+        assert "THE-END" not in app.export_screenshot()  # one line in the overview's log
+        screen = await open_screen(pilot, "e", EventsScreen)
+        assert screen.query_one("#all-events", EventLog).full
+        assert "THE-END" in app.export_screenshot()  # wrapped in full on the events screen
+        await pilot.press("escape")
+        await pilot.press("y")
+        assert app.clipboard == str(db)
+        table = app.screen_stack[0].query_one(OverviewTable)
+        table.scroll_to(x=200, animate=False)
+        await pilot.pause(0.2)
+        assert "agent.db" in app.export_screenshot()  # the name column stays put

@@ -28,6 +28,7 @@ from waltui.probes.reading import opens_immutable
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import ActionReport, CheckpointDone, Detached, PollResults
 from waltui.ui.screens.detail import DetailScreen
+from waltui.ui.screens.events import EventsScreen
 from waltui.ui.screens.dialogs import (
     AttachScreen,
     CheckpointScreen,
@@ -261,6 +262,24 @@ class WaltuiApp(App[None]):
     def action_back(self) -> None:
         if isinstance(self.screen, DetailScreen):
             self.pop_screen()
+
+    def action_events(self) -> None:
+        if not isinstance(self.screen, EventsScreen):
+            self.push_screen(EventsScreen())
+
+    def action_copy(self) -> None:
+        """OSC 52: the terminal (tmux, most SSH clients' terminals) takes it to the local
+        clipboard, so a pid or path can be pasted on the operator's own machine."""
+        path = self._need_selection()
+        if path is None:
+            return
+        text = path
+        if isinstance(self.screen, DetailScreen) and (pid := self.screen.selected_holder()):
+            update = self.latest.get(path)
+            info = update.reading.process(pid) if update else None
+            text = f"{pid} {info.cmdline}" if info and info.cmdline else str(pid)
+        self.copy_to_clipboard(text)
+        self.notify(f"copied: {text}", timeout=3)
 
     def action_filter(self) -> None:
         if isinstance(self.screen, OverviewScreen):

@@ -35,6 +35,9 @@ KEYS: tuple[KeyAction, ...] = (
               show=False),
     KeyAction("O", "sort_reverse", "Reverse the sort (or click a column's header)",
               "Navigate", show=False, display="Shift+O"),
+    KeyAction("e", "events", "Every event in full, newest first", "Navigate", show=False),
+    KeyAction("y", "copy", "Copy the selected path, or the chosen lock holder's pid and "
+              "command, to the clipboard (OSC 52: works over SSH)", "Navigate", show=False),
     KeyAction("a", "attach", "Attach a database", "Databases", footer="attach"),
     KeyAction("d", "detach", "Detach the selected database", "Databases",
               show=False),

@@ -43,7 +43,7 @@ class DetailScreen(Screen):
             with TabPane("Pragmas", id="tab-pragmas"):
                 yield PragmasTable()
             with TabPane("Events", id="tab-events"):
-                yield EventLog(self.app.events, path=self.path, id="detail-events")
+                yield EventLog(self.app.events, path=self.path, full=True, id="detail-events")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:

@@ -27,17 +27,20 @@ class EventLog(Static):
     """Renders the last events of the app's log, optionally of one database only."""
 
     def __init__(self, events: deque[Event], path: str | None = None, limit: int = 200,
-                 **kwargs: object) -> None:
+                 full: bool = False, **kwargs: object) -> None:
+        """full: every event wrapped in full (the Events pane, the `e` screen); else one
+        line an event, cut with an ellipsis (the overview's summary)."""
         super().__init__(**kwargs)
         self.events = events
         self.path = path
         self.limit = limit
+        self.full = full
 
     def on_mount(self) -> None:
         self.redraw()
 
     def redraw(self) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")  # one line an event; details in panes
+        text = Text() if self.full else Text(no_wrap=True, overflow="ellipsis")
         shown = 0
         for event in reversed(self.events):
             if self.path is not None and event.path != self.path:

@@ -28,7 +28,8 @@ class OverviewTable(DataTable):
     BINDINGS = [Binding("home", "scroll_top", show=False), Binding("end", "scroll_bottom", show=False)]
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        # The name column stays put when the table scrolls sideways.
+        super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)
         self._latest: dict[str, Update | None] = {}  # every attached path, in attach order
         self._shown: dict[str, Cells] = {}  # what the table holds for each row now
         self._shown_from: dict[str, Update] = {}
