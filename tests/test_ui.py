@@ -568,3 +568,22 @@ async def test_every_event_opens_in_full_and_y_copies_over_osc52(live_db, spawn)
         table.scroll_to(x=200, animate=False)
         await pilot.pause(0.2)
         assert "agent.db" in app.export_screenshot()  # the name column stays put
+
+
+async def test_the_checkpoint_dialog_names_what_would_stop_it_now(live_db, spawn):
+    db, app_helper = live_db
+    reader, writer = spawn(db), spawn(db)
+    reader.do("begin_read")
+    app_helper.do("insert 20")
+    writer.do("begin_write")
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest
+                       and app.latest[str(db)].reading.writer_pid == writer.pid
+                       and app.latest[str(db)].reading.pins)
+        dialog = await open_screen(pilot, "c", CheckpointScreen)
+        outlook = str(dialog.query_one("#outlook", Static).render())
+        assert f"pid {writer.pid}" in outlook and "holds the write lock" in outlook
+        assert f"pid {reader.pid}" in outlook and "PASSIVE stops at frame" in outlook
+        assert "writers wait behind them" in outlook
+        await pilot.press("escape")

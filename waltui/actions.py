@@ -27,12 +27,14 @@ CHECKPOINT_MODES: dict[str, tuple[int, str]] = {
                 "Copies what it can without waiting; never blocks readers or writers. Stops at "
                 "the oldest live reader's mark."),
     "FULL": (apsw.SQLITE_CHECKPOINT_FULL,
-             "Waits (busy_timeout) for the writer, then copies everything readers allow."),
+             "Waits for the writer and takes the write lock, then copies everything readers "
+             "allow. Writers wait while it runs."),
     "RESTART": (apsw.SQLITE_CHECKPOINT_RESTART,
                 "As FULL, then waits for every reader to finish so the next writer starts "
-                "the -wal from the beginning."),
+                "the -wal from the beginning. Writers are blocked while it waits."),
     "TRUNCATE": (apsw.SQLITE_CHECKPOINT_TRUNCATE,
-                 "As RESTART, then truncates the -wal to 0 bytes: gives the disk back."),
+                 "As RESTART, then truncates the -wal to 0 bytes: gives the disk back. "
+                 "Writers are blocked while it waits."),
 }
 READ_ONLY_REFUSAL = "refused: waltui runs with --read-only (nothing was written)"
 

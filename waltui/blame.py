@@ -56,6 +56,27 @@ def checkpoint_blockers(mode: str, row: CheckpointRow | None, reading: Reading
     return tuple(dict.fromkeys(blamed))
 
 
+def checkpoint_outlook(reading: Reading) -> str:
+    """What would stop a checkpoint started now, by the same steps: for the dialog that
+    asks which mode to run."""
+    parts = []
+    if (writer := reading.writer) is not None:
+        parts.append(f"{named_process(reading, writer.lock.pid)} holds the write lock: FULL, "
+                     "RESTART and TRUNCATE wait for it first.")
+    for reader in (r for r in reading.readers if not r.ours):
+        if reader.slot == 0 and (reading.frames_pending or 0):
+            parts.append(f"{_reader(reading, reader)} stops every mode from copying anything "
+                         "while it lives.")
+        elif reader.pins:
+            parts.append(f"{_reader(reading, reader)}: PASSIVE stops at frame "
+                         f"{reader.read_mark}; RESTART and TRUNCATE wait for it to end.")
+        elif reader.slot > 0:
+            parts.append(f"{_reader(reading, reader)}: RESTART and TRUNCATE wait for it to end.")
+    if not parts:
+        return "Nothing stands in the way now: every mode should finish at once."
+    return " ".join(parts) + " While FULL, RESTART or TRUNCATE wait, writers wait behind them."
+
+
 def _reader(reading: Reading, reader: Reader) -> str:
     where = "read slot 0, the database file" if reader.slot == 0 else \
         f"read slot {reader.slot} at frame {reader.read_mark}"

@@ -20,6 +20,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from waltui.actions import checkpoint, describe_checkpoint, guided_recovery
+from waltui.blame import checkpoint_outlook
 from waltui.config import Config
 from waltui.culprit import CONSEQUENCES, culprit, describe, send
 from waltui.discovery import expand
@@ -366,7 +367,10 @@ class WaltuiApp(App[None]):
                                 exit_on_error=False,
                                 group="checkpoint")
 
-        self.push_screen(CheckpointScreen(Path(path).name, self.config.checkpoint_deadline),
+        update = self.latest.get(path)
+        outlook = checkpoint_outlook(update.reading) if update is not None else ""
+        self.push_screen(CheckpointScreen(Path(path).name, self.config.checkpoint_deadline,
+                                          outlook),
                          chosen)
 
     def action_terminate(self) -> None:

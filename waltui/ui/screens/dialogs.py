@@ -90,15 +90,17 @@ class CheckpointScreen(ModalScreen[str | None]):
 
     BINDINGS = [("escape", "cancel", "Cancel")]
 
-    def __init__(self, name: str, deadline: float) -> None:
+    def __init__(self, name: str, deadline: float, outlook: str = "") -> None:
         super().__init__()
-        self.db_name, self.deadline = name, deadline
+        self.db_name, self.deadline, self.outlook = name, deadline, outlook
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(f"Checkpoint {visible(self.db_name)}: copies WAL frames into the "
                          f"database file (writes). Retries with backoff for up to "
                          f"{self.deadline:g} s.", classes="dialog-title", markup=False)
+            if self.outlook:
+                yield Static(visible(self.outlook), id="outlook", markup=False)
             yield OptionList(*[Option(f"{mode:<9}{text}", id=mode)
                                for mode, (_code, text) in CHECKPOINT_MODES.items()],
                              id="modes")
