@@ -43,8 +43,15 @@ async def open_screen(pilot, key: str, kind: type) -> Screen:
 
 
 def cell(app: WaltuiApp, path: Path, column: str) -> str:
+    """A cell as the table shows it; a column that gave way on this width, as its one
+    definition in waltui.ui.columns would show it."""
+    from waltui.ui.columns import COLUMNS
+
     table = app.screen_stack[0].query_one(OverviewTable)
-    return str(table.get_cell(str(path), column))
+    if column in [c.key for c in table.shown_columns]:
+        return str(table.get_cell(str(path), column))
+    definition = next(c for c in COLUMNS if c.key == column)
+    return str(definition.cell(app.latest[str(path)], table.name_of(str(path))))
 
 
 async def test_attach_and_detach_while_running(live_db):
@@ -587,3 +594,22 @@ async def test_the_checkpoint_dialog_names_what_would_stop_it_now(live_db, spawn
         assert f"pid {reader.pid}" in outlook and "PASSIVE stops at frame" in outlook
         assert "writers wait behind them" in outlook
         await pilot.press("escape")
+
+
+async def test_overview_columns_give_way_by_priority_and_never_half_show(live_db):
+    from waltui.ui.columns import COLUMNS
+
+    db, _app = live_db
+    for width, expect_all in ((80, False), (200, True)):
+        app = WaltuiApp([str(db)], FAST)
+        async with app.run_test(size=(width, 24)) as pilot:
+            await wait_for(pilot, lambda: str(db) in app.latest)
+            await pilot.pause(0.3)
+            table = app.screen_stack[0].query_one(OverviewTable)
+            shown = [c.key for c in table.shown_columns]
+            assert (shown == [c.key for c in COLUMNS]) is expect_all
+            assert table.max_scroll_x == 0  # every shown column whole, nothing off-screen
+            dropped = [c for c in COLUMNS if c.key not in shown]
+            kept = [c for c in COLUMNS if c.key in shown]
+            assert all(d.priority > k.priority for d in dropped for k in kept)
+            assert shown[:4] == ["name", "health", "wal", "pending"]

@@ -9,7 +9,7 @@ from rich.text import Text
 from waltui.history import CheckpointResult
 from waltui.model import Finding, Reading
 from waltui.monitor import Update
-from waltui.units import human_bytes, short_command, visible
+from waltui.units import human_bytes, visible
 
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 SHORT_SEVERITY = {"info": "info", "warning": "WARN", "critical": "CRIT"}
@@ -19,14 +19,6 @@ SHORT_CODE = {"checkpoint_starvation": "starvation", "network_filesystem": "netw
               "d_state_holder": "D state"}
 OUTCOME_STYLE = {"done": "green", "partial": "yellow", "busy": "red", "error": "red",
                  "refused": "magenta"}
-
-# Most telling first: at 80 columns the row shows name, health, -wal, pending and the pin.
-OVERVIEW_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("name", "database"), ("health", "health"), ("wal", "-wal"), ("pending", "pending"),
-    ("pin", "pinned by"), ("writer", "writer"), ("readers", "rd"), ("hwm", "high"),
-    ("ckpt", "ckpt"), ("queue", "queue"),
-)
-
 
 def display_name(path: str) -> str:
     """A path's last part, safe to show (see units.visible)."""
@@ -83,39 +75,6 @@ def queue_total(reading: Reading) -> int | None:
     return sum(depths) if depths else None
 
 
-def overview_cells(update: Update, name: str) -> tuple[object, ...]:
-    """One overview row; the sort key of each column is in sort_values()."""
-    r, h = update.reading, update.history
-    pin = r.pins[0] if r.pins else None
-    last = h.checkpoints[-1] if h.checkpoints else None
-    pending = r.frames_pending
-    return (
-        Text(name),
-        health_cell(r, update.findings),
-        human_bytes(r.wal_bytes) if r.wal_bytes is not None else "-",
-        "-" if pending is None else str(pending),
-        Text(f"{pin.pid} {short_command(pin.process, 14, program_first=True)}",
-             style="bold red") if pin else "-",
-        str(r.writer_pid or "-"),
-        str(len(r.readers)),
-        human_bytes(h.wal_high_water) if h.wal_high_water else "-",
-        Text(last.outcome, style=OUTCOME_STYLE[last.outcome]) if last else "-",
-        "-" if queue_total(r) is None else str(queue_total(r)),
-    )
-
-
-def sort_values(update: Update) -> tuple[object, ...]:
-    r, h = update.reading, update.history
-    top = worst(update.findings)
-    health = 3 if (r.error is not None and r.error.fatal) else (top.rank if top else -1)
-    return (
-        display_name(r.path), health, r.wal_bytes or 0, r.frames_pending or 0,
-        r.pins[0].held_seconds if r.pins else -1, r.writer_pid or 0, len(r.readers),
-        h.wal_high_water, h.checkpoints[-1].outcome if h.checkpoints else "",
-        queue_total(r) or 0,
-    )
-
-
 def summary_text(update: Update, interval: float, paused: bool) -> Text:
     r = update.reading
     text = Text()
@@ -135,6 +94,12 @@ def summary_text(update: Update, interval: float, paused: bool) -> Text:
         text.append(f"pending {index.frames_pending}",
                     style="bold yellow" if index.frames_pending else "")
         text.append(f" · writer {r.writer_pid or '-'} · readers {len(r.readers)}")
+    last = update.history.checkpoints[-1] if update.history.checkpoints else None
+    if last is not None:
+        text.append(" · last checkpoint ")
+        text.append(f"{last.mode} {last.outcome}", style=OUTCOME_STYLE[last.outcome])
+    if (total := queue_total(r)) is not None:
+        text.append(f" · queue {total}")
     text.append(f" · {'PAUSED' if paused else f'every {interval:g}s'}", style="dim")
     return text
 

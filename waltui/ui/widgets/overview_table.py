@@ -17,7 +17,8 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from waltui.monitor import Update
-from waltui.ui.format import OVERVIEW_COLUMNS, overview_cells, sort_values, unique_names
+from waltui.ui.columns import COLUMNS, Column, fitting
+from waltui.ui.format import unique_names
 
 Cells = tuple[object, ...]
 RESORT_SECONDS = 2.0
@@ -36,12 +37,13 @@ class OverviewTable(DataTable):
         self._names: dict[str, str] = {}  # shortest unique suffix of each attached path
         self._rename_pending = False
         self.filter_text = ""
-        self.sort_column = -1  # attach order
+        self.sort_key: str | None = None  # None: attach order
         self.sort_descending = False
         self._sorted_at = 0.0
-        # Columns from the start, not on mount: a poll can land between the two.
-        for key, label in OVERVIEW_COLUMNS:
-            self.add_column(label, key=key)
+        # Columns from the start, not on mount: a poll can land between the two. Every
+        # column until the first resize says how wide the table really is.
+        self.shown_columns: tuple[Column, ...] = ()
+        self._set_columns(COLUMNS)
 
     @property
     def selected_path(self) -> str | None:
@@ -106,64 +108,88 @@ class OverviewTable(DataTable):
         self._rebuild()
 
     def sort_next(self) -> str:
-        """Sort by the next column, in its natural direction (names A-Z, numbers biggest
-        first); the order is kept as polls come in."""
-        self.sort_by((self.sort_column + 1) % len(OVERVIEW_COLUMNS))
+        """Sort by the next column on screen, in its natural direction (names A-Z, numbers
+        biggest first); the order is kept as polls come in."""
+        keys = [c.key for c in self.shown_columns]
+        at = keys.index(self.sort_key) if self.sort_key in keys else -1
+        self.sort_by(keys[(at + 1) % len(keys)])
         return self.sort_label
 
     def sort_reverse(self) -> None:
-        if self.sort_column >= 0:
+        if self.sort_key is not None:
             self.sort_descending = not self.sort_descending
             self._show_sort()
             self._rebuild()
 
-    def sort_by(self, column: int) -> None:
-        self.sort_column, self.sort_descending = column, column > 0
+    def sort_by(self, key: str) -> None:
+        column = next(c for c in COLUMNS if c.key == key)
+        self.sort_key, self.sort_descending = key, column.descending
         self._show_sort()
         self._rebuild()
 
     @property
     def sort_label(self) -> str:
-        if self.sort_column < 0:
+        if self.sort_key is None:
             return ""
-        arrow = "▼" if self.sort_descending else "▲"
-        return f"{OVERVIEW_COLUMNS[self.sort_column][1]} {arrow}"
+        label = next(c.label for c in COLUMNS if c.key == self.sort_key)
+        return f"{label} {'▼' if self.sort_descending else '▲'}"
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         """A click on a header sorts by it; a second click reverses (htop, k9s)."""
         event.stop()
-        if event.column_index == self.sort_column:
+        key = str(event.column_key.value)
+        if key == self.sort_key:
             self.sort_reverse()
         else:
-            self.sort_by(event.column_index)
+            self.sort_by(key)
         self.app.refresh_status()
 
     def _show_sort(self) -> None:
-        for index, (key, label) in enumerate(OVERVIEW_COLUMNS):
-            arrow = (" ▼" if self.sort_descending else " ▲") if index == self.sort_column else ""
-            self.columns[ColumnKey(key)].label = Text(label + arrow)
+        for column in self.shown_columns:
+            arrow = (" ▼" if self.sort_descending else " ▲") if column.key == self.sort_key \
+                else ""
+            self.columns[ColumnKey(column.key)].label = Text(column.label + arrow)
         self._require_update_dimensions = True
         self.refresh()
 
     def _sorted_paths(self) -> list[str]:
         paths = [p for p in self._latest if self._matches(p)]
-        if self.sort_column < 0:
+        if self.sort_key is None:
             return paths
-        column = self.sort_column
+        column = next(c for c in COLUMNS if c.key == self.sort_key)
 
         def key(path: str) -> object:
             update = self._latest[path]
-            if column == 0:
+            if column.key == "name":
                 return self.name_of(path)
-            return (update is not None, sort_values(update)[column] if update else 0)
+            return (update is not None, column.sort_key(update) if update else 0)
 
         paths.sort(key=key, reverse=self.sort_descending)
         return paths
 
+    def _set_columns(self, columns: tuple[Column, ...]) -> None:
+        """Show these columns: rows are re-added, their cells formatted again when seen."""
+        self.shown_columns = columns
+        self.clear(columns=True)
+        for column in columns:
+            self.add_column(column.label, key=column.key)
+        self._shown.clear()
+        self._shown_from.clear()
+        self._show_sort()
+
+    def _fit_columns(self) -> None:
+        """Most important columns first, as many as the width holds (the detail view's
+        header has the rest)."""
+        name_width = max((len(n) for n in self._names.values()), default=8)
+        wanted = fitting(self.size.width, max(name_width, len("database")))
+        if wanted != self.shown_columns:
+            self._set_columns(wanted)
+            self._rebuild()
+
     def keep_sorted(self) -> None:
         """After a poll: rebuild only when the order really changed, at most every two
         seconds (a rebuild of 1,000 rows is not free)."""
-        if self.sort_column < 0 or time.monotonic() - self._sorted_at < RESORT_SECONDS:
+        if self.sort_key is None or time.monotonic() - self._sorted_at < RESORT_SECONDS:
             return
         order = self._sorted_paths()
         shown = [self.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value
@@ -178,6 +204,7 @@ class OverviewTable(DataTable):
         self.sync_visible()
 
     def on_resize(self) -> None:
+        self._fit_columns()
         self.sync_visible()
 
     def sync_visible(self) -> None:
@@ -191,10 +218,12 @@ class OverviewTable(DataTable):
         update = self._latest.get(path)
         if update is None or self._shown_from.get(path) is update:
             return
-        cells = overview_cells(update, self.name_of(path))
-        for (column, _label), new, before in zip(OVERVIEW_COLUMNS, cells, self._shown[path]):
+        name = self.name_of(path)
+        cells = tuple(column.cell(update, name) for column in self.shown_columns)
+        for column, new, before in zip(self.shown_columns, cells, self._shown[path]):
             if new != before:
-                self.update_cell(path, column, new, update_width=self._widens(column, new))
+                self.update_cell(path, column.key, new,
+                                 update_width=self._widens(column.key, new))
         self._shown[path], self._shown_from[path] = cells, update
 
     def _widens(self, column: str, value: object) -> bool:
@@ -205,7 +234,8 @@ class OverviewTable(DataTable):
 
     def _add(self, path: str) -> None:
         if path not in self._shown:
-            self._shown[path] = (Text(self.name_of(path)),) + ("…",) * (len(OVERVIEW_COLUMNS) - 1)
+            self._shown[path] = (Text(self.name_of(path)),) + ("…",) * (
+                len(self.shown_columns) - 1)
         self.add_row(*self._shown[path], key=path)
 
     def _rebuild(self) -> None:
