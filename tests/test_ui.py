@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.screen import Screen
 from textual.widgets import OptionList, Static, TabbedContent
 
@@ -392,14 +393,24 @@ async def test_sort_is_kept_as_polls_come_in_shown_and_reversible(tmp_path, spaw
         assert row_order(app) == sorted(row_order(app), key=lambda p: p.rsplit("/", 1)[1])
 
 
-async def test_the_culprit_is_signalled_after_confirmation_and_its_locks_go(live_db, spawn):
+@pytest.fixture
+def held_write_lock(live_db, spawn):
+    """A live database, and a second process holding its write lock (BEGIN IMMEDIATE)."""
     db, app_helper = live_db
     holder = spawn(db)
     holder.do("begin_write")
+    return db, app_helper, holder
+
+
+def sees_writer(app: WaltuiApp, db: Path, pid: int) -> Callable[[], bool]:
+    return lambda: str(db) in app.latest and app.latest[str(db)].reading.writer_pid == pid
+
+
+async def test_the_culprit_is_signalled_after_confirmation_and_its_locks_go(held_write_lock):
+    db, app_helper, holder = held_write_lock
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: str(db) in app.latest
-                       and app.latest[str(db)].reading.writer_pid == holder.pid)
+        await wait_for(pilot, sees_writer(app, db, holder.pid))
         confirm = await open_screen(pilot, "k", ConfirmScreen)
         assert f"Send SIGTERM to pid {holder.pid}" in confirm.title_text
         assert "the write lock" in confirm.body and "nothing it committed is" in confirm.body
@@ -434,10 +445,8 @@ async def test_sigkill_asks_twice_and_a_no_sends_nothing(live_db, spawn):
         assert reader.proc.returncode == -9
 
 
-async def test_signals_are_refused_under_read_only(live_db, spawn):
-    db, _app = live_db
-    holder = spawn(db)
-    holder.do("begin_write")
+async def test_signals_are_refused_under_read_only(held_write_lock):
+    db, _app, holder = held_write_lock
     app = WaltuiApp([str(db)], Config(interval=0.2, read_only=True))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
@@ -448,14 +457,11 @@ async def test_signals_are_refused_under_read_only(live_db, spawn):
         assert any("SIGTERM refused" in e.text for e in app.events)
 
 
-async def test_a_holder_chosen_in_the_locks_pane_is_the_one_asked_about(live_db, spawn):
-    db, app_helper = live_db
-    holder = spawn(db)
-    holder.do("begin_write")
+async def test_a_holder_chosen_in_the_locks_pane_is_the_one_asked_about(held_write_lock):
+    db, app_helper, holder = held_write_lock
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: str(db) in app.latest
-                       and app.latest[str(db)].reading.writer_pid == holder.pid)
+        await wait_for(pilot, sees_writer(app, db, holder.pid))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
         await pilot.press("tab")  # into the Locks table: the writer's row comes first
@@ -585,8 +591,7 @@ async def test_the_checkpoint_dialog_names_what_would_stop_it_now(live_db, spawn
     writer.do("begin_write")
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: str(db) in app.latest
-                       and app.latest[str(db)].reading.writer_pid == writer.pid
+        await wait_for(pilot, lambda: sees_writer(app, db, writer.pid)()
                        and app.latest[str(db)].reading.pins)
         dialog = await open_screen(pilot, "c", CheckpointScreen)
         outlook = str(dialog.query_one("#outlook", Static).render())
