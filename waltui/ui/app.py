@@ -6,40 +6,32 @@ actions run in worker threads (they post CheckpointDone / ActionReport).
 
 from __future__ import annotations
 
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
-from waltui.actions import checkpoint, describe_checkpoint, guided_recovery
-from waltui.blame import checkpoint_outlook
+from waltui.actions import describe_checkpoint
 from waltui.config import Config
-from waltui.culprit import CONSEQUENCES, culprit, describe, send
 from waltui.discovery import expand
 from waltui.monitor import Monitor, Poller, Update
 from waltui.probes.reading import opens_immutable
+from waltui.ui.database_actions import DatabaseActions
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import ActionReport, CheckpointDone, Detached, PollResults
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.events import EventsScreen
 from waltui.ui.screens.dialogs import (
     AttachScreen,
-    CheckpointScreen,
-    ConfirmScreen,
-    ResultScreen,
 )
 from waltui.ui.screens.help import HelpScreen
-from waltui.ui.screens.integrity import IntegrityScreen
 from waltui.ui.screens.overview import OverviewScreen
-from waltui.ui.screens.pragmas import PragmaScreen
 from waltui.ui.terminal_watch import TerminalWatch
 from waltui.ui.widgets.event_log import Event, EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
@@ -48,7 +40,7 @@ from waltui.units import human_seconds, visible
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
-class WaltuiApp(App[None]):
+class WaltuiApp(DatabaseActions, App[None]):
     CSS_PATH = "waltui.tcss"
     TITLE = "waltui"
     BINDINGS = bindings()
@@ -268,20 +260,6 @@ class WaltuiApp(App[None]):
         if not isinstance(self.screen, EventsScreen):
             self.push_screen(EventsScreen())
 
-    def action_copy(self) -> None:
-        """OSC 52: the terminal (tmux, most SSH clients' terminals) takes it to the local
-        clipboard, so a pid or path can be pasted on the operator's own machine."""
-        path = self._need_selection()
-        if path is None:
-            return
-        text = path
-        if isinstance(self.screen, DetailScreen) and (pid := self.screen.selected_holder()):
-            update = self.latest.get(path)
-            info = update.reading.process(pid) if update else None
-            text = f"{pid} {info.cmdline}" if info and info.cmdline else str(pid)
-        self.copy_to_clipboard(text)
-        self.notify(f"copied: {text}", timeout=3)
-
     def action_filter(self) -> None:
         if isinstance(self.screen, OverviewScreen):
             self.screen.open_filter()
@@ -351,118 +329,6 @@ class WaltuiApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
-
-    def action_checkpoint(self) -> None:
-        path = self._need_answering()
-        if path is None:
-            return
-        if self.config.read_only:
-            self.refuse(path, "checkpoint")
-            return
-
-        def chosen(mode: str | None) -> None:
-            if mode:
-                self.log_event(path, "action", f"{mode} checkpoint started")
-                self.run_worker(lambda: self._run_checkpoint(path, mode), thread=True,
-                                exit_on_error=False,
-                                group="checkpoint")
-
-        update = self.latest.get(path)
-        outlook = checkpoint_outlook(update.reading) if update is not None else ""
-        self.push_screen(CheckpointScreen(Path(path).name, self.config.checkpoint_deadline,
-                                          outlook),
-                         chosen)
-
-    def action_terminate(self) -> None:
-        self._signal_culprit(signal.SIGTERM)
-
-    def action_kill(self) -> None:
-        self._signal_culprit(signal.SIGKILL)
-
-    def _signal_culprit(self, sig: signal.Signals) -> None:
-        """The lock holder selected in the Locks pane, else the database's culprit; asked
-        once for SIGTERM, twice for SIGKILL, refused under --read-only."""
-        path = self._need_selection()
-        update = self.latest.get(path) if path is not None else None
-        if path is None or update is None:
-            return
-        if self.config.read_only:
-            self.refuse(path, sig.name)
-            return
-        pid = None
-        if isinstance(self.screen, DetailScreen):
-            pid = self.screen.selected_holder()
-        pid = pid or culprit(update.reading)
-        target = describe(update.reading, pid) if pid is not None else None
-        if target is None:
-            self.notify("no process to signal: nothing holds a lock that blocks others "
-                        "(and waltui never signals itself)", severity="warning")
-            return
-
-        def go(yes: bool | None) -> None:
-            if yes:
-                said = send(target, sig)
-                self.log_event(path, "action", said)
-                self.notify(said, timeout=8)
-                self.monitor.poll_now()
-
-        def first(yes: bool | None) -> None:
-            if yes and sig == signal.SIGKILL:
-                self.push_screen(ConfirmScreen(f"Really SIGKILL {target.label}?",
-                                               CONSEQUENCES[sig]), go)
-            else:
-                go(yes)
-
-        body = f"It holds {target.holds}.\n\n{CONSEQUENCES[sig]}"
-        self.push_screen(ConfirmScreen(f"Send {sig.name} to {target.label}?", body), first)
-
-    def _run_checkpoint(self, path: str, mode: str) -> None:
-        worker = get_current_worker()
-        result = checkpoint(path, mode, deadline=self.config.checkpoint_deadline,
-                            journal_size_limit=self.config.checkpoint_journal_size_limit,
-                            cancelled=lambda: worker.is_cancelled)
-        self.post_message(CheckpointDone(path, result))
-
-    def action_integrity(self) -> None:
-        path = self._need_answering()
-        if path is not None:
-            update = self.latest.get(path)
-            frame = update.reading.wal_index.max_frame if update and update.reading.wal_index \
-                else None
-            self.push_screen(IntegrityScreen(path, self._immutable(path), frame))
-
-    def action_pragmas(self) -> None:
-        path = self._need_answering()
-        if path is not None:
-            self.push_screen(PragmaScreen(path, self._immutable(path)))
-
-    def action_recover(self) -> None:
-        path = self._need_answering()
-        if path is None:
-            return
-        if self.config.read_only:
-            self.refuse(path, "guided recovery")
-            return
-        body = ("1. list every process that holds the database; stop here if any does\n"
-                "2. TRUNCATE checkpoint (writes: copies the WAL into the database, empties "
-                "the -wal)\n3. integrity_check\nIt never deletes a -wal or -shm file.")
-
-        def decided(yes: bool | None) -> None:
-            if yes:
-                self.run_worker(lambda: self._run_recovery(path), thread=True,
-                                exit_on_error=False, group="recover")
-
-        self.push_screen(ConfirmScreen(f"Guided recovery of {Path(path).name}?", body), decided)
-
-    def _run_recovery(self, path: str) -> None:
-        steps = guided_recovery(path, read_only=self.config.read_only,
-                                deadline=self.config.checkpoint_deadline)
-        for step in steps:
-            self.post_message(ActionReport(path, "action", f"recovery {step.name}: "
-                                           f"{step.outcome}: {step.detail}",
-                                           "information" if step.outcome == "ok" else "warning"))
-        body = "\n".join(f"{s.name:<16} {s.outcome:<8} {s.detail}" for s in steps)
-        self.call_from_thread(self.push_screen, ResultScreen("Guided recovery", body))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -1,0 +1,150 @@
+"""The keys that act on a database: checkpoint, integrity, pragmas, recovery, signalling the
+culprit, copying. A mixin of the app: each asks, confirms, runs in a worker that posts a
+message, and says what it did; none runs under --read-only if it writes."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from textual.worker import get_current_worker
+
+from waltui.actions import checkpoint, guided_recovery
+from waltui.blame import checkpoint_outlook
+from waltui.culprit import CONSEQUENCES, culprit, describe, send
+from waltui.ui.messages import ActionReport, CheckpointDone
+from waltui.ui.screens.detail import DetailScreen
+from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen, ResultScreen
+from waltui.ui.screens.integrity import IntegrityScreen
+from waltui.ui.screens.pragmas import PragmaScreen
+
+
+class DatabaseActions:
+    """Mixed into WaltuiApp; relies on its config, latest, monitor, notify, log_event,
+    refuse, _need_selection and _need_answering."""
+
+    def action_copy(self) -> None:
+        """OSC 52: the terminal (tmux, most SSH clients' terminals) takes it to the local
+        clipboard, so a pid or path can be pasted on the operator's own machine."""
+        path = self._need_selection()
+        if path is None:
+            return
+        text = path
+        if isinstance(self.screen, DetailScreen) and (pid := self.screen.selected_holder()):
+            update = self.latest.get(path)
+            info = update.reading.process(pid) if update else None
+            text = f"{pid} {info.cmdline}" if info and info.cmdline else str(pid)
+        self.copy_to_clipboard(text)
+        self.notify(f"copied: {text}", timeout=3)
+
+    def action_checkpoint(self) -> None:
+        path = self._need_answering()
+        if path is None:
+            return
+        if self.config.read_only:
+            self.refuse(path, "checkpoint")
+            return
+
+        def chosen(mode: str | None) -> None:
+            if mode:
+                self.log_event(path, "action", f"{mode} checkpoint started")
+                self.run_worker(lambda: self._run_checkpoint(path, mode), thread=True,
+                                exit_on_error=False,
+                                group="checkpoint")
+
+        update = self.latest.get(path)
+        outlook = checkpoint_outlook(update.reading) if update is not None else ""
+        self.push_screen(CheckpointScreen(Path(path).name, self.config.checkpoint_deadline,
+                                          outlook),
+                         chosen)
+
+    def action_terminate(self) -> None:
+        self._signal_culprit(signal.SIGTERM)
+
+    def action_kill(self) -> None:
+        self._signal_culprit(signal.SIGKILL)
+
+    def _signal_culprit(self, sig: signal.Signals) -> None:
+        """The lock holder selected in the Locks pane, else the database's culprit; asked
+        once for SIGTERM, twice for SIGKILL, refused under --read-only."""
+        path = self._need_selection()
+        update = self.latest.get(path) if path is not None else None
+        if path is None or update is None:
+            return
+        if self.config.read_only:
+            self.refuse(path, sig.name)
+            return
+        pid = None
+        if isinstance(self.screen, DetailScreen):
+            pid = self.screen.selected_holder()
+        pid = pid or culprit(update.reading)
+        target = describe(update.reading, pid) if pid is not None else None
+        if target is None:
+            self.notify("no process to signal: nothing holds a lock that blocks others "
+                        "(and waltui never signals itself)", severity="warning")
+            return
+
+        def go(yes: bool | None) -> None:
+            if yes:
+                said = send(target, sig)
+                self.log_event(path, "action", said)
+                self.notify(said, timeout=8)
+                self.monitor.poll_now()
+
+        def first(yes: bool | None) -> None:
+            if yes and sig == signal.SIGKILL:
+                self.push_screen(ConfirmScreen(f"Really SIGKILL {target.label}?",
+                                               CONSEQUENCES[sig]), go)
+            else:
+                go(yes)
+
+        body = f"It holds {target.holds}.\n\n{CONSEQUENCES[sig]}"
+        self.push_screen(ConfirmScreen(f"Send {sig.name} to {target.label}?", body), first)
+
+    def _run_checkpoint(self, path: str, mode: str) -> None:
+        worker = get_current_worker()
+        result = checkpoint(path, mode, deadline=self.config.checkpoint_deadline,
+                            journal_size_limit=self.config.checkpoint_journal_size_limit,
+                            cancelled=lambda: worker.is_cancelled)
+        self.post_message(CheckpointDone(path, result))
+
+    def action_integrity(self) -> None:
+        path = self._need_answering()
+        if path is not None:
+            update = self.latest.get(path)
+            frame = update.reading.wal_index.max_frame if update and update.reading.wal_index \
+                else None
+            self.push_screen(IntegrityScreen(path, self._immutable(path), frame))
+
+    def action_pragmas(self) -> None:
+        path = self._need_answering()
+        if path is not None:
+            self.push_screen(PragmaScreen(path, self._immutable(path)))
+
+    def action_recover(self) -> None:
+        path = self._need_answering()
+        if path is None:
+            return
+        if self.config.read_only:
+            self.refuse(path, "guided recovery")
+            return
+        body = ("1. list every process that holds the database; stop here if any does\n"
+                "2. TRUNCATE checkpoint (writes: copies the WAL into the database, empties "
+                "the -wal)\n3. integrity_check\nIt never deletes a -wal or -shm file.")
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(lambda: self._run_recovery(path), thread=True,
+                                exit_on_error=False, group="recover")
+
+        self.push_screen(ConfirmScreen(f"Guided recovery of {Path(path).name}?", body), decided)
+
+    def _run_recovery(self, path: str) -> None:
+        steps = guided_recovery(path, read_only=self.config.read_only,
+                                deadline=self.config.checkpoint_deadline)
+        for step in steps:
+            self.post_message(ActionReport(path, "action", f"recovery {step.name}: "
+                                           f"{step.outcome}: {step.detail}",
+                                           "information" if step.outcome == "ok" else "warning"))
+        body = "\n".join(f"{s.name:<16} {s.outcome:<8} {s.detail}" for s in steps)
+        self.call_from_thread(self.push_screen, ResultScreen("Guided recovery", body))
