@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -23,6 +25,8 @@ class IntegrityScreen(WorkerDialog):
         self.check: IntegrityRun | None = None
         self.outcome: str | None = None
         self.closed = False
+        self._started = 0.0
+        self._ticker: object | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -44,8 +48,9 @@ class IntegrityScreen(WorkerDialog):
             return
         self.check = IntegrityRun(self.path, full=event.option.id == "full",
                                   immutable=self.immutable)
+        self.outcome, self._started = None, time.monotonic()
         self.query_one(OptionList).display = False
-        self.set_interval(0.2, self._show_progress)
+        self._ticker = self.set_interval(0.2, self._show_progress)
         self._show_progress()
         self.run_worker(self._run, thread=True, exit_on_error=False, exclusive=True,
                         group="integrity")
@@ -75,18 +80,31 @@ class IntegrityScreen(WorkerDialog):
             self.report(f"{self.kind}: {outcome} (dialog closed)")
             return
         self.outcome = outcome
+        took = time.monotonic() - self._started
         style = {"ok": "bold green", "problems": "bold red", "cancelled": "yellow",
                  "error": "bold red"}[outcome]
-        body = Text(f"{outcome}\n", style=style)
-        for line in messages[:20]:
+        headline = {"ok": f"{self.kind}: ok, no problem found ({took:.1f} s)",
+                    "problems": f"{self.kind}: {len(messages)} problem(s) found ({took:.1f} s)",
+                    "cancelled": f"{self.kind}: cancelled after {took:.1f} s",
+                    "error": f"{self.kind}: failed after {took:.1f} s"}[outcome]
+        body = Text(headline + "\n", style=style)
+        for line in messages[:20] if outcome in ("problems", "error") else ():
             body.append(visible(line) + "\n")
+        body.append("Enter runs the highlighted check again; Esc closes.", style="dim")
         self.query_one("#progress", Static).update(body)
-        summary = "; ".join([outcome] if outcome == "ok" or not messages else
-                            [f"{outcome}: {messages[0]}", *messages[1:3]])
-        self.report(f"{self.kind}: {summary}", "information" if outcome == "ok" else "warning")
+        details = messages[:3] if outcome in ("problems", "error") else []
+        self.report("; ".join([headline, *details]),
+                    "information" if outcome == "ok" else "warning")
+        # The choice of checks comes back, ready for another run.
+        self.check = None
+        if self._ticker is not None:
+            self._ticker.stop()  # type: ignore[attr-defined]
+        options = self.query_one(OptionList)
+        options.display = True
+        options.focus()
 
     def action_cancel_check(self) -> None:
-        if self.check is not None and self.outcome is None:
+        if self.check is not None:
             self.check.cancel()
 
     def action_close(self) -> None:
