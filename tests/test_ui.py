@@ -91,11 +91,18 @@ def test_a_poll_that_lands_during_start_up_is_shown(live_db):
         "ok", str(updates[0].reading.frames_pending))
 
 
-async def test_pinned_reader_is_named_in_the_locks_pane(live_db, spawn):
+@pytest.fixture
+def pinned_reader(live_db, spawn):
+    """A live database, and a reader whose transaction pins it while the writer goes on."""
     db, app_helper = live_db
     reader = spawn(db)
     reader.do("begin_read")
     app_helper.do("insert 40")
+    return db, app_helper, reader
+
+
+async def test_pinned_reader_is_named_in_the_locks_pane(pinned_reader):
+    db, app_helper, reader = pinned_reader
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
@@ -429,11 +436,8 @@ async def test_the_culprit_is_signalled_after_confirmation_and_its_locks_go(held
         assert any(f"sent SIGTERM to pid {holder.pid}" in e.text for e in app.events)
 
 
-async def test_sigkill_asks_twice_and_a_no_sends_nothing(live_db, spawn):
-    db, _app = live_db
-    reader = spawn(db)
-    reader.do("begin_read")
-    _app.do("insert 10")
+async def test_sigkill_asks_twice_and_a_no_sends_nothing(pinned_reader):
+    db, _app, reader = pinned_reader
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest and app.latest[str(db)].reading.pins)

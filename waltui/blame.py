@@ -27,7 +27,7 @@ the message then says so instead of blaming whoever is there now.
 from __future__ import annotations
 
 from waltui.model import Reader, Reading
-from waltui.report import named_process
+from waltui.report import named_process, reader_place
 
 CheckpointRow = tuple[int, int, int]
 
@@ -78,6 +78,4 @@ def checkpoint_outlook(reading: Reading) -> str:
 
 
 def _reader(reading: Reading, reader: Reader) -> str:
-    where = "read slot 0, the database file" if reader.slot == 0 else \
-        f"read slot {reader.slot} at frame {reader.read_mark}"
-    return f"{named_process(reading, reader.pid)} ({where})"
+    return f"{named_process(reading, reader.pid)} ({reader_place(reader.slot, reader.read_mark)})"

@@ -16,7 +16,7 @@ import psutil
 from waltui.model import Reading
 from waltui.probes.pins import limit_frame
 from waltui.probes.processes import own_pids
-from waltui.report import named_process
+from waltui.report import named_process, reader_place
 
 CONSEQUENCES = {
     signal.SIGTERM: (
@@ -60,8 +60,8 @@ def describe(reading: Reading, pid: int) -> Target | None:
     held = []
     for lock in (h.lock for h in reading.theirs if h.lock.pid == pid):
         if lock.lock == "read" and reading.wal_index is not None:
-            mark = reading.wal_index.read_marks[lock.slot or 0]
-            held.append(f"read slot {lock.slot} at frame {mark}")
+            mark = reading.wal_index.read_marks[lock.slot or 0] or 0
+            held.append(reader_place(lock.slot or 0, mark))
         elif lock.lock not in ("dms", "shared"):
             held.append(f"the {lock.lock} lock" if lock.lock != "write" else "the write lock")
     holds = ", ".join(dict.fromkeys(held)) or "the database open, no lock that blocks others"

@@ -86,6 +86,12 @@ def _reader_json(reader: Reader) -> dict[str, object]:
             "ours": reader.ours}
 
 
+def reader_place(slot: int, mark: int) -> str:
+    """Where a reader reads, in every message's words: slot 0 means the database file."""
+    return "read slot 0, on the database file itself" if slot == 0 else \
+        f"read slot {slot} at frame {mark}"
+
+
 def named_process(reading: Reading, pid: int) -> str:
     """A pid seen holding a lock in this reading, named the way every message names it."""
     info = reading.process(pid)

@@ -9,7 +9,7 @@ from waltui.health.registry import AUTOCHECKPOINT_FRAMES, rule
 from waltui.history import History
 from waltui.model import WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, Finding, Reading
 from waltui.probes.pins import limit_frame
-from waltui.report import named_process
+from waltui.report import named_process, reader_place
 from waltui.units import human_bytes, human_seconds
 
 
@@ -29,9 +29,8 @@ def _pin_words(reading: Reading) -> str:
     for reader in reading.pins:
         if stopping and reader.pid not in stopping:
             continue
-        where = ("read slot 0 (it reads the database file, so nothing can be copied)"
-                 if reader.slot == 0 else
-                 f"read slot {reader.slot} at frame {reader.read_mark}")
+        where = reader_place(reader.slot, reader.read_mark) + (
+            " (so nothing can be copied)" if reader.slot == 0 else "")
         held = human_seconds(reader.held_seconds)
         parts.append(f"{named_process(reading, reader.pid)} holds {where}, seen for {held}"
                      + ("" if index is None or limit_frame(reader.slot, reader.read_mark, index)
