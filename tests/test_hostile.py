@@ -133,7 +133,9 @@ async def test_the_app_shows_hostile_names_and_argv_as_text(tmp_path, hostile_re
         await wait_for(pilot, lambda: any("[/]" in n.message for n in app._notifications))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        await pilot.press("right", "right", "right")  # the Checkpoints pane: names the reader
         await pilot.pause(0.5)
+        assert app.screen.query_one("TabbedContent").active == "tab-checkpoints"
         screen = app.export_screenshot()
     assert app.return_code in (None, 0)  # no MarkupError, no crash
     assert "\x1b" not in screen and "\x07" not in screen
@@ -153,3 +155,15 @@ def test_a_hostile_name_cannot_retitle_a_real_terminal(tmp_path, hostile_reader)
         assert "pwned" not in title
     finally:
         session.close()
+
+
+async def test_markup_typed_into_the_filter_is_shown_literally(tmp_path, hostile_reader):
+    db, _reader = hostile_reader
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        await pilot.press("slash", *"[/]")
+        await pilot.pause(0.3)
+        status = app.screen_stack[0].query_one("#status")
+        assert "filter '[/]'" in str(status.render())
+        assert app.is_running

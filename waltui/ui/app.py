@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
@@ -26,10 +27,10 @@ from waltui.ui.database_actions import DatabaseActions
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import ActionReport, CheckpointDone, Detached, PollResults
 from waltui.ui.screens.detail import DetailScreen
-from waltui.ui.screens.events import EventsScreen
 from waltui.ui.screens.dialogs import (
     AttachScreen,
 )
+from waltui.ui.screens.events import EventsScreen
 from waltui.ui.screens.help import HelpScreen
 from waltui.ui.screens.overview import OverviewScreen
 from waltui.ui.terminal_watch import TerminalWatch
@@ -209,10 +210,10 @@ class WaltuiApp(DatabaseActions, App[None]):
             mode += f" · by {table.sort_label}"
         if table is not None and table.filter_text:
             mode += f" · filter {visible(table.filter_text)!r}"
-        status.update(
+        status.update(Text(  # it quotes the filter the operator typed: never markup
             f"waltui · {count} database{'s' * (count != 1)} · {polling} · "
             f"{problems} with findings · cycle {self.monitor.cycle_seconds * 1000:.0f} ms{mode}"
-            "   ? help")
+            "   ? help"))
 
     def refuse(self, path: str, what: str) -> None:
         text = f"{what} refused: waltui runs with --read-only (nothing was written)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
@@ -9,6 +10,7 @@ from textual.widgets import DataTable, Static
 from waltui.actions import describe_checkpoint
 from waltui.history import History
 from waltui.ui.format import checkpoint_row
+from waltui.units import visible
 
 COLUMNS = ("at", "mode", "outcome", "busy", "log", "ckpt", "tries", "took", "-wal")
 
@@ -30,7 +32,9 @@ class CheckpointsPane(Vertical):
             return
         self._count, self._last = len(results), (results[-1] if results else None)
         if results:
-            self.query_one("#checkpoint-last", Static).update(describe_checkpoint(results[-1]))
+            # it names the blockers by their command lines: literal text, never markup
+            self.query_one("#checkpoint-last", Static).update(
+                Text(visible(describe_checkpoint(results[-1]))))
         table = self.query_one(DataTable)
         table.clear()
         for result in reversed(results):
