@@ -79,3 +79,24 @@ def test_wal_pane_snapshot(snap_compare):
         await pilot.pause()
 
     assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=open_wal)
+
+
+def test_detail_under_no_color_snapshot(snap_compare, monkeypatch):
+    """NO_COLOR: the pinning reader stands out by reverse video, not by a grey."""
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def open_gamma(pilot):
+        await load_frozen(pilot)
+        await pilot.press("down", "enter")
+        await settled(pilot)
+
+    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=open_gamma)
+
+
+def test_overview_in_ansi_theme_snapshot(snap_compare):
+    """The terminal's own 16 colours (ansi-dark)."""
+    async def ansi(pilot):
+        pilot.app.theme = "ansi-dark"
+        await load_frozen(pilot)
+
+    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=ansi)

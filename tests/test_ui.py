@@ -47,12 +47,13 @@ def cell(app: WaltuiApp, path: Path, column: str) -> str:
     """A cell as the table shows it; a column that gave way on this width, as its one
     definition in waltui.ui.columns would show it."""
     from waltui.ui.columns import COLUMNS
+    from waltui.ui.palette import PLAIN
 
     table = app.screen_stack[0].query_one(OverviewTable)
     if column in [c.key for c in table.shown_columns]:
         return str(table.get_cell(str(path), column))
     definition = next(c for c in COLUMNS if c.key == column)
-    return str(definition.cell(app.latest[str(path)], table.name_of(str(path))))
+    return str(definition.cell(app.latest[str(path)], table.name_of(str(path)), PLAIN))
 
 
 async def test_attach_and_detach_while_running(live_db):

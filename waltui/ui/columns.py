@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from waltui.monitor import Update
-from waltui.ui.format import OUTCOME_STYLE, health_cell, queue_total, worst
+from waltui.ui.format import health_cell, queue_total, worst
+from waltui.ui.palette import Palette
 from waltui.units import human_bytes, short_command
 
 
@@ -19,7 +20,7 @@ class Column:
     label: str
     priority: int  # 0 is always shown; the larger, the sooner it gives way when narrow
     width: int  # the cells it needs for what it usually shows (for fitting, not drawing)
-    cell: Callable[[Update, str], object]  # (update, the database's display name)
+    cell: Callable[[Update, str, Palette], object]  # (update, its display name, palette)
     sort_key: Callable[[Update], object]
     descending: bool = True  # its natural order: names A-Z, numbers biggest first
 
@@ -30,17 +31,17 @@ def _health_rank(update: Update) -> int:
     return 3 if (error is not None and error.fatal) else (top.rank if top else -1)
 
 
-def _pin_cell(update: Update, name: str) -> object:
+def _pin_cell(update: Update, name: str, palette: Palette) -> object:
     pin = update.reading.pins[0] if update.reading.pins else None
     if pin is None:
         return "-"
     return Text(f"{pin.pid} {short_command(pin.process, 14, program_first=True)}",
-                style="bold red")
+                style=palette.critical)
 
 
-def _ckpt_cell(update: Update, name: str) -> object:
+def _ckpt_cell(update: Update, name: str, palette: Palette) -> object:
     last = update.history.checkpoints[-1] if update.history.checkpoints else None
-    return Text(last.outcome, style=OUTCOME_STYLE[last.outcome]) if last else "-"
+    return Text(last.outcome, style=palette.outcome(last.outcome)) if last else "-"
 
 
 def _or_dash(value: object) -> str:
@@ -48,25 +49,25 @@ def _or_dash(value: object) -> str:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("name", "database", 0, 16, lambda u, name: Text(name),
+    Column("name", "database", 0, 16, lambda u, name, p: Text(name),
            lambda u: u.path, descending=False),
-    Column("health", "health", 1, 16, lambda u, n: health_cell(u.reading, u.findings),
+    Column("health", "health", 1, 16, lambda u, n, p: health_cell(u.reading, u.findings, p),
            _health_rank),
-    Column("wal", "-wal", 4, 9, lambda u, n: human_bytes(u.reading.wal_bytes)
+    Column("wal", "-wal", 4, 9, lambda u, n, p: human_bytes(u.reading.wal_bytes)
            if u.reading.wal_bytes is not None else "-", lambda u: u.reading.wal_bytes or 0),
-    Column("pending", "pending", 2, 7, lambda u, n: _or_dash(u.reading.frames_pending),
+    Column("pending", "pending", 2, 7, lambda u, n, p: _or_dash(u.reading.frames_pending),
            lambda u: u.reading.frames_pending or 0),
     Column("pin", "pinned by", 3, 20, _pin_cell,
            lambda u: u.reading.pins[0].held_seconds if u.reading.pins else -1),
-    Column("writer", "writer", 5, 6, lambda u, n: _or_dash(u.reading.writer_pid),
+    Column("writer", "writer", 5, 6, lambda u, n, p: _or_dash(u.reading.writer_pid),
            lambda u: u.reading.writer_pid or 0),
-    Column("readers", "rd", 7, 3, lambda u, n: str(len(u.reading.readers)),
+    Column("readers", "rd", 7, 3, lambda u, n, p: str(len(u.reading.readers)),
            lambda u: len(u.reading.readers)),
-    Column("hwm", "high", 9, 9, lambda u, n: human_bytes(u.history.wal_high_water)
+    Column("hwm", "high", 9, 9, lambda u, n, p: human_bytes(u.history.wal_high_water)
            if u.history.wal_high_water else "-", lambda u: u.history.wal_high_water),
     Column("ckpt", "ckpt", 8, 7, _ckpt_cell,
            lambda u: u.history.checkpoints[-1].outcome if u.history.checkpoints else ""),
-    Column("queue", "queue", 6, 6, lambda u, n: _or_dash(queue_total(u.reading)),
+    Column("queue", "queue", 6, 6, lambda u, n, p: _or_dash(queue_total(u.reading)),
            lambda u: queue_total(u.reading) or 0),
 )
 CELL_PADDING = 2  # a DataTable cell's padding, one each side

@@ -9,16 +9,14 @@ from rich.text import Text
 from waltui.history import CheckpointResult
 from waltui.model import Finding, Reading
 from waltui.monitor import Update
+from waltui.ui.palette import Palette
 from waltui.units import human_bytes, visible
 
-SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 SHORT_SEVERITY = {"info": "info", "warning": "WARN", "critical": "CRIT"}
 # The overview's health column at 80 columns: the finding's code in a word or two. The
 # detail view, `check` and the JSON use the code itself.
 SHORT_CODE = {"checkpoint_starvation": "starvation", "network_filesystem": "network fs",
               "d_state_holder": "D state"}
-OUTCOME_STYLE = {"done": "green", "partial": "yellow", "busy": "red", "error": "red",
-                 "refused": "magenta"}
 
 def display_name(path: str) -> str:
     """A path's last part, safe to show (see units.visible)."""
@@ -60,14 +58,14 @@ def worst(findings: tuple[Finding, ...] | list[Finding]) -> Finding | None:
     return max(findings, key=lambda f: f.rank, default=None)
 
 
-def health_cell(reading: Reading, findings: tuple[Finding, ...]) -> Text:
+def health_cell(reading: Reading, findings: tuple[Finding, ...], palette: Palette) -> Text:
     if reading.error is not None and reading.error.fatal:
-        return Text(f"ERR {reading.error.kind}", style="bold red")
+        return Text(f"ERR {reading.error.kind}", style=palette.critical)
     top = worst(findings)
     if top is None:
-        return Text("ok", style="green")
+        return Text("ok", style=palette.ok)
     label = SHORT_CODE.get(top.code, top.code.replace("_", " "))
-    return Text(f"{SHORT_SEVERITY[top.severity]} {label}", style=SEVERITY_STYLE[top.severity])
+    return Text(f"{SHORT_SEVERITY[top.severity]} {label}", style=palette.severity(top.severity))
 
 
 def queue_total(reading: Reading) -> int | None:
@@ -75,14 +73,14 @@ def queue_total(reading: Reading) -> int | None:
     return sum(depths) if depths else None
 
 
-def summary_text(update: Update, interval: float, paused: bool) -> Text:
+def summary_text(update: Update, interval: float, paused: bool, palette: Palette) -> Text:
     r = update.reading
     text = Text()
-    text.append(display_name(r.path), style="bold")
-    text.append(f"  {visible(r.path)}\n", style="dim")
+    text.append(display_name(r.path), style=palette.strong)
+    text.append(f"  {visible(r.path)}\n", style=palette.muted)
     if r.error is not None:
         text.append(f"{'error' if r.error.fatal else 'note'}: {visible(r.error.message)}\n",
-                    style="bold red" if r.error.fatal else "yellow")
+                    style=palette.critical if r.error.fatal else palette.warning)
     if r.files is None:
         return text
     index = r.wal_index
@@ -92,32 +90,32 @@ def summary_text(update: Update, interval: float, paused: bool) -> Text:
     if index is not None:
         text.append(f"frames {index.max_frame} · ckpt {index.backfilled} · ")
         text.append(f"pending {index.frames_pending}",
-                    style="bold yellow" if index.frames_pending else "")
+                    style=palette.warning if index.frames_pending else "")
         text.append(f" · writer {r.writer_pid or '-'} · readers {len(r.readers)}")
     last = update.history.checkpoints[-1] if update.history.checkpoints else None
     if last is not None:
         text.append(" · last checkpoint ")
-        text.append(f"{last.mode} {last.outcome}", style=OUTCOME_STYLE[last.outcome])
+        text.append(f"{last.mode} {last.outcome}", style=palette.outcome(last.outcome))
     if (total := queue_total(r)) is not None:
         text.append(f" · queue {total}")
-    text.append(f" · {'PAUSED' if paused else f'every {interval:g}s'}", style="dim")
+    text.append(f" · {'PAUSED' if paused else f'every {interval:g}s'}", style=palette.muted)
     return text
 
 
-def finding_text(finding: Finding) -> Text:
+def finding_text(finding: Finding, palette: Palette) -> Text:
     text = Text()
-    text.append(f"{finding.severity.upper():<8}", style=SEVERITY_STYLE[finding.severity])
-    text.append(f" {visible(finding.title)}\n", style="bold")
+    text.append(f"{finding.severity.upper():<8}", style=palette.severity(finding.severity))
+    text.append(f" {visible(finding.title)}\n", style=palette.strong)
     text.append(f"  {visible(finding.evidence)}\n")
-    text.append(f"  fix: {visible(finding.fix)}\n", style="dim")
+    text.append(f"  fix: {visible(finding.fix)}\n", style=palette.muted)
     return text
 
 
-def checkpoint_row(result: CheckpointResult) -> tuple[object, ...]:
+def checkpoint_row(result: CheckpointResult, palette: Palette) -> tuple[object, ...]:
     import time
     return (
         time.strftime("%H:%M:%S", time.localtime(result.finished_at)), result.mode,
-        Text(result.outcome, style=OUTCOME_STYLE[result.outcome]),
+        Text(result.outcome, style=palette.outcome(result.outcome)),
         "-" if result.busy is None else str(result.busy),
         "-" if result.log is None else str(result.log),
         "-" if result.checkpointed is None else str(result.checkpointed),

@@ -9,6 +9,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from waltui.monitor import Update
 from waltui.ui.format import summary_text
+from waltui.ui.palette import ThemedStatic
 from waltui.ui.widgets.checkpoints_table import CheckpointsPane
 from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.findings_view import FindingsView
@@ -27,7 +28,7 @@ class DetailScreen(Screen):
         self.path = path
 
     def compose(self) -> ComposeResult:
-        yield Static(id="summary")
+        yield ThemedStatic(id="summary")
         with TabbedContent(id="tabs"):
             with TabPane("Locks", id="tab-locks"):
                 yield LocksPane()
@@ -69,8 +70,9 @@ class DetailScreen(Screen):
         """Only the visible pane redraws; the others catch up when their tab opens."""
         if not self.is_mounted:  # a poll landed between push and mount: on_mount shows it
             return
-        self.query_one("#summary", Static).update(
-            summary_text(update, self.app.monitor.interval, self.app.monitor.paused))
+        summary = self.query_one("#summary", ThemedStatic)
+        summary.update(summary_text(update, self.app.monitor.interval, self.app.monitor.paused,
+                                    summary.palette))
         active = self.query_one(TabbedContent).active
         reading, history = update.reading, update.history
         if active == "tab-locks":

@@ -11,25 +11,34 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from waltui.ui.keymap import KEYS, MOVES
+from waltui.ui.palette import Palette, ThemedStatic
 
 
-def help_text(read_only: bool) -> Text:
+def help_text(read_only: bool, palette: Palette) -> Text:
     text = Text()
     for group, keys in groupby(KEYS, key=lambda k: k.group):
-        text.append(f"{group}\n", style="bold underline")
+        text.append(f"{group}\n", style=palette.heading)
         for key in keys:
-            text.append(f"  {key.label:<9}", style="bold cyan")
+            text.append(f"  {key.label:<9}", style=palette.key)
             text.append(key.description)
             if key.writes:
                 text.append("  (writes" + (": refused, --read-only)" if read_only else ")"),
-                            style="magenta")
+                            style=palette.refused)
             text.append("\n")
-    text.append("Moving around\n", style="bold underline")
+    text.append("Moving around\n", style=palette.heading)
     for label, description in MOVES:
-        text.append(f"  {label:<11}", style="bold cyan")
+        text.append(f"  {label:<11}", style=palette.key)
         text.append(description + "\n")
-    text.append("\nCommand palette: ctrl+p lists the same actions.\n", style="dim")
+    text.append("\nCommand palette: ctrl+p lists the same actions.\n", style=palette.muted)
     return text
+
+
+class HelpKeys(ThemedStatic):
+    def on_mount(self) -> None:
+        self.restyle()
+
+    def restyle(self) -> None:
+        self.update(help_text(self.app.config.read_only, self.palette))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -38,5 +47,5 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Static(Text("waltui keys\n", style="bold"))
-            yield Static(help_text(self.app.config.read_only), id="help-keys")
+            yield Static(Text("waltui keys"), classes="dialog-title")
+            yield HelpKeys(id="help-keys")

@@ -12,6 +12,7 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from waltui.actions import IntegrityRun
+from waltui.ui.palette import ThemedStatic
 from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.units import visible
 
@@ -35,7 +36,7 @@ class IntegrityScreen(WorkerDialog):
                          classes="dialog-title")
             yield OptionList(Option("quick_check: fast, skips index cross-checks", id="quick"),
                              Option("integrity_check: full, slower", id="full"), id="kinds")
-            yield Static(id="progress")
+            yield ThemedStatic(id="progress")
             yield Static("Enter: start    x: cancel a running check    Esc: close",
                          classes="hint")
 
@@ -71,9 +72,10 @@ class IntegrityScreen(WorkerDialog):
         if self.check is None or self.outcome is not None:
             return
         pin = f" at frame {self.pinned_frame}" if self.pinned_frame is not None else ""
-        self.query_one("#progress", Static).update(Text(
+        progress = self.query_one("#progress", ThemedStatic)
+        progress.update(Text(
             f"running… {self.check.progress_steps * 1000:,} steps. This check holds a read "
-            f"transaction: it pins the WAL{pin} while it runs.", style="yellow"))
+            f"transaction: it pins the WAL{pin} while it runs.", style=progress.palette.warning))
 
     def _finished(self, outcome: str, messages: list[str]) -> None:
         if self.closed:  # closed between the check's end and this call
@@ -81,8 +83,10 @@ class IntegrityScreen(WorkerDialog):
             return
         self.outcome = outcome
         took = time.monotonic() - self._started
-        style = {"ok": "bold green", "problems": "bold red", "cancelled": "yellow",
-                 "error": "bold red"}[outcome]
+        progress = self.query_one("#progress", ThemedStatic)
+        palette = progress.palette
+        style = {"ok": palette.ok, "problems": palette.critical, "cancelled": palette.warning,
+                 "error": palette.critical}[outcome]
         headline = {"ok": f"{self.kind}: ok, no problem found ({took:.1f} s)",
                     "problems": f"{self.kind}: {len(messages)} problem(s) found ({took:.1f} s)",
                     "cancelled": f"{self.kind}: cancelled after {took:.1f} s",
@@ -90,8 +94,8 @@ class IntegrityScreen(WorkerDialog):
         body = Text(headline + "\n", style=style)
         for line in messages[:20] if outcome in ("problems", "error") else ():
             body.append(visible(line) + "\n")
-        body.append("Enter runs the highlighted check again; Esc closes.", style="dim")
-        self.query_one("#progress", Static).update(body)
+        body.append("Enter runs the highlighted check again; Esc closes.", style=palette.muted)
+        progress.update(body)
         details = messages[:3] if outcome in ("problems", "error") else []
         self.report("; ".join([headline, *details]),
                     "information" if outcome == "ok" else "warning")

@@ -14,6 +14,7 @@ from waltui.actions import (
     read_pragma_panel,
     set_pragma,
 )
+from waltui.ui.palette import Themed
 from waltui.ui.screens.dialogs import ConfirmScreen, WorkerDialog
 from waltui.units import visible
 
@@ -28,6 +29,10 @@ def what_will_be_written(name: str, value: str) -> str:
     return (f"Sets PRAGMA {name}={value} on waltui's own connection only, which then closes: "
             "the application's connections are NOT changed. Nothing is written.")
 
+
+
+class PragmaTable(Themed, DataTable):
+    """Persistent pragmas in the strong style, per-connection ones muted."""
 
 class PragmaScreen(WorkerDialog):
     BINDINGS = [("escape", "close", "Close"), ("o", "optimize", "PRAGMA optimize")]
@@ -44,7 +49,7 @@ class PragmaScreen(WorkerDialog):
             yield Static("Per-connection pragmas shown are what a new connection gets; changing "
                          "one from here changes only waltui's connection. The advice is for "
                          "the application's own code.", classes="hint")
-            yield DataTable(id="pragma-table", cursor_type="row")
+            yield PragmaTable(id="pragma-table", cursor_type="row")
             yield Input(id="pragma-value")
             yield Static("Enter: change the highlighted pragma    o: PRAGMA optimize    "
                          "Esc: close", classes="hint")
@@ -69,13 +74,13 @@ class PragmaScreen(WorkerDialog):
     def _fill(self, values: dict[str, object]) -> None:
         if not self.is_attached:  # closed while the values were read
             return
-        table = self.query_one(DataTable)
+        table = self.query_one(PragmaTable)
         row = table.cursor_row  # after a change the cursor stays on the pragma changed
         table.clear()
         for name, value in values.items():
             kind = "persistent" if name in PERSISTENT_PRAGMAS else "this connection"
-            table.add_row(name, Text(visible(value)), Text(kind, style="bold" if kind == "persistent"
-                                                  else "dim"),
+            style = table.palette.strong if kind == "persistent" else table.palette.muted
+            table.add_row(name, Text(visible(value)), Text(kind, style=style),
                           Text(ADVICE.get(name, "")), key=name)
         table.move_cursor(row=min(row, table.row_count - 1))
 

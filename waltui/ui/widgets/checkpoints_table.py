@@ -10,12 +10,13 @@ from textual.widgets import DataTable, Static
 from waltui.actions import describe_checkpoint
 from waltui.history import History
 from waltui.ui.format import checkpoint_row
+from waltui.ui.palette import Themed
 from waltui.units import visible
 
 COLUMNS = ("at", "mode", "outcome", "busy", "log", "ckpt", "tries", "took", "-wal")
 
 
-class CheckpointsPane(Vertical):
+class CheckpointsPane(Themed, Vertical):
     def compose(self) -> ComposeResult:
         yield Static("no checkpoint run from waltui yet: press c", id="checkpoint-last")
         yield DataTable(id="checkpoints-table", cursor_type="row")
@@ -25,6 +26,9 @@ class CheckpointsPane(Vertical):
         for column in COLUMNS:
             table.add_column(column, key=column)
         self._count = -1
+
+    def restyle(self) -> None:
+        self._count = -1  # the next poll draws it again
 
     def show(self, history: History) -> None:
         results = list(history.checkpoints)
@@ -38,4 +42,4 @@ class CheckpointsPane(Vertical):
         table = self.query_one(DataTable)
         table.clear()
         for result in reversed(results):
-            table.add_row(*checkpoint_row(result))
+            table.add_row(*checkpoint_row(result, self.palette))

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from waltui.ui.palette import Themed
 from waltui.units import visible
-
-KIND_STYLE = {"error": "bold red", "critical": "bold red", "warning": "yellow",
-              "cleared": "green", "action": "cyan", "attach": "dim", "detach": "dim"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +21,7 @@ class Event:
     text: str
 
 
-class EventLog(Static):
+class EventLog(Themed, Static):
     """Renders the last events of the app's log, optionally of one database only."""
 
     def __init__(self, events: deque[Event], path: str | None = None, limit: int = 200,
@@ -39,7 +37,11 @@ class EventLog(Static):
     def on_mount(self) -> None:
         self.redraw()
 
+    def restyle(self) -> None:
+        self.redraw()
+
     def redraw(self) -> None:
+        palette = self.palette
         text = Text() if self.full else Text(no_wrap=True, overflow="ellipsis")
         shown = 0
         for event in reversed(self.events):
@@ -47,11 +49,11 @@ class EventLog(Static):
                 continue
             if shown:
                 text.append("\n")
-            text.append(time.strftime("%H:%M:%S ", time.localtime(event.at)), style="dim")
+            text.append(time.strftime("%H:%M:%S ", time.localtime(event.at)), style=palette.muted)
             if self.path is None:
-                text.append(visible(event.path.rsplit("/", 1)[-1]) + " ", style="bold")
-            text.append(visible(event.text), style=KIND_STYLE.get(event.kind, ""))
+                text.append(visible(event.path.rsplit("/", 1)[-1]) + " ", style=palette.strong)
+            text.append(visible(event.text), style=palette.event(event.kind))
             shown += 1
             if shown >= self.limit:
                 break
-        self.update(text if shown else Text("no events yet", style="dim"))
+        self.update(text if shown else Text("no events yet", style=palette.muted))

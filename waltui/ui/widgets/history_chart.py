@@ -25,6 +25,13 @@ class HistoryChart(PlotextPlot):
         super().__init__(**kwargs)
         self._drawn_polls = -1
 
+    def on_mount(self) -> None:
+        # line colours are the theme's: a new theme draws them again at the next poll
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        self._drawn_polls = -1
+
     def show(self, history: History) -> None:
         if history.polls == self._drawn_polls:
             return

@@ -9,12 +9,13 @@ from textual.widgets import DataTable, Static
 
 from waltui.model import Reading
 from waltui.report import named_process, reader_sentence
+from waltui.ui.palette import Palette, Themed
 from waltui.units import human_seconds, short_command
 
 COLUMNS = ("pid", "process", "file", "lock", "slot", "mark", "held", "state")
 
 
-class LocksPane(Vertical):
+class LocksPane(Themed, Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="pin-sentence")
         yield DataTable(id="locks-table", cursor_type="row", zebra_stripes=True)
@@ -25,9 +26,12 @@ class LocksPane(Vertical):
             table.add_column(column, key=column)
         self._shown: tuple[object, ...] = ()
 
+    def restyle(self) -> None:
+        self._shown = ()  # the next poll draws it again
+
     def show(self, reading: Reading) -> None:
-        rows = self._rows(reading)
-        sentence = self._sentence(reading)
+        rows = self._rows(reading, self.palette)
+        sentence = self._sentence(reading, self.palette)
         if (rows, sentence.plain) == self._shown:
             return
         self._shown = (rows, sentence.plain)
@@ -47,25 +51,25 @@ class LocksPane(Vertical):
         return int(str(key).split("#")[0]) if key else None
 
     @staticmethod
-    def _sentence(reading: Reading) -> Text:
+    def _sentence(reading: Reading, palette: Palette) -> Text:
         index = reading.wal_index
         text = Text()
         for reader in reading.pins:
-            text.append(reader_sentence(reader, index) + "\n", style="bold red")
+            text.append(reader_sentence(reader, index) + "\n", style=palette.critical)
         if reading.writer_pid:
             text.append(f"{named_process(reading, reading.writer_pid)} holds the write lock\n",
-                        style="yellow")
+                        style=palette.warning)
         if reading.stale_marks:
             marks = ", ".join(f"slot {m.slot} at {m.read_mark}" + (" (waltui's own query)"
                                                                   if m.ours else "")
                               for m in reading.stale_marks)
-            text.append(f"stale marks (no reader holds them; harmless): {marks}", style="dim")
+            text.append(f"stale marks (no reader holds them; harmless): {marks}", style=palette.muted)
         if not text.plain:
-            text.append("no reader pins the WAL; no writer holds the write lock", style="green")
+            text.append("no reader pins the WAL; no writer holds the write lock", style=palette.ok)
         return text
 
     @staticmethod
-    def _rows(reading: Reading) -> tuple[tuple[object, ...], ...]:
+    def _rows(reading: Reading, palette: Palette) -> tuple[tuple[object, ...], ...]:
         pinning = {(r.pid, r.slot) for r in reading.pins}
         marks = reading.wal_index.read_marks if reading.wal_index else ()
         rows = []
@@ -75,20 +79,20 @@ class LocksPane(Vertical):
                                           h.lock.pid != writer, h.lock.pid)):
             lock = held.lock
             pins = lock.lock == "read" and (lock.pid, lock.slot) in pinning
-            style = "bold red" if pins else ("yellow" if lock.lock in ("write", "reserved",
-                                                                       "exclusive") else "")
+            style = palette.critical if pins else (
+                palette.warning if lock.lock in ("write", "reserved", "exclusive") else "")
             mark = marks[lock.slot] if lock.slot is not None and lock.slot < len(marks) else None
             state = held.process.state if held.process else "?"
             rows.append((
                 Text(str(lock.pid), style=style),
                 Text("waltui (this process)" if held.ours else
                      short_command(held.process.label, 36) if held.process else "?",
-                     style="dim" if held.ours else style),
+                     style=palette.muted if held.ours else style),
                 lock.file,
                 Text(lock.lock + (" (waiting)" if lock.waiting else ""), style=style),
                 "-" if lock.slot is None else str(lock.slot),
                 "-" if mark is None else str(mark),
                 human_seconds(held.held_seconds),
-                Text(state, style="bold red" if state == "disk-sleep" else ""),
+                Text(state, style=palette.critical if state == "disk-sleep" else ""),
             ))
         return tuple(rows)

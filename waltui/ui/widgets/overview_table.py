@@ -19,12 +19,13 @@ from textual.widgets.data_table import ColumnKey
 from waltui.monitor import Update
 from waltui.ui.columns import COLUMNS, Column, fitting
 from waltui.ui.format import unique_names
+from waltui.ui.palette import Themed
 
 Cells = tuple[object, ...]
 RESORT_SECONDS = 2.0
 
 
-class OverviewTable(DataTable):
+class OverviewTable(Themed, DataTable):
     # One column of databases: Home and End go to the first and last row, not sideways.
     BINDINGS = [Binding("home", "scroll_top", show=False), Binding("end", "scroll_bottom", show=False)]
 
@@ -207,6 +208,13 @@ class OverviewTable(DataTable):
         self._fit_columns()
         self.sync_visible()
 
+    def restyle(self) -> None:
+        # Rich's Text equality ignores a whole-text style: mark every cell as changed
+        self._shown_from.clear()
+        blank = (None,) * len(self.shown_columns)
+        self._shown = dict.fromkeys(self._shown, blank)
+        self.sync_visible()
+
     def sync_visible(self) -> None:
         top = int(self.scroll_y)
         for index in range(top, min(self.row_count, top + self.size.height)):
@@ -219,7 +227,7 @@ class OverviewTable(DataTable):
         if update is None or self._shown_from.get(path) is update:
             return
         name = self.name_of(path)
-        cells = tuple(column.cell(update, name) for column in self.shown_columns)
+        cells = tuple(column.cell(update, name, self.palette) for column in self.shown_columns)
         for column, new, before in zip(self.shown_columns, cells, self._shown[path]):
             if new != before:
                 self.update_cell(path, column.key, new,

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from waltui.history import History
+from waltui.ui.palette import theme_rgb
 from waltui.ui.widgets.history_chart import HistoryChart, finite
 from waltui.units import visible
 
-COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "red")
+# theme variables, one per queue in turn
+LINE_VARIABLES = ("accent", "secondary", "success", "warning", "primary", "error")
 
 
 class QueueChart(HistoryChart):
     def draw(self, history: History, seconds_ago: list[float]) -> None:
         plt = self.plt
-        for colour, (name, ring) in zip(COLOURS * 10, sorted(history.queues.items())):
+        for variable, (name, ring) in zip(LINE_VARIABLES * 10, sorted(history.queues.items())):
             xs, ys = finite(seconds_ago, ring.values())
             if xs:
-                plt.plot(xs, ys, label=visible(name), color=colour)
+                plt.plot(xs, ys, label=visible(name), color=theme_rgb(self, variable))
         plt.title("queue depth" if history.queues else "queue depth: no queue query "
                   "(--queue NAME=SQL or a known queue table)")

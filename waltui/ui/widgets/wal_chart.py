@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from waltui.history import History
+from waltui.ui.palette import theme_rgb
 from waltui.ui.widgets.history_chart import HistoryChart, finite
 
 MiB = 1024 * 1024
@@ -23,14 +24,14 @@ class WalChart(HistoryChart):
         wal_x, wal_y = finite(seconds_ago, [v / MiB for v in history.wal_bytes.values()])
         use_x, use_y = finite(seconds_ago, [v / MiB for v in history.wal_in_use.values()])
         if use_x:  # drawn first: where the WAL is fresh both lines coincide
-            plt.plot(use_x, use_y, label="in use", color="green")
+            plt.plot(use_x, use_y, label="in use", color=theme_rgb(self, "success"))
         if wal_x:
-            plt.plot(wal_x, wal_y, label="-wal file", color="cyan")
+            plt.plot(wal_x, wal_y, label="-wal file", color=theme_rgb(self, "accent"))
         if history.wal_high_water:
-            plt.hline(history.wal_high_water / MiB, color="yellow")
+            plt.hline(history.wal_high_water / MiB, color=theme_rgb(self, "warning"))
         top = max(wal_y + use_y + [history.wal_high_water / MiB, 0.001])
         if self.threshold_bytes / MiB <= top * 1.5:
-            plt.hline(self.threshold_bytes / MiB, color="red")
+            plt.hline(self.threshold_bytes / MiB, color=theme_rgb(self, "error"))
         plt.title("-wal MiB · flat lines: high-water and (when near) the threshold")
 
 
@@ -38,7 +39,8 @@ class PendingChart(HistoryChart):
     def draw(self, history: History, seconds_ago: list[float]) -> None:
         xs, ys = finite(seconds_ago, history.frames_pending.values())
         if xs:
-            self.plt.plot(xs, ys, label="frames pending (not yet checkpointed)", color="magenta")
+            self.plt.plot(xs, ys, label="frames pending (not yet checkpointed)",
+                          color=theme_rgb(self, "secondary"))
             low, high = min(ys), max(ys)  # whole frames: plotext would label 3487.0
             ticks = [low + (high - low) * i / 4 for i in range(5)] if high > low else [low]
             self.plt.yticks(ticks, [f"{round(t):,}" for t in ticks])
