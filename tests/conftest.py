@@ -14,6 +14,15 @@ import pytest
 HELPER = Path(__file__).parent / "helpers" / "sqlite_helper.py"
 
 
+@pytest.fixture(autouse=True)
+def own_state_directory(tmp_path_factory, monkeypatch) -> Path:
+    """Each test has its own $XDG_STATE_HOME: a sort or theme saved by one test must not
+    reach the next, nor the user's own ~/.local/state."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
+
+
 class Helper:
     """A separate process with its own SQLite connection; each call waits for its answer."""
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 
@@ -119,3 +121,18 @@ def test_shell_completions_are_generated_from_the_parsers():
     if shutil.which("zsh"):
         zsh = waltui("completion", "zsh").stdout
         assert subprocess.run(["zsh", "-n"], input=zsh, text=True).returncode == 0
+
+
+def test_a_directory_says_what_it_skipped(tmp_path):
+    conn = sqlite3.connect(tmp_path / "queue.db")
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("CREATE TABLE t(x)")
+    conn.close()
+    (tmp_path / "README").write_text("notes")
+    (tmp_path / "exports").mkdir()
+    out = waltui("snapshot", "--json", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert [d["path"] for d in json.loads(out.stdout)["databases"]] == [
+        str(tmp_path / "queue.db")]
+    assert out.stderr == (f"waltui: {tmp_path}: 2 files skipped: 1 not SQLite (no \"SQLite "
+                          "format 3\" header), 1 directory (not searched)\n")

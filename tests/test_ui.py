@@ -631,3 +631,73 @@ async def test_overview_columns_give_way_by_priority_and_never_half_show(live_db
             kept = [c for c in COLUMNS if c.key in shown]
             assert all(d.priority > k.priority for d in dropped for k in kept)
             assert shown[:4] == ["name", "health", "wal", "pending"]
+
+
+async def test_a_result_is_toasted_only_where_nothing_on_screen_shows_it(live_db):
+    """The overview's event log and the Checkpoints pane show a checkpoint's result: no
+    toast laid over them. On the Locks pane nothing does: a toast. Either way the event log
+    has it in full."""
+    db, _app = live_db
+    app = WaltuiApp([str(db)], FAST)
+
+    def toasts() -> list[str]:
+        return [n.message for n in app._notifications]
+
+    async def checkpoint() -> None:
+        done = sum("PASSIVE checkpoint" in e.text and "started" not in e.text
+                   for e in app.events)
+        await open_screen(pilot, "c", CheckpointScreen)
+        await pilot.press("enter")  # PASSIVE
+        await wait_for(pilot, lambda: sum("PASSIVE checkpoint" in e.text and
+                                          "started" not in e.text for e in app.events) > done)
+        await pilot.pause(0.1)
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        await checkpoint()
+        assert toasts() == []
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        app.screen.query_one(TabbedContent).active = "tab-checkpoints"
+        await pilot.pause(0.1)
+        await checkpoint()
+        assert toasts() == []
+        app.screen.query_one(TabbedContent).active = "tab-locks"
+        await pilot.pause(0.1)
+        await checkpoint()
+        assert len(toasts()) == 1 and "PASSIVE checkpoint" in toasts()[0]
+
+
+async def test_attach_refuses_a_missing_path_completes_and_counts_what_it_skips(tmp_path):
+    from waltui.ui.screens.attach import AttachScreen
+
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    for name in ("agent-01.db", "agent-02.db"):
+        with sqlite3.connect(fleet / name) as conn:
+            conn.execute("PRAGMA journal_mode=wal")
+            conn.execute("CREATE TABLE t(x)")
+    (fleet / "notes.txt").write_text("not a database")
+    (fleet / "agent.log").write_text("log")
+    (fleet / "sub").mkdir()
+    app = WaltuiApp([], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "a", AttachScreen)
+        await pilot.press(*str(tmp_path / "nowhere.db"), "enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, AttachScreen)  # refused, not attached
+        said = str(app.screen.query_one("#attach-matches").render())
+        assert "no such file or directory" in said and not app.attached
+        box = app.screen.query_one("#path")
+        box.value = ""
+        await pilot.press(*str(fleet / "ag"))
+        await wait_for(pilot, lambda: "3 matches" in str(
+            app.screen.query_one("#attach-matches").render()))
+        await pilot.press("right")  # to the longest common prefix, as a shell does
+        assert box.value == str(fleet / "agent")
+        box.value = str(fleet)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.attached) == 2)
+        notes = [e.text for e in app.events if "skipped" in e.text]
+        assert notes == [f"{fleet}: 3 files skipped: 2 not SQLite (no \"SQLite format 3\" "
+                         "header), 1 directory (not searched)"]

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from waltui import __version__, exits
 from waltui.cli_args import COMMANDS, build_parser, completion, main_help, near_command
 from waltui.config import Config, ConfigError, effective_settings, load_with_sources
-from waltui.discovery import expand
+from waltui.discovery import discover
 from waltui.report import envelope
 from waltui.units import literal_lines, visible
 
@@ -104,7 +104,11 @@ def _main(args: list[str]) -> int:
     if command == "demo":
         from waltui.demo import run_demo
         return run_demo(config, seed=options.seed, directory=options.dir)
-    paths = expand(options.paths)
+    found = discover(options.paths)
+    paths = found.paths
+    if command in ("snapshot", "check"):  # the dashboard puts them in its event log
+        for note in found.skipped:  # a directory's other files: counted, never dropped unsaid
+            print(f"waltui: {visible(note)}", file=sys.stderr)
     if not paths:
         print("waltui: no database paths given (or no SQLite file matched); "
               "waltui --help lists the commands", file=sys.stderr)
@@ -120,7 +124,7 @@ def _main(args: list[str]) -> int:
         return run_check(paths, config, as_json=options.json, watch_seconds=options.watch_seconds,
                          lock_source=options.lock_source)
     from waltui.ui.app import run_dashboard
-    return run_dashboard(paths, config)
+    return run_dashboard(paths, config, notes=found.skipped)
 
 
 def config_check(path: str | None) -> int:

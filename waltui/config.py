@@ -8,6 +8,7 @@ import difflib
 import math
 from dataclasses import dataclass, field, fields, replace
 
+from waltui.keys import check_remap
 from waltui.probes.reading import ObserveOptions
 from waltui.probes.sqlite import QueueQuery
 
@@ -53,6 +54,12 @@ class Config:
     checkpoint_deadline: float = 10.0
     checkpoint_journal_size_limit: int | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
+    keys: tuple[tuple[str, str], ...] = ()  # [keys]: (action, key) remaps for the dashboard
+    interval_chosen: bool = False  # set in the file or on the command line (beats saved state)
+
+    @property
+    def key_remap(self) -> dict[str, str]:
+        return dict(self.keys)
 
     def observe_options(self) -> ObserveOptions:
         return ObserveOptions(queries=self.queries, sql=self.sql, presets=self.presets,
@@ -113,7 +120,7 @@ CHECKPOINT_SETTINGS: dict[str, Setting] = {
 THRESHOLD_SETTINGS: dict[str, Setting] = {
     f.name: Setting(type(f.default), at_least=0) for f in fields(Thresholds)
 }
-TABLES = ("queues", "thresholds", "checkpoint")
+TABLES = ("queues", "thresholds", "checkpoint", "keys")
 
 
 def _unknown(where: str, key: str, known: list[str]) -> ConfigError:
@@ -207,6 +214,7 @@ def load_with_sources(path: str | None, *, queue_specs: list[str] = (),
                                    THRESHOLD_SETTINGS[key])
         sources[f"thresholds.{key}"] = (thresholds[key], "command line")
     checkpoint = _read_table(where, "checkpoint", data, CHECKPOINT_SETTINGS, sources)
+    keys = _read_keys(where, data.get("keys", {}), sources)
     if interval is not None:
         values["interval"] = _checked("--interval", "interval", interval,
                                       TOP_SETTINGS["interval"])
@@ -223,8 +231,27 @@ def load_with_sources(path: str | None, *, queue_specs: list[str] = (),
         checkpoint_deadline=checkpoint.get("deadline", Config.checkpoint_deadline),
         checkpoint_journal_size_limit=checkpoint.get("journal_size_limit"),
         thresholds=replace(Thresholds(), **thresholds),
+        keys=keys,
+        interval_chosen="interval" in values,
     )
     return config, sources
+
+
+def _read_keys(where: str, table: dict[str, object],
+               sources: Sources) -> tuple[tuple[str, str], ...]:
+    """[keys] action = "key": checked against the registry of keys, so a typo or a key two
+    actions would share is refused here, not found when the key does nothing."""
+    remap: dict[str, str] = {}
+    for action, key in table.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"{where}: keys.{action}: got {key!r}; accepted: a key name "
+                              "such as \"C\", \"ctrl+k\" or \"f5\"")
+        remap[str(action)] = key.strip()
+        sources[f"keys.{action}"] = (key.strip(), where)
+    problems = check_remap(remap)
+    if problems:
+        raise ConfigError(f"{where}: " + "; ".join(problems))
+    return tuple(remap.items())
 
 
 def effective_settings(config: Config, sources: Sources) -> list[tuple[str, object, str]]:
@@ -243,4 +270,6 @@ def effective_settings(config: Config, sources: Sources) -> list[tuple[str, obje
                      sources.get(f"thresholds.{key}", (value, "default"))[1]))
     rows += [(f"queues.{q.name}", q.sql, sources.get(f"queues.{q.name}", (q.sql, "?"))[1])
              for q in config.queries]
+    rows += [(f"keys.{action}", key, sources.get(f"keys.{action}", (key, "?"))[1])
+             for action, key in config.keys]
     return rows

@@ -4,35 +4,58 @@ from __future__ import annotations
 
 import glob
 import os
+from collections import Counter
+from dataclasses import dataclass
 
 from waltui.deadline import within_deadline
 from waltui.probes.files import looks_like_sqlite
 
 SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
+PLURALS = {"directory (not searched)": "directories (not searched)",
+           "not a regular file": "not regular files"}
+
+
+@dataclass(frozen=True)
+class Found:
+    paths: list[str]
+    skipped: list[str]  # one sentence per directory or glob that left files out, and why
 
 
 def expand(arguments: list[str]) -> list[str]:
+    return discover(arguments).paths
+
+
+def discover(arguments: list[str]) -> Found:
     """Files are kept as given (even missing ones: their pane says so); a directory gives
-    every SQLite file in it, found by its 16-byte header, not its extension. Each argument
-    is looked at under a deadline: one on a hung mount is kept as given, and its pane says
-    it is stuck, instead of the whole command waiting for ever."""
+    every SQLite file in it, found by its 16-byte header, not its extension, and says how
+    many files it left out and why. Each argument is looked at under a deadline: one on a
+    hung mount is kept as given, and its pane says it is stuck, instead of the whole command
+    waiting for ever."""
     found: list[str] = []
+    skipped: list[str] = []
     for arg in arguments:
-        found += within_deadline(lambda arg=arg: _expand_one(arg), [arg])
+        paths, note = within_deadline(lambda arg=arg: _expand_one(arg), ([arg], None))
+        found += paths
+        if note:
+            skipped.append(note)
     unique: dict[str, None] = {}
     for path in found:
         unique.setdefault(canonical(path), None)
-    return list(unique)
+    return Found(list(unique), skipped)
 
 
-def _expand_one(arg: str) -> list[str]:
+def _expand_one(arg: str) -> tuple[list[str], str | None]:
     if glob.has_magic(arg) and not os.path.lexists(arg):  # a real name holding [ * ?
-        matches = sorted(glob.glob(arg))
-        return [m for m in matches if os.path.isfile(m) and _is_database(m)]
+        return _keep_databases(arg, sorted(glob.glob(arg)))
     if os.path.isdir(arg):
+        try:
+            names = sorted(os.listdir(arg))
+        except OSError:
+            return [arg], None  # its pane will say why it could not be read
+        paths, note = _keep_databases(arg, [os.path.join(arg, n) for n in names])
         # A directory with no database in it stays as itself: its pane says so.
-        return scan_directory(arg) or [arg]
-    return [arg]
+        return paths or [arg], note
+    return [arg], None
 
 
 def canonical(path: str) -> str:
@@ -41,14 +64,26 @@ def canonical(path: str) -> str:
     return within_deadline(lambda: os.path.realpath(path), os.path.abspath(path))
 
 
-def scan_directory(directory: str) -> list[str]:
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return [directory]  # its pane will say why it could not be read
-    return [os.path.join(directory, n) for n in names
-            if os.path.isfile(os.path.join(directory, n)) and _is_database(os.path.join(directory, n))]
+def _keep_databases(where: str, candidates: list[str]) -> tuple[list[str], str | None]:
+    kept: list[str] = []
+    reasons: Counter[str] = Counter()
+    for path in candidates:
+        if path.endswith(SIDECAR_SUFFIXES):
+            continue  # a database's -wal, -shm or -journal: part of it, not skipped
+        if os.path.isdir(path):
+            reasons["directory (not searched)"] += 1
+        elif not os.path.isfile(path):
+            reasons["not a regular file"] += 1
+        elif not os.access(path, os.R_OK):
+            reasons["unreadable (permission denied)"] += 1
+        elif looks_like_sqlite(path):
+            kept.append(path)
+        else:
+            reasons["not SQLite (no \"SQLite format 3\" header)"] += 1
+    if not reasons:
+        return kept, None
+    total = sum(reasons.values())
+    why = ", ".join(f"{count} {PLURALS.get(reason, reason) if count > 1 else reason}"
+                    for reason, count in reasons.most_common())
+    return kept, (f"{where}: {total} file{'s' * (total != 1)} skipped: {why}")
 
-
-def _is_database(path: str) -> bool:
-    return not path.endswith(SIDECAR_SUFFIXES) and looks_like_sqlite(path)

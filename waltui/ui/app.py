@@ -15,21 +15,21 @@ from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Static, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from waltui.actions import describe_checkpoint
 from waltui.config import Config
-from waltui.discovery import expand
+from waltui.discovery import Found
 from waltui.monitor import Monitor, Poller, Update
 from waltui.probes.reading import opens_immutable
 from waltui.ui.database_actions import DatabaseActions
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import ActionReport, CheckpointDone, Detached, PollResults
+from waltui.ui.remembered import RememberedSettings
 from waltui.ui.screens.detail import DetailScreen
-from waltui.ui.screens.dialogs import (
-    AttachScreen,
-)
+from waltui.ui.screens.attach import AttachScreen
+from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.ui.screens.events import EventsScreen
 from waltui.ui.screens.help import HelpScreen
 from waltui.ui.screens.overview import OverviewScreen
@@ -41,14 +41,18 @@ from waltui.units import human_seconds, visible
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
-class WaltuiApp(DatabaseActions, App[None]):
+class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
     CSS_PATH = "waltui.tcss"
     TITLE = "waltui"
     BINDINGS = bindings()
 
     def __init__(self, paths: list[str], config: Config, *, poll: bool = True,
-                 on_exit: Callable[[], None] | None = None) -> None:
+                 on_exit: Callable[[], None] | None = None, keep_settings: bool = True,
+                 notes: Iterable[str] = ()) -> None:
+        """notes: what the command line's directories left out, for the event log."""
         super().__init__()
+        self.initial_notes = list(notes)
+        self.keep_settings = keep_settings  # False: neither read nor write the state file
         self.config = config
         self.initial_paths = paths
         self.events: deque[Event] = deque(maxlen=500)
@@ -65,8 +69,12 @@ class WaltuiApp(DatabaseActions, App[None]):
         return OverviewScreen()
 
     def on_mount(self) -> None:
+        self.restore_settings()
         for path in self.initial_paths:
             self._attach_path(path)
+        for note in self.initial_notes:
+            self._record_event("", "attach", note)
+        self.call_after_refresh(self.restore_sort)
         if self.poll_enabled:
             self.run_worker(self.monitor.run, thread=True, exit_on_error=False,
                             name="monitor", group="monitor")
@@ -136,15 +144,32 @@ class WaltuiApp(DatabaseActions, App[None]):
     def on_checkpoint_done(self, message: CheckpointDone) -> None:
         self.monitor.record_checkpoint(message.path, message.result)
         self.monitor.poll_now()
-        text = describe_checkpoint(message.result)
         ok = message.result.outcome == "done"
-        self.log_event(message.path, "action", text)
-        self.notify(text, title="checkpoint", severity="information" if ok else "warning",
-                    timeout=8)
+        self.announce(message.path, "action", describe_checkpoint(message.result),
+                      "information" if ok else "warning", what="checkpoint")
 
     def on_action_report(self, message: ActionReport) -> None:
-        self.log_event(message.path, message.kind, message.text)
-        self.notify(message.text, severity=message.severity, timeout=8)
+        self.announce(message.path, message.kind, message.text, message.severity)
+
+    def announce(self, path: str, kind: str, text: str, severity: str = "information",
+                 what: str = "") -> None:
+        """A result goes into the event log in full (e reads it); a toast only when nothing
+        on screen shows it already, so a toast never covers what it reports."""
+        self.log_event(path, kind, text)
+        if not self.shown_on_screen(path, what):
+            self.notify(text, title=what, severity=severity,  # type: ignore[arg-type]
+                        timeout=8)
+
+    def shown_on_screen(self, path: str, what: str = "") -> bool:
+        screen = self.screen
+        if isinstance(screen, OverviewScreen):  # its event log, newest first
+            return True
+        if isinstance(screen, WorkerDialog):
+            return screen.shows_results and screen.path == path
+        if isinstance(screen, DetailScreen) and screen.path == path:
+            pane = screen.query_one("#tabs", TabbedContent).active
+            return pane == "tab-events" or (what == "checkpoint" and pane == "tab-checkpoints")
+        return False
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -251,7 +276,7 @@ class WaltuiApp(DatabaseActions, App[None]):
     def action_open_detail(self) -> None:
         path = self.selected_path()
         if path is not None and not isinstance(self.screen, DetailScreen):
-            self.push_screen(DetailScreen(path))
+            self.push_screen(DetailScreen(path, pane=self.saved.detail_pane))
 
     def action_back(self) -> None:
         if isinstance(self.screen, DetailScreen):
@@ -265,25 +290,22 @@ class WaltuiApp(DatabaseActions, App[None]):
         if isinstance(self.screen, OverviewScreen):
             self.screen.open_filter()
 
-    def action_sort(self) -> None:
+    def action_sort(self) -> None:  # the table posts SortChanged: shown and kept
         if isinstance(self.screen, OverviewScreen):
             self.screen.query_one(OverviewTable).sort_next()
-            self.refresh_status()
 
     def action_sort_reverse(self) -> None:
         if isinstance(self.screen, OverviewScreen):
             self.screen.query_one(OverviewTable).sort_reverse()
-            self.refresh_status()
 
     def action_attach(self) -> None:
-        def chosen(value: str | None) -> None:
-            if not value:
+        def chosen(found: Found | None) -> None:
+            if found is None:
                 return
-            paths = expand([value])
-            if not paths:
-                self.notify(f"no SQLite file matches {value}", severity="warning")
-            for path in paths:
+            for path in found.paths:
                 self._attach_path(path)
+            for note in found.skipped:
+                self._record_event("", "attach", note)
             self._redraw_event_logs()
             self.refresh_status()
 
@@ -315,6 +337,7 @@ class WaltuiApp(DatabaseActions, App[None]):
         else:
             choice = min([s for s in INTERVAL_STEPS if s > now], default=INTERVAL_STEPS[-1])
         self.monitor.set_interval(choice)
+        self.remember(interval=choice)
         self.notify(f"polling every {choice:g}s", timeout=2)
         self.refresh_status()
 
@@ -341,6 +364,6 @@ class WaltuiApp(DatabaseActions, App[None]):
 
 
 def run_dashboard(paths: list[str], config: Config,
-                  on_exit: Callable[[], None] | None = None) -> int:
-    WaltuiApp(paths, config, on_exit=on_exit).run()
+                  on_exit: Callable[[], None] | None = None, notes: Iterable[str] = ()) -> int:
+    WaltuiApp(paths, config, on_exit=on_exit, notes=notes).run()
     return 0

@@ -1,85 +1,16 @@
-"""The one registry of keys: bindings, the help screen and the command palette all read it."""
+"""The registry of keys (waltui.keys) as Textual bindings. Each binding's id is its action,
+so the config's [keys] table remaps it with App.set_keymap (as posting does)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.binding import Binding
 
+from waltui.keys import KEYS, MOVES, KeyAction
 
-@dataclass(frozen=True)
-class KeyAction:
-    key: str
-    action: str
-    description: str
-    group: str
-    writes: bool = False  # refused under --read-only
-    show: bool = True  # in the footer
-    display: str = ""  # how the help screen spells the key
-    footer: str = ""  # one word: ten of them must fit an 80-column footer
-
-
-    @property
-    def label(self) -> str:
-        return self.display or self.key
-
-
-# No ctrl+a or ctrl+b: screen and tmux take them.
-KEYS: tuple[KeyAction, ...] = (
-    KeyAction("enter", "open_detail", "Open the selected database", "Navigate", show=False,
-              display="Enter"),
-    KeyAction("escape", "back", "Back to the overview", "Navigate", show=False, display="Esc"),
-    KeyAction("slash", "filter", "Filter databases by name", "Navigate", display="/",
-              footer="filter"),
-    KeyAction("o", "sort", "Sort by the next column (kept as polls come in)", "Navigate",
-              show=False),
-    KeyAction("O", "sort_reverse", "Reverse the sort (or click a column's header)",
-              "Navigate", show=False, display="Shift+O"),
-    KeyAction("e", "events", "Every event in full, newest first", "Navigate", show=False),
-    KeyAction("y", "copy", "Copy the selected path, or the chosen lock holder's pid and "
-              "command, to the clipboard (OSC 52: works over SSH)", "Navigate", show=False),
-    KeyAction("a", "attach", "Attach a database", "Databases", footer="attach"),
-    KeyAction("d", "detach", "Detach the selected database", "Databases",
-              show=False),
-    KeyAction("space", "pause", "Pause or resume polling", "Polling", display="Space",
-              footer="pause"),
-    KeyAction("minus", "faster", "Shorter interval: poll more often", "Polling", show=False,
-              display="-"),
-    KeyAction("plus", "slower", "Longer interval: poll less often", "Polling", show=False,
-              display="+"),
-    KeyAction("r", "poll_now", "Poll now", "Polling", show=False),
-    KeyAction("c", "checkpoint", "Checkpoint (PASSIVE, FULL, RESTART, TRUNCATE)", "Actions",
-              writes=True, footer="checkpoint"),
-    KeyAction("i", "integrity", "Integrity check (quick or full)", "Actions",
-              footer="integrity"),
-    KeyAction("p", "pragmas", "Pragmas: view, change, optimize", "Actions",
-              footer="pragmas"),
-    KeyAction("R", "recover", "Guided safe recovery", "Actions", writes=True, show=False,
-              display="Shift+R"),
-    KeyAction("k", "terminate", "SIGTERM the culprit (or the lock holder selected in Locks)",
-              "Actions", writes=True, show=False),
-    KeyAction("K", "kill", "SIGKILL it, after a second confirmation", "Actions",
-              writes=True, show=False, display="Shift+K"),
-    KeyAction("question_mark", "help", "Help: every key", "App", display="?", footer="help"),
-    KeyAction("q", "quit", "Quit", "App", footer="quit"),
-)
-
-
-# Keys that belong to the widgets (tables, tabs, dialogs), not to the app: listed in the help
-# so that nothing an operator can press is a secret.
-MOVES: tuple[tuple[str, str], ...] = (
-    ("Up/Down", "Move in a table; PgUp/PgDn a page"),
-    ("Home/End", "First and last row"),
-    ("Left/Right", "Detail view: the previous and next pane (the tab bar has the focus)"),
-    ("Tab", "Into the pane (to scroll a table, or choose a lock holder for k)"),
-    ("Shift+Tab", "Back to the tab bar"),
-    ("x", "Integrity check: cancel the running check"),
-    ("y / n", "Confirmation dialogs: go ahead / cancel (nothing is written)"),
-    ("Esc", "Close a dialog or this help (also ? and q here)"),
-)
+__all__ = ["KEYS", "MOVES", "KeyAction", "bindings"]
 
 
 def bindings() -> list[Binding]:
     return [Binding(k.key, k.action, k.footer or k.description, show=k.show,
-                    key_display=k.display or None, tooltip=k.description)
+                    key_display=k.display or None, tooltip=k.description, id=k.action)
             for k in KEYS]

@@ -27,6 +27,15 @@ class CheckpointDone(Message):
         self.result = result
 
 
+class SortChanged(Message):
+    """The overview's order changed (key, header click): the app shows and keeps it."""
+
+    def __init__(self, key: str | None, descending: bool) -> None:
+        super().__init__()
+        self.key = key
+        self.descending = descending
+
+
 class ActionReport(Message):
     """Any other action's outcome, in words, for the event log and a notification."""
 

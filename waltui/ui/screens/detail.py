@@ -23,13 +23,18 @@ from waltui.units import visible
 class DetailScreen(Screen):
     BINDINGS = [("escape", "app.back", "back")]
 
-    def __init__(self, path: str) -> None:
+    PANES = ("tab-locks", "tab-wal", "tab-findings", "tab-checkpoints", "tab-queue",
+             "tab-pragmas", "tab-events")
+
+    def __init__(self, path: str, pane: str | None = None) -> None:
+        """pane: the one to open on (the one the operator last chose, across runs)."""
         super().__init__()
         self.path = path
+        self.first_pane = pane if pane in self.PANES else None
 
     def compose(self) -> ComposeResult:
         yield ThemedStatic(id="summary")
-        with TabbedContent(id="tabs"):
+        with TabbedContent(id="tabs", initial=self.first_pane or ""):
             with TabPane("Locks", id="tab-locks"):
                 yield LocksPane()
             with TabPane("WAL", id="tab-wal"):
@@ -56,6 +61,7 @@ class DetailScreen(Screen):
                 Text(f"{visible(self.path)}\nwaiting for the first poll…"))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.app.remember(detail_pane=event.tabbed_content.active)
         update = self.app.latest.get(self.path)
         if update is not None:
             self.show(update)

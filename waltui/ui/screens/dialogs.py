@@ -1,16 +1,12 @@
-"""Small modal dialogs: attach with path completion, confirm, checkpoint mode, a result."""
+"""Small modal dialogs: confirm, checkpoint mode, a result."""
 
 from __future__ import annotations
-
-import glob
-import os
 
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.suggester import Suggester
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from waltui.actions import CHECKPOINT_MODES
@@ -23,46 +19,19 @@ class WorkerDialog(ModalScreen[None]):
     its app (self.app raises NoActiveAppError in the worker thread, and the worker swallows
     it), so the app is kept from construction, which runs on the UI thread."""
 
+    # True: the dialog shows its own results, so no toast is laid over it (the event log
+    # gets them in full either way)
+    shows_results = False
+
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
         self.owner: App = self.app
 
     def report(self, text: str, severity: str = "information") -> None:
-        """Into the event log (and a notification); safe from a thread, open or closed."""
+        """Into the event log (and a toast unless on screen); safe from a thread, open or
+        closed."""
         self.owner.post_message(ActionReport(self.path, "action", text, severity))
-
-
-class PathSuggester(Suggester):
-    """Completes the path typed so far from the file system (right arrow accepts)."""
-
-    def __init__(self) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
-
-    async def get_suggestion(self, value: str) -> str | None:
-        if not value:
-            return None
-        matches = sorted(glob.glob(glob.escape(os.path.expanduser(value)) + "*"))
-        if not matches:
-            return None
-        match = matches[0]
-        return match + "/" if os.path.isdir(match) and not match.endswith("/") else match
-
-
-class AttachScreen(ModalScreen[str | None]):
-    BINDINGS = [("escape", "cancel", "Cancel")]
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static("Attach: a database file, a directory or a glob "
-                         "(→ completes, Enter attaches, Esc cancels)")
-            yield Input(placeholder="/path/to/agent.db", suggester=PathSuggester(), id="path")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -10,16 +10,17 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from waltui.keys import effective_key
 from waltui.ui.keymap import KEYS, MOVES
 from waltui.ui.palette import Palette, ThemedStatic
 
 
-def help_text(read_only: bool, palette: Palette) -> Text:
+def help_text(read_only: bool, palette: Palette, remap: dict[str, str] | None = None) -> Text:
     text = Text()
     for group, keys in groupby(KEYS, key=lambda k: k.group):
         text.append(f"{group}\n", style=palette.heading)
         for key in keys:
-            text.append(f"  {key.label:<9}", style=palette.key)
+            text.append(f"  {effective_key(key.action, remap or {}):<9}", style=palette.key)
             text.append(key.description)
             if key.writes:
                 text.append("  (writes" + (": refused, --read-only)" if read_only else ")"),
@@ -38,7 +39,7 @@ class HelpKeys(ThemedStatic):
         self.restyle()
 
     def restyle(self) -> None:
-        self.update(help_text(self.app.config.read_only, self.palette))
+        self.update(help_text(self.app.config.read_only, self.palette, self.app.config.key_remap))
 
 
 class HelpScreen(ModalScreen[None]):

@@ -14,7 +14,7 @@ from waltui.actions import (
     read_pragma_panel,
     set_pragma,
 )
-from waltui.ui.palette import Themed
+from waltui.ui.palette import Themed, ThemedStatic
 from waltui.ui.screens.dialogs import ConfirmScreen, WorkerDialog
 from waltui.units import visible
 
@@ -35,6 +35,7 @@ class PragmaTable(Themed, DataTable):
     """Persistent pragmas in the strong style, per-connection ones muted."""
 
 class PragmaScreen(WorkerDialog):
+    shows_results = True  # the last change's outcome, above the keys
     BINDINGS = [("escape", "close", "Close"), ("o", "optimize", "PRAGMA optimize")]
 
     def __init__(self, path: str, immutable: bool) -> None:
@@ -51,6 +52,7 @@ class PragmaScreen(WorkerDialog):
                          "the application's own code.", classes="hint")
             yield PragmaTable(id="pragma-table", cursor_type="row")
             yield Input(id="pragma-value")
+            yield ThemedStatic(id="pragma-result")
             yield Static("Enter: change the highlighted pragma    o: PRAGMA optimize    "
                          "Esc: close", classes="hint")
 
@@ -128,7 +130,16 @@ class PragmaScreen(WorkerDialog):
         except Exception as exc:  # an SQLite error: reported, never a traceback
             text, severity = f"PRAGMA {name} failed: {exc}", "error"
         self.report(text, severity)
+        self.owner.call_from_thread(self._show_result, text, severity)
         self._load()
+
+    def _show_result(self, text: str, severity: str) -> None:
+        if not self.is_attached:
+            return
+        box = self.query_one("#pragma-result", ThemedStatic)
+        style = box.palette.ok if severity == "information" else box.palette.severity(
+            "critical" if severity == "error" else "warning")
+        box.update(Text(visible(text), style=style))
 
     def action_close(self) -> None:
         box = self.query_one(Input)

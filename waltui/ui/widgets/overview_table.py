@@ -19,6 +19,7 @@ from textual.widgets.data_table import ColumnKey
 from waltui.monitor import Update
 from waltui.ui.columns import COLUMNS, Column, fitting
 from waltui.ui.format import unique_names
+from waltui.ui.messages import SortChanged
 from waltui.ui.palette import Themed
 
 Cells = tuple[object, ...]
@@ -119,14 +120,21 @@ class OverviewTable(Themed, DataTable):
     def sort_reverse(self) -> None:
         if self.sort_key is not None:
             self.sort_descending = not self.sort_descending
-            self._show_sort()
-            self._rebuild()
+            self._sort_changed()
 
-    def sort_by(self, key: str) -> None:
-        column = next(c for c in COLUMNS if c.key == key)
-        self.sort_key, self.sort_descending = key, column.descending
+    def sort_by(self, key: str, descending: bool | None = None) -> None:
+        """By a column, in its natural direction unless told (a saved sort)."""
+        column = next((c for c in COLUMNS if c.key == key), None)
+        if column is None:  # a saved sort from a version with other columns
+            return
+        self.sort_key = key
+        self.sort_descending = column.descending if descending is None else descending
+        self._sort_changed()
+
+    def _sort_changed(self) -> None:
         self._show_sort()
         self._rebuild()
+        self.post_message(SortChanged(self.sort_key, self.sort_descending))
 
     @property
     def sort_label(self) -> str:
@@ -143,7 +151,6 @@ class OverviewTable(Themed, DataTable):
             self.sort_reverse()
         else:
             self.sort_by(key)
-        self.app.refresh_status()
 
     def _show_sort(self) -> None:
         for column in self.shown_columns:

@@ -1,0 +1,129 @@
+"""Choices that last across runs (the XDG state file) and keys remapped in the config,
+through the real app on a real database."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.test_ui import open_screen, wait_for
+from waltui.config import Config, ConfigError, load
+from waltui.ui.app import WaltuiApp
+from waltui.ui.saved_state import state_path
+from waltui.ui.screens.detail import DetailScreen
+from waltui.ui.screens.dialogs import CheckpointScreen
+from waltui.ui.screens.help import HelpScreen
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "agent.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=wal")
+        conn.execute("CREATE TABLE t(x)")
+    return path
+
+
+async def test_theme_sort_interval_and_pane_last_across_runs(db, own_state_directory):
+    app = WaltuiApp([str(db)], Config())
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        app.theme = "nord"
+        await pilot.press("o", "o", "O")  # health, reversed
+        await pilot.press("plus")  # 1 s -> 2 s
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        app.screen.query_one("#tabs").active = "tab-wal"
+        await pilot.pause(0.2)
+    saved = json.loads(state_path().read_text())
+    assert state_path().is_relative_to(own_state_directory)
+    assert (saved["theme"], saved["sort_key"], saved["sort_descending"], saved["interval"],
+            saved["detail_pane"]) == ("nord", "health", False, 2.0, "tab-wal")
+
+    again = WaltuiApp([str(db)], Config())
+    async with again.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in again.latest)
+        await pilot.pause(0.1)
+        assert again.theme == "nord"
+        assert again.monitor.interval == 2.0
+        table = again.overview_table
+        assert (table.sort_key, table.sort_descending) == ("health", False)
+        assert "by health ▲" in str(again.screen.query_one("#status").render())
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(again.screen, DetailScreen))
+        assert again.screen.query_one("#tabs").active == "tab-wal"
+
+
+async def test_an_interval_given_on_the_command_line_beats_the_saved_one(db):
+    state_path().parent.mkdir(parents=True)
+    state_path().write_text(json.dumps({"version": 1, "interval": 5.0}))
+    chosen = load(None, interval=0.5)
+    app = WaltuiApp([str(db)], chosen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        assert app.monitor.interval == 0.5
+    unchosen = WaltuiApp([str(db)], load(None))
+    async with unchosen.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        assert unchosen.monitor.interval == 5.0
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"version": 99, "theme": "nord"}',
+                                     '{"version": 1, "theme": 7, "interval": -1}', "[]"])
+async def test_a_bad_state_file_is_ignored(db, content):
+    state_path().parent.mkdir(parents=True)
+    state_path().write_text(content)
+    app = WaltuiApp([str(db)], Config())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        assert app.theme == "textual-dark"
+        assert app.monitor.interval == 1.0
+
+
+async def test_an_unwritable_state_directory_is_said_once(db, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    app = WaltuiApp([str(db)], Config())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        await pilot.press("plus", "plus")
+        notes = [e.text for e in app.events if "settings not saved" in e.text]
+        assert len(notes) == 1 and str(blocker) in notes[0]
+        assert app.monitor.interval == 5.0  # the dashboard goes on
+
+
+def write_config(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "waltui.toml"
+    path.write_text(text)
+    return str(path)
+
+
+async def test_keys_remapped_in_the_config(db, tmp_path):
+    config = load(write_config(tmp_path, '[keys]\ncheckpoint = "C"\nhelp = "f1"\n'))
+    app = WaltuiApp([str(db)], config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        await pilot.press("c")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, CheckpointScreen)  # c no longer checkpoints
+        await open_screen(pilot, "C", CheckpointScreen)
+        await pilot.press("escape")
+        await open_screen(pilot, "f1", HelpScreen)
+        keys = str(app.screen.query_one("#help-keys").render())
+        assert "  C " in keys and "  f1 " in keys
+
+
+@pytest.mark.parametrize("table, says", [
+    ('checkpoint = "q"', "'q' would be both checkpoint and quit"),
+    ('chekpoint = "C"', "keys.chekpoint: no such action"),
+    ('checkpoint = ""', "keys.checkpoint: got ''"),
+    ('help = "/"', "'slash' would be both filter and help"),
+])
+def test_a_bad_remap_is_refused_when_the_config_is_read(tmp_path, table, says):
+    with pytest.raises(ConfigError) as caught:
+        load(write_config(tmp_path, f"[keys]\n{table}\n"))
+    assert says in str(caught.value)
