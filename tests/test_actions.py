@@ -15,9 +15,9 @@ from waltui.actions import (
     Refused,
     checkpoint,
     describe_checkpoint,
-    guided_recovery,
     set_pragma,
 )
+from waltui.recovery import guided_recovery
 
 
 def test_checkpoint_that_succeeds(live_db):

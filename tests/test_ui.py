@@ -701,3 +701,69 @@ async def test_attach_refuses_a_missing_path_completes_and_counts_what_it_skips(
         notes = [e.text for e in app.events if "skipped" in e.text]
         assert notes == [f"{fleet}: 3 files skipped: 2 not SQLite (no \"SQLite format 3\" "
                          "header), 1 directory (not searched)"]
+
+
+def _closed_wal_database(path: Path, rows: int) -> None:
+    """A WAL database nobody holds, with frames left in its -wal (as a crashed writer
+    leaves them): SQLite's last close would checkpoint, so the file is copied mid-life."""
+    import shutil
+    work = path.with_name("live-" + path.name)
+    conn = sqlite3.connect(work)
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)")
+    conn.execute("CREATE INDEX t_v ON t(v)")
+    conn.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
+                 "i < ?) INSERT INTO t(v) SELECT randomblob(100) FROM n", (rows,))
+    conn.commit()
+    for suffix in ("", "-wal"):
+        shutil.copyfile(f"{work}{suffix}", f"{path}{suffix}")
+    conn.close()
+
+
+async def test_guided_recovery_shows_each_step_as_it_happens(tmp_path):
+    from waltui.ui.screens.recovery import RecoveryScreen
+
+    db = tmp_path / "crashed.db"
+    _closed_wal_database(db, 2000)
+    assert Path(f"{db}-wal").stat().st_size > 0
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        await open_screen(pilot, "R", ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, RecoveryScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.finished, timeout=30)
+        assert [(s.name, s.outcome) for s in screen.steps] == [
+            ("holders", "ok"), ("checkpoint", "ok"), ("integrity_check", "ok")]
+        shown = str(screen.query_one("#recovery-steps").render())
+        assert "TRUNCATE checkpoint" in shown and "took" in shown
+        texts = [e.text for e in app.events]
+        assert texts.index("recovery holders: ok: no process holds the database") < \
+            next(i for i, t in enumerate(texts) if t.startswith("TRUNCATE checkpoint done"))
+        await wait_for(pilot, lambda: any(r.mode == "TRUNCATE" for r in
+                                          app.latest[str(db)].history.checkpoints))
+        assert Path(f"{db}-wal").stat().st_size == 0
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RecoveryScreen))
+
+
+async def test_guided_recovery_cancels_inside_the_integrity_check(tmp_path):
+    from waltui.ui.screens.recovery import RecoveryScreen
+
+    db = tmp_path / "big.db"
+    _closed_wal_database(db, 400_000)
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        await open_screen(pilot, "R", ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, RecoveryScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.run_state.current == "integrity_check", timeout=60)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.finished, timeout=30)
+        assert screen.steps[-1].name == "integrity_check"
+        assert screen.steps[-1].outcome == "cancelled"
+        assert any(e.text.startswith("recovery integrity_check: cancelled") for e in app.events)

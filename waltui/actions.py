@@ -20,7 +20,6 @@ from waltui.history import CheckpointResult
 from waltui.model import Reading
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
 from waltui.probes.sqlite import action_connection, observer_connection
-from waltui.report import named_process
 
 CHECKPOINT_MODES: dict[str, tuple[int, str]] = {
     "PASSIVE": (apsw.SQLITE_CHECKPOINT_PASSIVE,
@@ -249,36 +248,3 @@ def set_pragma(path: str, name: str, value: str, *, read_only: bool) -> str:
         return (f"journal_mode stays {now}: SQLite did not switch it to {value} (another "
                 "connection may hold the database, or the mode cannot change now)")
     return f"{name} is now {now}: stored in the database file, every connection sees it."
-
-
-@dataclass(frozen=True)
-class RecoveryStep:
-    name: str
-    outcome: str  # ok | stopped | failed
-    detail: str
-
-
-def guided_recovery(path: str, *, read_only: bool, deadline: float = 10.0
-                    ) -> list[RecoveryStep]:
-    """Evidence first: who holds the database; only if nobody does, TRUNCATE, then check.
-    Never deletes a -wal or -shm file."""
-    reading = locks_now(path)
-    holders = sorted(reading.open_by)
-    if reading.files is None:
-        return [RecoveryStep("read", "failed", reading.error.message if reading.error else "?")]
-    names = ", ".join(named_process(reading, p) for p in holders)
-    steps = [RecoveryStep("holders", "ok" if not holders else "stopped",
-                          "no process holds the database" if not holders else
-                          f"held by {names}: stop them gracefully first (recovery goes no "
-                          "further while anything holds the database)")]
-    if holders:
-        return steps
-    if read_only:
-        return steps + [RecoveryStep("checkpoint", "stopped", READ_ONLY_REFUSAL)]
-    result = checkpoint(path, "TRUNCATE", deadline=deadline)
-    steps.append(RecoveryStep("checkpoint", "ok" if result.outcome == "done" else "failed",
-                              describe_checkpoint(result)))
-    outcome, messages = IntegrityRun(path, full=True).run()
-    steps.append(RecoveryStep("integrity_check", "ok" if outcome == "ok" else "failed",
-                              "; ".join(messages[:5]) or outcome))
-    return steps

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from textual.worker import get_current_worker
 
-from waltui.actions import checkpoint, guided_recovery
+from waltui.actions import checkpoint
 from waltui.blame import checkpoint_outlook
 from waltui.culprit import CONSEQUENCES, culprit, describe, send
-from waltui.ui.messages import ActionReport, CheckpointDone
+from waltui.ui.messages import CheckpointDone
 from waltui.ui.screens.detail import DetailScreen
-from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen, ResultScreen
+from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen
+from waltui.ui.screens.recovery import RecoveryScreen
 from waltui.ui.screens.integrity import IntegrityScreen
 from waltui.ui.screens.pragmas import PragmaScreen
 
@@ -134,17 +135,7 @@ class DatabaseActions:
 
         def decided(yes: bool | None) -> None:
             if yes:
-                self.run_worker(lambda: self._run_recovery(path), thread=True,
-                                exit_on_error=False, group="recover")
+                self.push_screen(RecoveryScreen(path, self.config.read_only,
+                                                self.config.checkpoint_deadline))
 
         self.push_screen(ConfirmScreen(f"Guided recovery of {Path(path).name}?", body), decided)
-
-    def _run_recovery(self, path: str) -> None:
-        steps = guided_recovery(path, read_only=self.config.read_only,
-                                deadline=self.config.checkpoint_deadline)
-        for step in steps:
-            self.post_message(ActionReport(path, "action", f"recovery {step.name}: "
-                                           f"{step.outcome}: {step.detail}",
-                                           "information" if step.outcome == "ok" else "warning"))
-        body = "\n".join(f"{s.name:<16} {s.outcome:<8} {s.detail}" for s in steps)
-        self.call_from_thread(self.push_screen, ResultScreen("Guided recovery", body))

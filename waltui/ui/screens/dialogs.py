@@ -1,8 +1,7 @@
-"""Small modal dialogs: confirm, checkpoint mode, a result."""
+"""Small modal dialogs: confirm, checkpoint mode; the base of dialogs whose workers outlive them."""
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -85,19 +84,3 @@ class CheckpointScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class ResultScreen(ModalScreen[None]):
-    BINDINGS = [("escape", "dismiss", "Close"), ("enter", "dismiss", "Close")]
-
-    def __init__(self, title: str, body: object) -> None:
-        super().__init__()
-        self.title_text, self.body = title, body
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(visible(self.title_text), classes="dialog-title", markup=False)
-            body = self.body if isinstance(self.body, Text) else \
-                visible(self.body, newlines=True)
-            yield Static(body, id="result-body", markup=False)
-            yield Static("Enter / Esc: close", classes="hint")
