@@ -39,7 +39,7 @@ print(commits)
 OBSERVER = """
 import sys, time
 from waltui.config import Config
-from waltui.monitor import Poller
+from waltui.collector import Poller
 from waltui.probes.sqlite import QueueQuery
 interval, deadline, mode = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 queries = (QueueQuery("pending", "SELECT count(*) FROM q WHERE state = 'pending'"),)

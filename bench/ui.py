@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 
 from bench.poll_cost import hold
-from waltui.monitor import raise_fd_limit
+from waltui.collector import raise_fd_limit
 
 WALTUI = Path(sys.executable).with_name("waltui")
 

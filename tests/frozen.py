@@ -19,7 +19,7 @@ from waltui.model import (
     StaleMark,
     WalIndex,
 )
-from waltui.monitor import Update
+from waltui.collector import Update
 from waltui.ui.widgets.event_log import Event
 
 T0 = 1_790_000_000.0

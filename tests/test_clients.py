@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from waltui.config import Config, Thresholds
-from waltui.monitor import Poller, Update
+from waltui.collector import Poller, Update
 
 CLIENTS = Path(__file__).parent / "clients"
 NODE_DIR = CLIENTS / "node"

@@ -17,7 +17,7 @@ from tests.conftest import waltui_json
 from waltui.config import Config, Thresholds
 from waltui.health import evaluate
 from waltui.history import History
-from waltui.monitor import Poller
+from waltui.collector import Poller
 from waltui.probes.filesystem import MountTable
 from waltui.probes.locks import LockTable
 from waltui.probes.reading import DatabaseObserver, PollContext

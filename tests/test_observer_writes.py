@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from waltui.config import Config
-from waltui.monitor import Poller
+from waltui.collector import Poller
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
 from waltui.probes.sqlite import QueueQuery
 

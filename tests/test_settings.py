@@ -48,7 +48,7 @@ async def test_theme_sort_interval_and_pane_last_across_runs(db, own_state_direc
         await wait_for(pilot, lambda: str(db) in again.latest)
         await pilot.pause(0.1)
         assert again.theme == "nord"
-        assert again.monitor.interval == 2.0
+        assert again.collector.interval == 2.0
         table = again.overview_table
         assert (table.sort_key, table.sort_descending) == ("health", False)
         assert "by health ▲" in str(again.screen.query_one("#status").render())
@@ -64,11 +64,11 @@ async def test_an_interval_given_on_the_command_line_beats_the_saved_one(db):
     app = WaltuiApp([str(db)], chosen)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
-        assert app.monitor.interval == 0.5
+        assert app.collector.interval == 0.5
     unchosen = WaltuiApp([str(db)], load(None))
     async with unchosen.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
-        assert unchosen.monitor.interval == 5.0
+        assert unchosen.collector.interval == 5.0
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"version": 99, "theme": "nord"}',
@@ -80,7 +80,7 @@ async def test_a_bad_state_file_is_ignored(db, content):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
         assert app.theme == "textual-dark"
-        assert app.monitor.interval == 1.0
+        assert app.collector.interval == 1.0
 
 
 async def test_an_unwritable_state_directory_is_said_once(db, tmp_path, monkeypatch):
@@ -93,7 +93,7 @@ async def test_an_unwritable_state_directory_is_said_once(db, tmp_path, monkeypa
         await pilot.press("plus", "plus")
         notes = [e.text for e in app.events if "settings not saved" in e.text]
         assert len(notes) == 1 and str(blocker) in notes[0]
-        assert app.monitor.interval == 5.0  # the dashboard goes on
+        assert app.collector.interval == 5.0  # the dashboard goes on
 
 
 def write_config(tmp_path: Path, text: str) -> str:

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static, TabbedContent
 
 from waltui.config import Config
-from waltui.monitor import Poller
+from waltui.collector import Poller, Readings
 from waltui.ui.app import WaltuiApp
 from waltui.ui.keymap import KEYS
 from waltui.ui.messages import PollResults
@@ -79,7 +79,7 @@ def test_a_poll_that_lands_during_start_up_is_shown(live_db):
     db, _app = live_db
     poller = Poller(FAST)
     poller.attach(str(db))
-    updates = poller.poll_once()
+    updates = Readings().apply_changes(poller.poll_once())
     poller.close()
     app = WaltuiApp([str(db)], FAST, poll=False)
 
@@ -130,8 +130,9 @@ async def test_bad_file_gets_an_error_row_beside_healthy_ones(live_db, tmp_path)
     app = WaltuiApp([str(db), str(junk), str(missing)], FAST)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: len(app.latest) == 3)
-        first = app.latest[str(db)].history.polls
-        await wait_for(pilot, lambda: app.latest[str(db)].history.polls > first + 1)
+        first = app.readings.batches  # the others go on being polled
+        await wait_for(pilot, lambda: app.readings.batches > first + 1
+                       and app.readings.last_batch.polled == 3)
         assert cell(app, junk, "health") == "ERR not_sqlite"
         assert cell(app, missing, "health") == "ERR missing"
         assert cell(app, db, "health") == "ok"
@@ -173,18 +174,18 @@ async def test_interval_and_pause_keys(live_db):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
         await pilot.press("minus", "minus", "minus")
-        assert app.monitor.interval == 0.25
+        assert app.collector.interval == 0.25
         await pilot.press("plus")
-        assert app.monitor.interval == 0.5
+        assert app.collector.interval == 0.5
         await pilot.press("space")
-        assert app.monitor.paused
+        assert app.collector.paused
         await pilot.pause(0.6)  # let a poll already under way land
-        frozen = app.latest[str(db)].history.polls
+        frozen = app.readings.batches
         await pilot.pause(1.2)
-        assert app.latest[str(db)].history.polls == frozen
+        assert app.readings.batches == frozen
         assert "PAUSED" in str(app.screen.query_one("#status", Static).render())
         await pilot.press("space")
-        await wait_for(pilot, lambda: app.latest[str(db)].history.polls > frozen)
+        await wait_for(pilot, lambda: app.readings.batches > frozen)
 
 
 async def test_help_and_palette_list_every_binding():
@@ -308,19 +309,23 @@ async def test_read_only_refuses_checkpoint_and_recovery_keys(live_db):
     assert Path(f"{db}-wal").stat().st_size == size
 
 
-async def test_quit_stops_every_worker(live_db):
+@pytest.mark.parametrize("transport", ["process", "thread"])
+async def test_quit_stops_the_collector_and_every_worker(live_db, transport):
     db, _app = live_db
-    app = WaltuiApp([str(db)], FAST)
+    app = WaltuiApp([str(db)], FAST, transport=transport)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
-        assert app.monitor.running
+        assert app.collector.running
         started = time.monotonic()
         await pilot.press("q")
     deadline = time.monotonic() + 2
-    while app.monitor.running and time.monotonic() < deadline:
+    while app.collector.running and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-    assert not app.monitor.running and time.monotonic() - started < 2
-    assert app.monitor.poller.states == {}  # every observer closed its fds
+    assert not app.collector.running and time.monotonic() - started < 2
+    if transport == "thread":
+        assert app.collector.collector.poller.states == {}  # every observer closed its fds
+    else:
+        assert app.collector.process.returncode == 0  # it stopped, it was not killed
     assert all(w.is_finished for w in app.workers)
 
 
@@ -340,10 +345,11 @@ async def test_a_rule_that_raises_for_one_database_ends_nothing(live_db, tmp_pat
 
     RULES.append(broken)
     try:
-        app = WaltuiApp([str(db), str(other)], FAST)
+        # in this process: the rule is patched in here, not in a collector child
+        app = WaltuiApp([str(db), str(other)], FAST, transport="thread")
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: all(
-                p in app.latest and app.latest[p].history.polls >= 3 for p in (str(db), str(other))))
+            await wait_for(pilot, lambda: app.readings.batches >= 3 and all(
+                p in app.latest for p in (str(db), str(other))))
             assert [f.code for f in app.latest[str(db)].findings] == ["rule_failed"]
             assert "ZeroDivisionError: a bug in a rule" in app.latest[str(db)].findings[0].evidence
             assert app.latest[str(other)].findings == ()
@@ -503,7 +509,7 @@ async def test_the_status_line_says_when_polls_fall_behind_the_interval(live_db)
     async with app.run_test(size=(100, 24)) as pilot:
         status = app.screen_stack[0].query_one("#status", Static)
         await wait_for(pilot, lambda: "behind: a poll takes" in str(status.render()))
-        assert app.monitor.cycle_seconds > 0.25
+        assert app.collector.cycle_seconds > 0.25
 
 
 async def test_pragma_panel_keeps_its_cursor_and_refuses_values_sqlite_would_ignore(tmp_path):

@@ -11,9 +11,9 @@ import sys
 import time
 
 from waltui import exits
+from waltui.collector import Poller, Readings, Update, raise_fd_limit
 from waltui.config import Config, Thresholds
 from waltui.model import SEVERITY_RANK, Reading
-from waltui.monitor import Poller, Update, raise_fd_limit
 from waltui.report import envelope, named_process, reader_sentence
 from waltui.units import literal_lines, visible
 
@@ -30,18 +30,18 @@ def exit_code(updates: list[Update]) -> int:
 def run_check(paths: list[str], config: Config, *, as_json: bool, watch_seconds: float,
               lock_source: str = "auto") -> int:
     raise_fd_limit()
-    poller = Poller(config, lock_source)
+    poller, readings = Poller(config, lock_source), Readings()
     for path in paths:
         poller.attach(path)
     try:
         deadline = time.monotonic() + watch_seconds
-        updates = poller.poll_once()
+        updates = readings.apply_changes(poller.poll_once())
         while time.monotonic() + config.interval <= deadline:
             time.sleep(config.interval)
-            updates = poller.poll_once()
+            updates = readings.apply_changes(poller.poll_once())
         if poller.unconfirmed:  # a finding is raised only when two polls agree
             time.sleep(min(config.interval, CONFIRM_PAUSE))
-            updates = poller.poll_once()
+            updates = readings.apply_changes(poller.poll_once())
     finally:
         poller.close()
     code = exit_code(updates)

@@ -140,14 +140,14 @@ def config_check(path: str | None) -> int:
 def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str) -> int:
     """One poll through the same Poller as check and the dashboard: every read under its
     deadline, so a hung mount or a FIFO costs only its own database."""
-    from waltui.monitor import Poller
+    from waltui.collector import Poller
     from waltui.report import reading_json, reading_text
 
     poller = Poller(config, lock_source)
     for path in paths:
         poller.attach(path)
     try:
-        readings = [update.reading for update in poller.poll_once()]
+        readings = [change.reading for change in poller.poll_once()]
     finally:
         poller.close()
     if output == "json":
@@ -165,7 +165,7 @@ def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str)
 def watch(paths: list[str], config: Config, output: str, count: int | None,
           lock_source: str) -> int:
     """`snapshot --watch`: a line per database per poll, flushed, for jq, Vector, Telegraf."""
-    from waltui.monitor import Poller
+    from waltui.collector import Poller
     from waltui.report import reading_json
 
     if output != "ndjson":

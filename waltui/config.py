@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import difflib
 import math
+import os
+import sys
 from dataclasses import dataclass, field, fields, replace
 
 from waltui.keys import check_remap
-from waltui.probes.reading import ObserveOptions
-from waltui.probes.sqlite import QueueQuery
+from waltui.options import ObserveOptions, QueueQuery
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -11,8 +11,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from waltui.actions import READ_ONLY_REFUSAL, IntegrityRun, checkpoint, describe_checkpoint, \
-    locks_now
+from waltui.actions import (
+    READ_ONLY_REFUSAL,
+    IntegrityRun,
+    checkpoint,
+    describe_checkpoint,
+    locks_now,
+)
 from waltui.history import CheckpointResult
 from waltui.report import named_process
 

@@ -12,7 +12,6 @@ from waltui import __version__
 from waltui.model import Reader, Reading, WalIndex
 from waltui.units import human_bytes, human_seconds, visible, who
 
-
 JSON_SCHEMA_VERSION = 1  # bumped only when a field changes meaning; fields are only added
 
 

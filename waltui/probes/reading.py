@@ -10,36 +10,42 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 import apsw
 
 from waltui.model import (
-    DbError, DbHeader, FileFacts, Filesystem, HeldLock, Lock, ProcessInfo, QueueDepth, Reading,
+    DbError,
+    DbHeader,
+    FileFacts,
+    Filesystem,
+    HeldLock,
+    Lock,
+    ProcessInfo,
+    QueueDepth,
+    Reading,
     WalIndex,
 )
+from waltui.options import ObserveOptions, QueueQuery
 from waltui.probes.files import FileWatch, parse_db_header
 from waltui.probes.filesystem import MountTable
-from waltui.probes.locks import RESERVED, FileId, LockTable, probe_with_getlk, who_blocks
+from waltui.probes.locks import (
+    RESERVED,
+    FileId,
+    LockTable,
+    probe_with_getlk,
+    who_blocks,
+)
 from waltui.probes.page_one import page_one_header
 from waltui.probes.pins import find_readers
 from waltui.probes.processes import HoldTracker, ProcessProbe, own_pids, paths_opened_as
-from waltui.probes.sqlite import QueueQuery, classify, observer_connection, preset_queries, run_query
-
-
-@dataclass(frozen=True)
-class ObserveOptions:
-    queries: tuple[QueueQuery, ...] = ()
-    sql: bool = True  # False: never open SQLite; files, locks and pins only
-    presets: bool = True
-    query_limit_ms: float = 100.0
-    recovery_limit_bytes: int = 8 * 1024 * 1024
-    sql_max_age: float = 10.0  # re-read SQL values this often even when nothing changed
-    # ... and not more often than this even when the database changes: each read
-    # transaction may catch a writer restarting the WAL, which then appends instead
-    sql_min_age: float = 1.0
-
+from waltui.probes.sqlite import (
+    classify,
+    observer_connection,
+    preset_queries,
+    run_query,
+)
 
 _SHARED_PROCESS_PROBE = ProcessProbe()
 

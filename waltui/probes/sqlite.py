@@ -10,26 +10,20 @@ statement. Every connection is opened inside files.sqlite_guard() (the close haz
 from __future__ import annotations
 
 import contextlib
-import os
 import itertools
+import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import apsw
 
 from waltui.model import DbError, QueueDepth
+from waltui.options import QueueQuery
 from waltui.probes.files import sidecars_not_regular, sqlite_guard
 
 OBSERVER_BUSY_TIMEOUT_MS = 50
 MAX_LABELLED_ROWS = 50
-
-
-@dataclass(frozen=True)
-class QueueQuery:
-    name: str
-    sql: str
 
 
 def _uri(path: str, **params: str) -> str:

@@ -1,6 +1,7 @@
 """The Textual app: composes screens, binds keys to actions, receives typed messages.
 
-It renders and dispatches only. Polling runs in the Monitor's thread (it posts PollResults);
+It renders and dispatches only. Polling runs in the collector (a child process by default;
+its batches arrive as BatchArrived);
 actions run in worker threads (they post CheckpointDone / ActionReport).
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import replace
 from collections.abc import Callable, Iterable
 
 from rich.text import Text
@@ -19,16 +21,23 @@ from textual.widgets import Static, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from waltui.actions import describe_checkpoint
+from waltui.collector import Readings, Update, make_client
 from waltui.config import Config
 from waltui.discovery import Found
-from waltui.monitor import Monitor, Poller, Update
+from waltui.model import DbError
 from waltui.probes.reading import opens_immutable
 from waltui.ui.database_actions import DatabaseActions
 from waltui.ui.keymap import KEYS, bindings
-from waltui.ui.messages import ActionReport, CheckpointDone, Detached, PollResults
+from waltui.ui.messages import (
+    ActionReport,
+    BatchArrived,
+    CheckpointDone,
+    CollectorNotice,
+    PollResults,
+)
 from waltui.ui.remembered import RememberedSettings
-from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.attach import AttachScreen
+from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.ui.screens.events import EventsScreen
 from waltui.ui.screens.help import HelpScreen
@@ -48,19 +57,22 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
 
     def __init__(self, paths: list[str], config: Config, *, poll: bool = True,
                  on_exit: Callable[[], None] | None = None, keep_settings: bool = True,
-                 notes: Iterable[str] = ()) -> None:
+                 notes: Iterable[str] = (), transport: str = "process") -> None:
         """notes: what the command line's directories left out, for the event log."""
         super().__init__()
         self.initial_notes = list(notes)
+        self._last_error: dict[str, DbError | None] = {}  # to log an error once, not a poll
         self.keep_settings = keep_settings  # False: neither read nor write the state file
         self.config = config
         self.initial_paths = paths
         self.events: deque[Event] = deque(maxlen=500)
-        self.latest: dict[str, Update] = {}
+        self.readings = Readings()  # the charts' history lives here, not in the collector
+        self.latest: dict[str, Update] = self.readings.latest
         self.attached: dict[str, None] = {}  # ordered, O(1) membership for 1,000 databases
         self.poll_enabled = poll
-        self.monitor = Monitor(Poller(config), self._from_monitor,
-                               on_detached=lambda p: self.post_message(Detached(p)))
+        self.collector = make_client(
+            transport, config, lambda batch: self.post_message(BatchArrived(batch)),
+            lambda severity, text: self.post_message(CollectorNotice(severity, text)))
         self._on_exit = on_exit
         self.terminal_watch = TerminalWatch(self, self.action_quit, self._clean_up)
 
@@ -76,37 +88,51 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
             self._record_event("", "attach", note)
         self.call_after_refresh(self.restore_sort)
         if self.poll_enabled:
-            self.run_worker(self.monitor.run, thread=True, exit_on_error=False,
-                            name="monitor", group="monitor")
+            self.collector.start()
         self.refresh_status()
         # Paused, no poll refreshes the status line: its "data Ns old" ages by this timer.
-        self.set_interval(1.0, lambda: self.monitor.paused and self.refresh_status())
+        self.set_interval(1.0, lambda: self.collector.paused and self.refresh_status())
         self.terminal_watch.start()  # a dropped SSH session must not leave a process behind
 
     def on_unmount(self) -> None:
         self._clean_up()
 
     def action_quit(self) -> None:
-        self.monitor.stop()
+        self.collector.stop()
         self.terminal_watch.quitting()
         self.exit()
 
     def _clean_up(self) -> None:
-        self.monitor.stop()
+        self.collector.stop()
+        if self.poll_enabled:
+            self.collector.join(2.0)  # a child that does not stop in time is killed
         if self._on_exit is not None:
             self._on_exit()
 
-    def _from_monitor(self, updates: list[Update]) -> None:
-        self.post_message(PollResults(updates))  # thread-safe; the monitor never waits on us
-
     # --- messages -----------------------------------------------------------------------
+    def on_batch_arrived(self, message: BatchArrived) -> None:
+        batch = message.batch
+        for path in batch.detached:
+            if (table := self.overview_table) is not None and path not in self.attached:
+                table.forget(path)
+        changes = [c for c in batch.changes if c.path in self.attached]
+        self.show_updates(self.readings.apply(replace(batch, changes=tuple(changes))))
+
+    def on_collector_notice(self, message: CollectorNotice) -> None:
+        self.announce("", "error" if message.severity == "error" else "warning", message.text,
+                      message.severity, what="collector")
+
     def on_poll_results(self, message: PollResults) -> None:
-        fresh = [u for u in message.updates if u.path in self.attached]
+        """Updates made elsewhere (a recording, the snapshots' frozen data)."""
+        for update in message.updates:
+            self.latest[update.path] = update
+        self.show_updates(message.updates)
+
+    def show_updates(self, updates: list[Update]) -> None:
+        fresh = [u for u in updates if u.path in self.attached]
         logged = len(self.events)
         for update in fresh:
-            before = self.latest.get(update.path)
-            self.latest[update.path] = update
-            self._log_changes(before, update)
+            self._log_changes(update)
         if len(self.events) != logged:
             self._redraw_event_logs()  # once a batch, not once an event
         if (table := self.overview_table) is not None:
@@ -116,8 +142,9 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
             screen.show(self.latest[screen.path])
         self.refresh_status()
 
-    def _log_changes(self, before: Update | None, update: Update) -> None:
-        error, old = update.reading.error, before.reading.error if before else None
+    def _log_changes(self, update: Update) -> None:
+        error, old = update.reading.error, self._last_error.get(update.path)
+        self._last_error[update.path] = error
         record = self._record_event
         if error is not None and (old is None or old.message != error.message):
             record(update.path, "error" if error.fatal else "warning", error.message)
@@ -138,12 +165,11 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         self.log_event(self.selected_path() or "", "error", what)
         self.notify(what, severity="error", timeout=10)
 
-    def on_detached(self, message: Detached) -> None:
-        self.latest.pop(message.path, None)
-
     def on_checkpoint_done(self, message: CheckpointDone) -> None:
-        self.monitor.record_checkpoint(message.path, message.result)
-        self.monitor.poll_now()
+        self.collector.record_checkpoint(message.path, message.result)
+        self.collector.poll_now()
+        if (update := self.readings.record_checkpoint(message.path, message.result)):
+            self.show_updates([update])
         ok = message.result.outcome == "done"
         self.announce(message.path, "action", describe_checkpoint(message.result),
                       "information" if ok else "warning", what="checkpoint")
@@ -211,7 +237,7 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         self.attached[path] = None
         if (table := self.overview_table) is not None:
             table.show_pending(path)
-        self.monitor.attach(path)
+        self.collector.attach(path)
         self._record_event(path, "attach", "attached")
 
     def refresh_status(self) -> None:
@@ -220,13 +246,13 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         except (NoMatches, IndexError):
             return
         count = len(self.attached)
-        polling = "PAUSED" if self.monitor.paused else f"every {self.monitor.interval:g}s"
-        if self.monitor.paused and self.latest:
-            newest = max(u.reading.taken_at for u in self.latest.values())
+        polling = "PAUSED" if self.collector.paused else f"every {self.collector.interval:g}s"
+        if self.collector.paused and (batch := self.readings.last_batch) is not None:
+            newest = batch.taken_at
             polling += f" (data {human_seconds(time.time() - newest)} old)"
-        if not self.monitor.paused and self.monitor.cycle_seconds > self.monitor.interval:
+        if not self.collector.paused and self.collector.cycle_seconds > self.collector.interval:
             # The promise in "every 1s" is broken: say by how much, not only the cycle time.
-            polling += f" (behind: a poll takes {self.monitor.cycle_seconds:.1f}s)"
+            polling += f" (behind: a poll takes {self.collector.cycle_seconds:.1f}s)"
         problems = sum(1 for u in self.latest.values() if u.findings or
                        (u.reading.error is not None and u.reading.error.fatal))
         mode = " · READ-ONLY" if self.config.read_only else ""
@@ -237,7 +263,7 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
             mode += f" · filter {visible(table.filter_text)!r}"
         status.update(Text(  # it quotes the filter the operator typed: never markup
             f"waltui · {count} database{'s' * (count != 1)} · {polling} · "
-            f"{problems} with findings · cycle {self.monitor.cycle_seconds * 1000:.0f} ms{mode}"
+            f"{problems} with findings · cycle {self.collector.cycle_seconds * 1000:.0f} ms{mode}"
             "   ? help"))
 
     def refuse(self, path: str, what: str) -> None:
@@ -318,25 +344,27 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         if isinstance(self.screen, DetailScreen):
             self.pop_screen()
         self.attached.pop(path, None)
-        self.monitor.detach(path)
-        self.latest.pop(path, None)
+        self.collector.detach(path)
+        self.readings.forget(path)
+        self._last_error.pop(path, None)
         if (table := self.overview_table) is not None:
             table.forget(path)
         self.log_event(path, "detach", "detached")
         self.refresh_status()
 
     def action_pause(self) -> None:
-        self.monitor.paused = not self.monitor.paused
-        self.notify("polling paused" if self.monitor.paused else "polling resumed", timeout=2)
+        self.collector.pause(not self.collector.paused)
+        self.notify("polling paused" if self.collector.paused else "polling resumed",
+                    timeout=2)
         self.refresh_status()
 
     def _step_interval(self, direction: int) -> None:
-        now = self.monitor.interval
+        now = self.collector.interval
         if direction < 0:
             choice = max([s for s in INTERVAL_STEPS if s < now], default=INTERVAL_STEPS[0])
         else:
             choice = min([s for s in INTERVAL_STEPS if s > now], default=INTERVAL_STEPS[-1])
-        self.monitor.set_interval(choice)
+        self.collector.set_interval(choice)
         self.remember(interval=choice)
         self.notify(f"polling every {choice:g}s", timeout=2)
         self.refresh_status()
@@ -348,7 +376,7 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         self._step_interval(+1)
 
     def action_poll_now(self) -> None:
-        self.monitor.poll_now()
+        self.collector.poll_now()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from waltui.monitor import Update
+from waltui.collector.consumer import Update
 from waltui.ui.format import health_cell, queue_total, worst
 from waltui.ui.palette import Palette
 from waltui.units import human_bytes, short_command

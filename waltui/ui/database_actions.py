@@ -15,13 +15,13 @@ from waltui.culprit import CONSEQUENCES, culprit, describe, send
 from waltui.ui.messages import CheckpointDone
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen
-from waltui.ui.screens.recovery import RecoveryScreen
 from waltui.ui.screens.integrity import IntegrityScreen
 from waltui.ui.screens.pragmas import PragmaScreen
+from waltui.ui.screens.recovery import RecoveryScreen
 
 
 class DatabaseActions:
-    """Mixed into WaltuiApp; relies on its config, latest, monitor, notify, log_event,
+    """Mixed into WaltuiApp; relies on its config, latest, collector, notify, log_event,
     refuse, _need_selection and _need_answering."""
 
     def action_copy(self) -> None:
@@ -90,7 +90,7 @@ class DatabaseActions:
                 said = send(target, sig)
                 self.log_event(path, "action", said)
                 self.notify(said, timeout=8)
-                self.monitor.poll_now()
+                self.collector.poll_now()
 
         def first(yes: bool | None) -> None:
             if yes and sig == signal.SIGKILL:

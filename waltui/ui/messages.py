@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from waltui.collector.commands import Batch
+from waltui.collector.consumer import Update
 from waltui.history import CheckpointResult
-from waltui.monitor import Update
 
 
 class PollResults(Message):
@@ -14,10 +15,21 @@ class PollResults(Message):
         self.updates = updates
 
 
-class Detached(Message):
-    def __init__(self, path: str) -> None:
+class BatchArrived(Message):
+    """A cycle's changes from the collector (any thread may post it)."""
+
+    def __init__(self, batch: Batch) -> None:
         super().__init__()
-        self.path = path
+        self.batch = batch
+
+
+class CollectorNotice(Message):
+    """The collector process died, was restarted, or will not be."""
+
+    def __init__(self, severity: str, text: str) -> None:
+        super().__init__()
+        self.severity = severity
+        self.text = text
 
 
 class CheckpointDone(Message):

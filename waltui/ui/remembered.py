@@ -32,7 +32,7 @@ class RememberedSettings(_Base):
         if self.saved.theme in self.available_themes:
             self.theme = self.saved.theme
         if self.saved.interval and not self.config.interval_chosen:
-            self.monitor.set_interval(self.saved.interval)
+            self.collector.set_interval(self.saved.interval)
         self.theme_changed_signal.subscribe(self, lambda theme: self.remember(theme=theme.name))
 
     def restore_sort(self) -> None:

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from waltui.monitor import Update
+from waltui.collector.consumer import Update
 from waltui.ui.format import summary_text
 from waltui.ui.palette import ThemedStatic
 from waltui.ui.widgets.checkpoints_table import CheckpointsPane
@@ -77,7 +77,7 @@ class DetailScreen(Screen):
         if not self.is_mounted:  # a poll landed between push and mount: on_mount shows it
             return
         summary = self.query_one("#summary", ThemedStatic)
-        summary.update(summary_text(update, self.app.monitor.interval, self.app.monitor.paused,
+        summary.update(summary_text(update, self.app.collector.interval, self.app.collector.paused,
                                     summary.palette))
         active = self.query_one(TabbedContent).active
         reading, history = update.reading, update.history

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -9,6 +11,7 @@ from textual.widgets import DataTable, Static
 
 from waltui.model import Reading
 from waltui.report import named_process, reader_sentence
+from waltui.ui.format import aged
 from waltui.ui.palette import Palette, Themed
 from waltui.units import human_seconds, short_command
 
@@ -30,6 +33,7 @@ class LocksPane(Themed, Vertical):
         self._shown = ()  # the next poll draws it again
 
     def show(self, reading: Reading) -> None:
+        reading = aged(reading, time.time())
         rows = self._rows(reading, self.palette)
         sentence = self._sentence(reading, self.palette)
         if (rows, sentence.plain) == self._shown:

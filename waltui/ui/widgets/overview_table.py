@@ -16,7 +16,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from waltui.monitor import Update
+from waltui.collector.consumer import Update
 from waltui.ui.columns import COLUMNS, Column, fitting
 from waltui.ui.format import unique_names
 from waltui.ui.messages import SortChanged

@@ -1,0 +1,124 @@
+"""The collector on its own, in a thread and in a child process: values-only batches that
+hold only what changed, and a child that dies is restarted with the same databases while
+the consumer's history goes on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_ui import wait_for
+from waltui.collector import Batch, Readings, make_client
+from waltui.config import Config
+from waltui.ui.app import WaltuiApp
+
+FAST = Config(interval=0.2)
+
+
+def quiet_db(path: Path) -> Path:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("CREATE TABLE t(x)")
+    conn.close()
+    return path
+
+
+class Received:
+    def __init__(self) -> None:
+        self.batches: list[Batch] = []
+        self.notices: list[tuple[str, str]] = []
+        self.event = threading.Event()
+
+    def batch(self, batch: Batch) -> None:
+        self.batches.append(batch)
+        self.event.set()
+
+    def notice(self, severity: str, text: str) -> None:
+        self.notices.append((severity, text))
+
+    def wait(self, condition, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, "condition not met in time"
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("transport", ["thread", "process"])
+def test_a_batch_holds_only_the_databases_that_changed(tmp_path, live_db, transport):
+    busy, writer = live_db
+    idle = quiet_db(tmp_path / "idle.db")
+    got = Received()
+    client = make_client(transport, FAST, got.batch, got.notice)
+    client.start()
+    client.attach(str(busy))
+    client.attach(str(idle))
+    try:
+        got.wait(lambda: len(got.batches) >= 3)
+        start = len(got.batches)
+        for _ in range(6):  # a commit between polls: the busy database changes every cycle
+            writer.do("insert 5")
+            time.sleep(0.25)
+        later = got.batches[start:]
+        assert all(b.polled == 2 for b in later)
+        changed = [{c.path for c in b.changes} for b in later]
+        assert not any(str(idle) in paths for paths in changed)  # unchanged: never resent
+        assert sum(str(busy) in paths for paths in changed) >= 3
+        first = [c for b in got.batches[:start] for c in b.changes if c.path == str(idle)]
+        assert first, "the idle database was sent once, on its first poll"
+    finally:
+        client.stop()
+        client.join(3)
+    assert not client.running
+
+
+def test_a_collector_process_that_dies_is_restarted_with_the_same_databases(tmp_path):
+    db = quiet_db(tmp_path / "agent.db")
+    readings = Readings()
+    got = Received()
+
+    def batch(b: Batch) -> None:
+        readings.apply(b)
+        got.batch(b)
+
+    client = make_client("process", FAST, batch, got.notice)
+    client.start()
+    client.attach(str(db))
+    try:
+        got.wait(lambda: str(db) in readings.latest)
+        history = readings.histories[str(db)]
+        polls = history.polls
+        first_pid = client.process.pid
+        os.kill(first_pid, signal.SIGKILL)
+        got.wait(lambda: got.notices)
+        severity, text = got.notices[0]
+        assert severity == "warning" and "restarted" in text and "-9" in text
+        got.wait(lambda: client.process.pid != first_pid and readings.batches > 0
+                 and readings.last_batch.polled == 1)
+        before = readings.batches
+        got.wait(lambda: readings.batches > before + 2)
+        assert readings.histories[str(db)] is history  # the charts keep what they had
+        assert history.polls >= polls
+        assert client.restarts == 1 and client.running
+    finally:
+        client.stop()
+        client.join(3)
+
+
+async def test_the_dashboard_says_its_collector_died_and_goes_on(tmp_path):
+    db = quiet_db(tmp_path / "agent.db")
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        os.kill(app.collector.process.pid, signal.SIGKILL)
+        await wait_for(pilot, lambda: any("collector process ended" in e.text
+                                          for e in app.events))
+        seen = app.readings.batches
+        await wait_for(pilot, lambda: app.readings.batches > seen + 1)
+        assert str(db) in app.latest and app.is_running
+        assert "ERR" not in str(app.overview_table.get_row_at(0)[1])

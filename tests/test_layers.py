@@ -1,0 +1,57 @@
+"""The layers hold: what reads and judges never imports the UI, the config imports nothing
+that reads, and `snapshot`/`check` run without Textual. Each import runs in a fresh
+interpreter, so a module imported by an earlier test cannot hide a violation."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEADLESS = ["waltui.model", "waltui.options", "waltui.probes.reading", "waltui.probes.locks",
+            "waltui.probes.files", "waltui.probes.processes", "waltui.health",
+            "waltui.collector", "waltui.collector.child", "waltui.config", "waltui.checking",
+            "waltui.report", "waltui.actions", "waltui.recovery", "waltui.keys", "waltui.cli"]
+
+
+def imported_by(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys, json\n"
+                          "print(json.dumps(sorted(sys.modules)))"],
+                         capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("module", HEADLESS)
+def test_headless_layers_never_import_textual_or_rich(module):
+    loaded = imported_by(f"import {module}")
+    assert {m.split(".")[0] for m in loaded} & {"textual", "rich", "plotext"} == set()
+
+
+def test_the_contract_sees_a_violation():
+    """The check above could pass by looking at nothing."""
+    assert "textual" in {m.split(".")[0] for m in imported_by("import waltui.ui.app")}
+
+
+def test_config_imports_nothing_that_reads():
+    loaded = imported_by("import waltui.config")
+    assert not [m for m in loaded if m.startswith(("waltui.probes", "waltui.collector",
+                                                   "waltui.health", "apsw"))]
+
+
+def test_snapshot_and_check_run_without_textual(tmp_path: Path):
+    db = tmp_path / "q.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("CREATE TABLE t(x)")
+    conn.close()
+    for command in (["snapshot", "--json"], ["check"]):
+        loaded = imported_by(
+            "import contextlib, io\nfrom waltui.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    main({[*command, str(db)]!r})")
+        assert "waltui.collector" in loaded or "waltui.collector.core" in loaded
+        assert {m.split(".")[0] for m in loaded} & {"textual", "rich"} == set(), command

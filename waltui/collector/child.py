@@ -1,0 +1,56 @@
+"""The collector process: `python -m waltui.collector.child`, started by ProcessClient.
+
+Reads (config, lock source, parent pid) and then commands as frames on stdin; writes
+batches as frames on stdout; stops at EOF (the dashboard closed the pipe, or died).
+Nothing else may write to stdout: it is the protocol."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+from waltui.collector.commands import Batch, Stop
+from waltui.collector.core import Collector
+from waltui.collector.transport import read_frame, write_frame
+from waltui.probes.processes import add_own_pid
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the dashboard decides when we stop
+    commands, batches = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the protocol
+    try:
+        config, lock_source, parent = read_frame(commands)
+    except EOFError:
+        return 0
+    add_own_pid(parent)  # the dashboard's checkpoints and checks are ours, not suspects
+    out_lock = threading.Lock()
+
+    def emit(batch: Batch) -> None:
+        with out_lock:
+            try:
+                write_frame(batches, batch)
+            except (BrokenPipeError, OSError):
+                collector.send(Stop())
+
+    collector = Collector(config, emit, lock_source)
+
+    def listen() -> None:
+        try:
+            while True:
+                collector.send(read_frame(commands))
+        except (EOFError, OSError):
+            pass
+        collector.send(Stop())
+
+    threading.Thread(target=listen, name="commands", daemon=True).start()
+    collector.run()
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stderr.flush()
+    os._exit(code)  # daemon threads blocked on a read must not hold the exit

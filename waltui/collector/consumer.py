@@ -1,0 +1,71 @@
+"""The consumer's side of a batch: the latest of each database and the history its charts
+draw, kept here (not in the collector) so a collector can die and restart without the
+dashboard losing its charts, and nothing it sends is shared and mutated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from waltui.collector.commands import Batch, Change
+from waltui.history import CheckpointResult, History
+from waltui.model import Finding, Reading
+
+
+@dataclass(frozen=True)
+class Update:
+    """One database as a consumer shows it: its newest reading and findings, what the last
+    change raised and cleared, and the consumer's own history of it."""
+
+    path: str
+    reading: Reading
+    findings: tuple[Finding, ...]
+    history: History
+    raised: tuple[Finding, ...]
+    cleared: tuple[Finding, ...]
+
+
+class Readings:
+    """Batches in, Updates out; the one place a consumer keeps per-database history."""
+
+    def __init__(self) -> None:
+        self.histories: dict[str, History] = {}
+        self.latest: dict[str, Update] = {}
+        self.last_batch: Batch | None = None
+        self.batches = 0  # cycles seen, changed or not
+
+    def apply(self, batch: Batch) -> list[Update]:
+        self.last_batch = batch
+        self.batches += 1
+        for path in batch.detached:
+            self.forget(path)
+        return self.apply_changes(batch.changes)
+
+    def apply_changes(self, changes: Iterable[Change]) -> list[Update]:
+        """Also for a caller that polls in its own thread (check, snapshot)."""
+        updates = []
+        for change in changes:
+            history = self.histories.setdefault(change.path, History())
+            history.add(change.reading)
+            update = Update(change.path, change.reading, change.findings, history,
+                            change.raised, change.cleared)
+            self.latest[change.path] = update
+            updates.append(update)
+        return updates
+
+    def record_checkpoint(self, path: str, result: CheckpointResult) -> Update | None:
+        """Into the history now (the pane shows it without waiting for the collector); a new
+        Update, so a view that redraws on a new one shows it even if the poll finds no
+        change in the database (a busy checkpoint changes nothing)."""
+        history = self.histories.get(path)
+        if history is None:
+            return None
+        history.checkpoints.append(result)
+        update = self.latest.get(path)
+        if update is not None:
+            update = self.latest[path] = replace(update)
+        return update
+
+    def forget(self, path: str) -> None:
+        self.histories.pop(path, None)
+        self.latest.pop(path, None)

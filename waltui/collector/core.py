@@ -1,0 +1,189 @@
+"""Observers, histories and findings for a set of databases, one cycle at a time; and the
+loop that runs cycles every interval and takes commands between them. No threads of its
+own and no UI: a transport decides where it runs (waltui/collector/transport.py)."""
+
+from __future__ import annotations
+
+import queue
+import resource
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from waltui.collector.commands import (
+    Attach,
+    Batch,
+    Change,
+    Command,
+    Detach,
+    Pause,
+    PollNow,
+    RecordCheckpoint,
+    SetInterval,
+    Stop,
+)
+from waltui.config import Config
+from waltui.deadline import GuardedReads
+from waltui.discovery import canonical
+from waltui.health import Judge
+from waltui.history import History
+from waltui.model import Finding, Reading
+from waltui.probes.reading import DatabaseObserver, PollContext
+
+
+@dataclass
+class DatabaseState:
+    path: str
+    observer: DatabaseObserver
+    history: History = field(default_factory=History)  # what the rules judge growth from
+    judge: Judge = field(default_factory=Judge)
+    reading: Reading | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def raise_fd_limit() -> None:
+    """Each watched database keeps up to three fds open; 1,000 databases need more than 1,024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _steady(reading: Reading) -> Reading:
+    """A reading without what changes at every poll whatever happens: when it was taken,
+    and how long each lock has been held (a consumer ages those itself: ui.format.aged)."""
+    return replace(reading, taken_at=0.0, poll_ms=0.0,
+                   held_locks=tuple(replace(h, held_seconds=0.0) for h in reading.held_locks),
+                   readers=tuple(replace(r, held_seconds=0.0) for r in reading.readers))
+
+
+class Poller:
+    """Polls every attached database once per call; returns what changed."""
+
+    def __init__(self, config: Config, lock_source: str = "auto") -> None:
+        self.config = config
+        self.lock_source = lock_source
+        self.states: dict[str, DatabaseState] = {}
+        self.reads = GuardedReads()
+
+    def attach(self, path: str) -> bool:
+        path = canonical(path)
+        if path in self.states:
+            return False
+        observer = DatabaseObserver(path, self.config.observe_options())
+        self.states[path] = DatabaseState(path, observer)
+        return True
+
+    def detach(self, path: str) -> bool:
+        state = self.states.pop(path, None)
+        if state is not None and path not in self.reads.stuck:  # a stuck read keeps its fds
+            state.observer.close()
+        return state is not None
+
+    def close(self) -> None:
+        for path in list(self.states):
+            self.detach(path)
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Some finding was seen once, or a database could not be read, and one more poll
+        should confirm it: a -shm caught mid-creation or a -wal removed between two calls is
+        gone a moment later, and must never make `check` say "unreadable"."""
+        return any(state.judge.pending or (state.reading is not None
+                                           and state.reading.error is not None
+                                           and state.reading.error.fatal)
+                   for state in self.states.values())
+
+    def poll_once(self, should_stop: Callable[[], bool] = lambda: False,
+                  changed_only: bool = False) -> list[Change]:
+        """Every database's change; with changed_only, only those whose reading (beyond
+        its timestamps) or findings differ from the previous poll's."""
+        ctx = PollContext.capture(self.lock_source)
+        changes = []
+        observers = ((path, state.observer) for path, state in list(self.states.items()))
+        for path, reading in self.reads.read_all(observers, ctx, should_stop):
+            state = self.states.get(path)
+            if state is None:
+                continue
+            state.history.add(reading)
+            findings = state.judge.judge(reading, state.history, self.config.thresholds)
+            before = {f.code for f in state.findings}
+            now = {f.code for f in findings}
+            same = (changed_only and state.reading is not None and findings == state.findings
+                    and _steady(reading) == _steady(state.reading))
+            if not same:
+                changes.append(Change(
+                    state.path, reading, tuple(findings),
+                    tuple(f for f in findings if f.code not in before),
+                    tuple(f for f in state.findings if f.code not in now)))
+            state.reading, state.findings = reading, findings
+        return changes
+
+
+class Collector:
+    """Runs a Poller every ``interval`` seconds until stopped, applying commands between
+    cycles, so only the thread in ``run`` ever touches observers and histories."""
+
+    def __init__(self, config: Config, emit: Callable[[Batch], None],
+                 lock_source: str = "auto") -> None:
+        self.poller = Poller(config, lock_source)
+        self.interval = config.interval
+        self.paused = False
+        self._emit = emit
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    def send(self, command: Command) -> None:
+        """From any thread."""
+        self._commands.put(command)
+        if isinstance(command, Stop):
+            self._stop.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        raise_fd_limit()
+        try:
+            while not self._stop.is_set():
+                detached = self._apply_commands()
+                if not self.paused and self.poller.states:
+                    started = time.monotonic()
+                    changes = self.poller.poll_once(self._stop.is_set, changed_only=True)
+                    took = time.monotonic() - started
+                    if not self._stop.is_set():
+                        self._emit(Batch(tuple(changes), len(self.poller.states), took,
+                                         time.time(), detached))
+                    # start to start; when a cycle outlasts the interval, still rest a little
+                    rest = self.interval - (time.monotonic() - started)
+                    self._wake.wait(max(rest, self.interval / 10))
+                else:
+                    if detached:
+                        self._emit(Batch((), len(self.poller.states), 0.0, time.time(),
+                                         detached))
+                    self._wake.wait(self.interval)
+                self._wake.clear()
+        finally:
+            self.poller.close()
+
+    def _apply_commands(self) -> tuple[str, ...]:
+        detached: list[str] = []
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return tuple(detached)
+            if isinstance(command, Attach):
+                self.poller.attach(command.path)
+            elif isinstance(command, Detach):
+                if self.poller.detach(command.path):
+                    detached.append(command.path)
+            elif isinstance(command, SetInterval):
+                self.interval = max(0.1, command.seconds)
+            elif isinstance(command, Pause):
+                self.paused = command.paused
+            elif isinstance(command, RecordCheckpoint):
+                state = self.poller.states.get(command.path)
+                if state is not None:
+                    state.history.checkpoints.append(command.result)
+            elif isinstance(command, (PollNow, Stop)):
+                pass  # the wake-up was the point

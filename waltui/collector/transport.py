@@ -1,0 +1,248 @@
+"""One client interface, two places for the collector to run: a thread in this process
+(`check`, `snapshot --watch`, tests) or a child process over a pipe (the dashboard: the
+poll's CPU then never competes with the UI for the interpreter lock).
+
+The child is our own code, started by us: its batches come back as pickles. If it dies, the
+client says so, starts another and hands it the same databases; the consumer's history is
+on this side (consumer.Readings), so the charts go on."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+from waltui.collector.commands import (
+    Attach,
+    Batch,
+    Command,
+    Detach,
+    Pause,
+    PollNow,
+    RecordCheckpoint,
+    SetInterval,
+    Stop,
+)
+from waltui.collector.core import Collector
+from waltui.config import Config
+from waltui.history import CheckpointResult
+from waltui.probes.processes import add_own_pid
+
+Notice = Callable[[str, str], None]  # (severity, text)
+RESTARTS_PER_MINUTE = 5
+_HEADER = struct.Struct(">I")
+
+
+def write_frame(stream: IO[bytes], value: object) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> Any:
+    """The next value, or EOFError when the other side has gone."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    size = _HEADER.unpack(header)[0]
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+class CollectorClient:
+    """What every consumer calls; the state it shows (interval, paused, cycle time) is kept
+    here, so it never reads the collector's own variables across a thread or process."""
+
+    def __init__(self, config: Config, on_batch: Callable[[Batch], None],
+                 on_notice: Notice = lambda severity, text: None,
+                 lock_source: str = "auto") -> None:
+        self.config = config
+        self.lock_source = lock_source
+        self.on_batch = on_batch
+        self.on_notice = on_notice
+        self.interval = config.interval
+        self.paused = False
+        self.cycle_seconds = 0.0
+        self.attached: dict[str, None] = {}
+        self.stopped = False
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def _send(self, command: Command) -> None:
+        raise NotImplementedError
+
+    @property
+    def running(self) -> bool:
+        raise NotImplementedError
+
+    def join(self, timeout: float) -> None:
+        """Wait for the collector to finish after stop()."""
+        raise NotImplementedError
+
+    def _received(self, batch: Batch) -> None:
+        self.cycle_seconds = batch.cycle_seconds if batch.polled else self.cycle_seconds
+        self.on_batch(batch)
+
+    def attach(self, path: str) -> None:
+        self.attached[path] = None
+        self._send(Attach(path))
+
+    def detach(self, path: str) -> None:
+        self.attached.pop(path, None)
+        self._send(Detach(path))
+
+    def set_interval(self, seconds: float) -> None:
+        self.interval = max(0.1, seconds)
+        self._send(SetInterval(self.interval))
+
+    def pause(self, paused: bool) -> None:
+        self.paused = paused
+        self._send(Pause(paused))
+
+    def poll_now(self) -> None:
+        self._send(PollNow())
+
+    def record_checkpoint(self, path: str, result: CheckpointResult) -> None:
+        self._send(RecordCheckpoint(path, result))
+
+    def stop(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self._send(Stop())
+
+
+class ThreadClient(CollectorClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.collector = Collector(self.config, self._received, self.lock_source)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.collector.run, name="waltui-collector",
+                                        daemon=True)
+        self._thread.start()
+
+    def _send(self, command: Command) -> None:
+        self.collector.send(command)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def _log_path() -> str:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return os.path.join(base, "waltui", "collector.log")
+
+
+class ProcessClient(CollectorClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.process: subprocess.Popen[bytes] | None = None
+        self._write_lock = threading.Lock()
+        self._deaths: list[float] = []
+        self.restarts = 0
+
+    def start(self) -> None:
+        self._spawn()
+
+    def _spawn(self) -> None:
+        try:
+            os.makedirs(os.path.dirname(_log_path()), exist_ok=True)
+            errors: IO[bytes] | int = open(_log_path(), "ab")  # noqa: SIM115 (child's stderr)
+        except OSError:
+            errors = subprocess.DEVNULL
+        process = subprocess.Popen(
+            [sys.executable, "-m", "waltui.collector.child"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=errors, close_fds=True,
+            start_new_session=True)  # the terminal's ^C and hangup are the dashboard's to handle
+        if not isinstance(errors, int):
+            errors.close()
+        add_own_pid(process.pid)  # its brief reads must never be blamed for a checkpoint
+        self.process = process
+        with self._write_lock:
+            assert process.stdin is not None
+            write_frame(process.stdin, (self.config, self.lock_source, os.getpid()))
+            for command in self._replay():
+                write_frame(process.stdin, command)
+        threading.Thread(target=self._read, args=(process,), name="waltui-collector-pipe",
+                         daemon=True).start()
+
+    def _replay(self) -> list[Command]:
+        """A new child starts where the dead one was."""
+        return [SetInterval(self.interval), Pause(self.paused),
+                *(Attach(path) for path in self.attached)]
+
+    def _read(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        try:
+            while True:
+                self._received(read_frame(process.stdout))
+        except (EOFError, OSError, pickle.UnpicklingError):
+            pass
+        code = process.wait()
+        if self.stopped or process is not self.process:
+            return
+        now = time.monotonic()
+        self._deaths = [t for t in self._deaths if now - t < 60] + [now]
+        if len(self._deaths) > RESTARTS_PER_MINUTE:
+            self.on_notice("error", f"the collector process died {len(self._deaths)} times "
+                           f"in a minute (exit code {code}); not restarted: see "
+                           f"{_log_path()}")
+            return
+        self.restarts += 1
+        self.on_notice("warning", f"the collector process ended (exit code {code}); "
+                       "restarted, with the same databases; the charts keep their history")
+        self._spawn()
+
+    def _send(self, command: Command) -> None:
+        process = self.process
+        if process is None or process.stdin is None:
+            return
+        with self._write_lock:
+            try:
+                write_frame(process.stdin, command)
+            except (BrokenPipeError, OSError, ValueError):
+                pass  # it died: the reader thread restarts it and replays the state
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        super().stop()
+        process = self.process
+        if process is not None and process.stdin is not None:
+            try:
+                process.stdin.close()  # EOF: the child stops after its cycle
+            except OSError:
+                pass
+
+    def join(self, timeout: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def make_client(kind: str, config: Config, on_batch: Callable[[Batch], None],
+                on_notice: Notice = lambda severity, text: None,
+                lock_source: str = "auto") -> CollectorClient:
+    cls = {"thread": ThreadClient, "process": ProcessClient}[kind]
+    return cls(config, on_batch, on_notice, lock_source)

@@ -1,0 +1,25 @@
+"""What to observe: plain settings shared by the config (which reads them) and the probes
+(which obey them). Here, not in the probes, so the config imports nothing that reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    name: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class ObserveOptions:
+    queries: tuple[QueueQuery, ...] = ()
+    sql: bool = True  # False: never open SQLite; files, locks and pins only
+    presets: bool = True
+    query_limit_ms: float = 100.0
+    recovery_limit_bytes: int = 8 * 1024 * 1024
+    sql_max_age: float = 10.0  # re-read SQL values this often even when nothing changed
+    # ... and not more often than this even when the database changes: each read
+    # transaction may catch a writer restarting the WAL, which then appends instead
+    sql_min_age: float = 1.0
