@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import sqlite3
 import time
 from collections.abc import Callable
@@ -740,7 +741,7 @@ async def test_guided_recovery_shows_each_step_as_it_happens(tmp_path):
         await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, RecoveryScreen))
         screen = app.screen
-        await wait_for(pilot, lambda: screen.finished, timeout=30)
+        await wait_for(pilot, lambda: screen.done, timeout=30)
         assert [(s.name, s.outcome) for s in screen.steps] == [
             ("holders", "ok"), ("checkpoint", "ok"), ("integrity_check", "ok")]
         shown = str(screen.query_one("#recovery-steps").render())
@@ -769,7 +770,46 @@ async def test_guided_recovery_cancels_inside_the_integrity_check(tmp_path):
         screen = app.screen
         await wait_for(pilot, lambda: screen.run_state.current == "integrity_check", timeout=60)
         await pilot.press("x")
-        await wait_for(pilot, lambda: screen.finished, timeout=30)
+        await wait_for(pilot, lambda: screen.done, timeout=30)
         assert screen.steps[-1].name == "integrity_check"
         assert screen.steps[-1].outcome == "cancelled"
         assert any(e.text.startswith("recovery integrity_check: cancelled") for e in app.events)
+
+
+async def test_every_action_ends_in_one_message_even_when_its_work_raises(live_db):
+    """perform() is the one worker shape: an exception in the work is said on its database
+    (ActionFinished, severity error), the app goes on, and the next action runs."""
+    db, _app = live_db
+    app = WaltuiApp([str(db)], FAST)
+
+    def broken(cancelled):
+        raise OSError(5, "Input/output error")
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        app.perform("checkpoint", str(db), broken)
+        await wait_for(pilot, lambda: any("checkpoint failed: OSError" in e.text
+                                          for e in app.events))
+        assert app.is_running
+        await open_screen(pilot, "c", CheckpointScreen)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("PASSIVE checkpoint done" in e.text
+                                          for e in app.events))
+
+
+async def test_read_only_refuses_every_writing_key_in_the_same_words(live_db):
+    from waltui.operations import OPERATIONS
+
+    db, _app = live_db
+    app = WaltuiApp([str(db)], replace(FAST, read_only=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        for key in ("c", "R", "k", "K"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert app.screen is app.screen_stack[0]  # no dialog asked anything
+        refusals = [e.text for e in app.events if "refused" in e.text]
+        labels = [OPERATIONS[name].label for name in ("checkpoint", "recover", "terminate",
+                                                      "kill")]
+        assert refusals == [f"{label} refused: waltui runs with --read-only (nothing was "
+                            "written)" for label in labels]

@@ -18,6 +18,7 @@ import apsw
 from waltui.blame import checkpoint_blockers
 from waltui.history import CheckpointResult
 from waltui.model import Reading
+from waltui.operations import READ_ONLY_REFUSAL
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
 from waltui.probes.sqlite import action_connection, observer_connection
 
@@ -35,7 +36,6 @@ CHECKPOINT_MODES: dict[str, tuple[int, str]] = {
                  "As RESTART, then truncates the -wal to 0 bytes: gives the disk back. "
                  "Writers are blocked while it waits."),
 }
-READ_ONLY_REFUSAL = "refused: waltui runs with --read-only (nothing was written)"
 
 
 class Refused(Exception):

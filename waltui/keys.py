@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from waltui.operations import writes as operation_writes
+
 
 @dataclass(frozen=True)
 class KeyAction:
@@ -12,11 +14,15 @@ class KeyAction:
     action: str
     description: str
     group: str
-    writes: bool = False  # refused under --read-only
     show: bool = True  # in the footer
     display: str = ""  # how the help screen spells the key
     footer: str = ""  # one word: ten of them must fit an 80-column footer
 
+
+    @property
+    def writes(self) -> bool:
+        """From the operations registry: the same answer the read-only gate uses."""
+        return operation_writes(self.action)
 
     @property
     def label(self) -> str:
@@ -48,17 +54,17 @@ KEYS: tuple[KeyAction, ...] = (
               display="+"),
     KeyAction("r", "poll_now", "Poll now", "Polling", show=False),
     KeyAction("c", "checkpoint", "Checkpoint (PASSIVE, FULL, RESTART, TRUNCATE)", "Actions",
-              writes=True, footer="checkpoint"),
+              footer="checkpoint"),
     KeyAction("i", "integrity", "Integrity check (quick or full)", "Actions",
               footer="integrity"),
     KeyAction("p", "pragmas", "Pragmas: view, change, optimize", "Actions",
               footer="pragmas"),
-    KeyAction("R", "recover", "Guided safe recovery", "Actions", writes=True, show=False,
+    KeyAction("R", "recover", "Guided safe recovery", "Actions", show=False,
               display="Shift+R"),
     KeyAction("k", "terminate", "SIGTERM the culprit (or the lock holder selected in Locks)",
-              "Actions", writes=True, show=False),
+              "Actions", show=False),
     KeyAction("K", "kill", "SIGKILL it, after a second confirmation", "Actions",
-              writes=True, show=False, display="Shift+K"),
+              show=False, display="Shift+K"),
     KeyAction("question_mark", "help", "Help: every key", "App", display="?", footer="help"),
     KeyAction("q", "quit", "Quit", "App", footer="quit"),
 )

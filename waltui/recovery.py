@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from waltui.actions import (
-    READ_ONLY_REFUSAL,
     IntegrityRun,
     checkpoint,
     describe_checkpoint,
     locks_now,
 )
 from waltui.history import CheckpointResult
+from waltui.operations import READ_ONLY_REFUSAL
 from waltui.report import named_process
 
 STEPS = ("holders", "checkpoint", "integrity_check")

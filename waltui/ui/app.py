@@ -2,15 +2,15 @@
 
 It renders and dispatches only. Polling runs in the collector (a child process by default;
 its batches arrive as BatchArrived);
-actions run in worker threads (they post CheckpointDone / ActionReport).
+actions run through ui/perform.py in worker threads and end with one ActionFinished.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import replace
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -20,7 +20,6 @@ from textual.screen import Screen
 from textual.widgets import Static, TabbedContent
 from textual.worker import Worker, WorkerState
 
-from waltui.actions import describe_checkpoint
 from waltui.collector import Readings, Update, make_client
 from waltui.config import Config
 from waltui.discovery import Found
@@ -29,12 +28,14 @@ from waltui.probes.reading import opens_immutable
 from waltui.ui.database_actions import DatabaseActions
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import (
-    ActionReport,
+    ActionFinished,
+    ActionMessage,
+    ActionProgress,
     BatchArrived,
-    CheckpointDone,
     CollectorNotice,
     PollResults,
 )
+from waltui.ui.perform import Performer
 from waltui.ui.remembered import RememberedSettings
 from waltui.ui.screens.attach import AttachScreen
 from waltui.ui.screens.detail import DetailScreen
@@ -50,7 +51,7 @@ from waltui.units import human_seconds, visible
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
-class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
+class WaltuiApp(RememberedSettings, Performer, DatabaseActions, App[None]):
     CSS_PATH = "waltui.tcss"
     TITLE = "waltui"
     BINDINGS = bindings()
@@ -137,7 +138,7 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
             self._redraw_event_logs()  # once a batch, not once an event
         if (table := self.overview_table) is not None:
             table.apply(fresh)
-        screen = self.screen
+        screen = self.screen_stack[-1] if self.screen_stack else None  # none while closing
         if isinstance(screen, DetailScreen) and screen.path in self.latest:
             screen.show(self.latest[screen.path])
         self.refresh_status()
@@ -165,17 +166,23 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         self.log_event(self.selected_path() or "", "error", what)
         self.notify(what, severity="error", timeout=10)
 
-    def on_checkpoint_done(self, message: CheckpointDone) -> None:
-        self.collector.record_checkpoint(message.path, message.result)
-        self.collector.poll_now()
-        if (update := self.readings.record_checkpoint(message.path, message.result)):
-            self.show_updates([update])
-        ok = message.result.outcome == "done"
-        self.announce(message.path, "action", describe_checkpoint(message.result),
-                      "information" if ok else "warning", what="checkpoint")
+    def on_action_progress(self, message: ActionProgress) -> None:
+        self._took_effect(message)
 
-    def on_action_report(self, message: ActionReport) -> None:
-        self.announce(message.path, message.kind, message.text, message.severity)
+    def on_action_finished(self, message: ActionFinished) -> None:
+        self._took_effect(message)
+        screen = self.screen_stack[-1] if self.screen_stack else None
+        if isinstance(screen, WorkerDialog) and screen.path == message.path:
+            screen.finished(message)  # a dialog that shows its own result
+        self.collector.poll_now()  # what it changed, on screen now
+
+    def _took_effect(self, message: ActionMessage) -> None:
+        if message.result is not None:  # a checkpoint: the rules' history and the pane's
+            self.collector.record_checkpoint(message.path, message.result)
+            if (update := self.readings.record_checkpoint(message.path, message.result)):
+                self.show_updates([update])
+        self.announce(message.path, "action", message.text, message.severity,
+                      what="checkpoint" if message.result is not None else message.operation)
 
     def announce(self, path: str, kind: str, text: str, severity: str = "information",
                  what: str = "") -> None:
@@ -187,6 +194,8 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
                         timeout=8)
 
     def shown_on_screen(self, path: str, what: str = "") -> bool:
+        if not self.screen_stack:
+            return True  # closing: nobody to show a toast to
         screen = self.screen
         if isinstance(screen, OverviewScreen):  # its event log, newest first
             return True
@@ -208,6 +217,8 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         self.events.append(Event(time.time(), path, kind, text))
 
     def _redraw_event_logs(self) -> None:
+        if not self.screen_stack:  # closing
+            return
         for log in self.screen.query(EventLog):
             log.redraw()
 
@@ -266,8 +277,8 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
             f"{problems} with findings · cycle {self.collector.cycle_seconds * 1000:.0f} ms{mode}"
             "   ? help"))
 
-    def refuse(self, path: str, what: str) -> None:
-        text = f"{what} refused: waltui runs with --read-only (nothing was written)"
+    def refuse(self, path: str, text: str) -> None:
+        """Said once, the same way for every operation (operations.refusal words it)."""
         self.log_event(path, "action", text)
         self.notify(text, severity="warning")
 

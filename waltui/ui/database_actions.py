@@ -1,18 +1,18 @@
 """The keys that act on a database: checkpoint, integrity, pragmas, recovery, signalling the
 culprit, copying. A mixin of the app: each asks, confirms, runs in a worker that posts a
-message, and says what it did; none runs under --read-only if it writes."""
+message, and says what it did. Each goes through Performer.gate (the one read-only check)
+and Performer.perform (one worker shape, one ActionFinished)."""
 
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
-from textual.worker import get_current_worker
-
-from waltui.actions import checkpoint
+from waltui.actions import checkpoint, describe_checkpoint
 from waltui.blame import checkpoint_outlook
 from waltui.culprit import CONSEQUENCES, culprit, describe, send
-from waltui.ui.messages import CheckpointDone
+from waltui.ui.perform import Outcome
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen
 from waltui.ui.screens.integrity import IntegrityScreen
@@ -39,19 +39,15 @@ class DatabaseActions:
         self.notify(f"copied: {text}", timeout=3)
 
     def action_checkpoint(self) -> None:
-        path = self._need_answering()
+        path = self.gate("checkpoint")
         if path is None:
-            return
-        if self.config.read_only:
-            self.refuse(path, "checkpoint")
             return
 
         def chosen(mode: str | None) -> None:
             if mode:
                 self.log_event(path, "action", f"{mode} checkpoint started")
-                self.run_worker(lambda: self._run_checkpoint(path, mode), thread=True,
-                                exit_on_error=False,
-                                group="checkpoint")
+                self.perform("checkpoint", path, lambda cancelled: self._checkpoint(
+                    path, mode, cancelled))
 
         update = self.latest.get(path)
         outlook = checkpoint_outlook(update.reading) if update is not None else ""
@@ -60,20 +56,17 @@ class DatabaseActions:
                          chosen)
 
     def action_terminate(self) -> None:
-        self._signal_culprit(signal.SIGTERM)
+        self._signal_culprit("terminate", signal.SIGTERM)
 
     def action_kill(self) -> None:
-        self._signal_culprit(signal.SIGKILL)
+        self._signal_culprit("kill", signal.SIGKILL)
 
-    def _signal_culprit(self, sig: signal.Signals) -> None:
+    def _signal_culprit(self, name: str, sig: signal.Signals) -> None:
         """The lock holder selected in the Locks pane, else the database's culprit; asked
         once for SIGTERM, twice for SIGKILL, refused under --read-only."""
-        path = self._need_selection()
+        path = self.gate(name, answering=False)
         update = self.latest.get(path) if path is not None else None
         if path is None or update is None:
-            return
-        if self.config.read_only:
-            self.refuse(path, sig.name)
             return
         pid = None
         if isinstance(self.screen, DetailScreen):
@@ -87,10 +80,7 @@ class DatabaseActions:
 
         def go(yes: bool | None) -> None:
             if yes:
-                said = send(target, sig)
-                self.log_event(path, "action", said)
-                self.notify(said, timeout=8)
-                self.collector.poll_now()
+                self.perform(name, path, lambda cancelled: Outcome(send(target, sig)))
 
         def first(yes: bool | None) -> None:
             if yes and sig == signal.SIGKILL:
@@ -102,15 +92,15 @@ class DatabaseActions:
         body = f"It holds {target.holds}.\n\n{CONSEQUENCES[sig]}"
         self.push_screen(ConfirmScreen(f"Send {sig.name} to {target.label}?", body), first)
 
-    def _run_checkpoint(self, path: str, mode: str) -> None:
-        worker = get_current_worker()
+    def _checkpoint(self, path: str, mode: str, cancelled: Callable[[], bool]) -> Outcome:
         result = checkpoint(path, mode, deadline=self.config.checkpoint_deadline,
                             journal_size_limit=self.config.checkpoint_journal_size_limit,
-                            cancelled=lambda: worker.is_cancelled)
-        self.post_message(CheckpointDone(path, result))
+                            cancelled=cancelled)
+        return Outcome(describe_checkpoint(result),
+                       "information" if result.outcome == "done" else "warning", result)
 
     def action_integrity(self) -> None:
-        path = self._need_answering()
+        path = self.gate("integrity")
         if path is not None:
             update = self.latest.get(path)
             frame = update.reading.wal_index.max_frame if update and update.reading.wal_index \
@@ -123,11 +113,8 @@ class DatabaseActions:
             self.push_screen(PragmaScreen(path, self._immutable(path)))
 
     def action_recover(self) -> None:
-        path = self._need_answering()
+        path = self.gate("recover")
         if path is None:
-            return
-        if self.config.read_only:
-            self.refuse(path, "guided recovery")
             return
         body = ("1. list every process that holds the database; stop here if any does\n"
                 "2. TRUNCATE checkpoint (writes: copies the WAL into the database, empties "

@@ -32,11 +32,27 @@ class CollectorNotice(Message):
         self.text = text
 
 
-class CheckpointDone(Message):
-    def __init__(self, path: str, result: CheckpointResult) -> None:
+class ActionMessage(Message):
+    """What an action's worker says (Textual also dispatches a message to the handlers of
+    its bases: no handler is written for this one)."""
+
+    def __init__(self, path: str, operation: str, text: str, severity: str = "information",
+                 result: CheckpointResult | None = None) -> None:
         super().__init__()
         self.path = path
-        self.result = result
+        self.operation = operation
+        self.text = text
+        self.severity = severity
+        self.result = result  # a checkpoint it ran: into the history and the pane
+
+
+class ActionProgress(ActionMessage):
+    """A step of a running action (guided recovery), stamped when it happened."""
+
+
+class ActionFinished(ActionMessage):
+    """The one message every action's worker ends with, whatever happened (an exception in
+    the worker arrives as this, with severity "error"; it never ends the app)."""
 
 
 class SortChanged(Message):
@@ -46,14 +62,3 @@ class SortChanged(Message):
         super().__init__()
         self.key = key
         self.descending = descending
-
-
-class ActionReport(Message):
-    """Any other action's outcome, in words, for the event log and a notification."""
-
-    def __init__(self, path: str, kind: str, text: str, severity: str = "information") -> None:
-        super().__init__()
-        self.path = path
-        self.kind = kind
-        self.text = text
-        self.severity = severity

@@ -9,7 +9,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from waltui.actions import CHECKPOINT_MODES
-from waltui.ui.messages import ActionReport
+from waltui.ui.messages import ActionFinished
 from waltui.units import visible
 
 
@@ -27,10 +27,15 @@ class WorkerDialog(ModalScreen[None]):
         self.path = path
         self.owner: App = self.app
 
+    operation = ""  # its name in waltui.operations
+
     def report(self, text: str, severity: str = "information") -> None:
-        """Into the event log (and a toast unless on screen); safe from a thread, open or
-        closed."""
-        self.owner.post_message(ActionReport(self.path, "action", text, severity))
+        """Its worker's one ActionFinished: into the event log (and a toast unless on
+        screen); safe from a thread, open or closed."""
+        self.owner.post_message(ActionFinished(self.path, self.operation, text, severity))
+
+    def finished(self, message: ActionFinished) -> None:
+        """An action of this dialog's database ended while it is open (perform's workers)."""
 
 
 class ConfirmScreen(ModalScreen[bool]):

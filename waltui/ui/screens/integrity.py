@@ -19,6 +19,7 @@ from waltui.units import visible
 
 class IntegrityScreen(WorkerDialog):
     shows_results = True  # in its progress line
+    operation = "integrity"
     BINDINGS = [("escape", "close", "Cancel / close"), ("x", "cancel_check", "Cancel check")]
 
     def __init__(self, path: str, immutable: bool, pinned_frame: int | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import apsw
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -14,7 +15,10 @@ from waltui.actions import (
     read_pragma_panel,
     set_pragma,
 )
+from waltui.operations import refusal
+from waltui.ui.messages import ActionFinished
 from waltui.ui.palette import Themed, ThemedStatic
+from waltui.ui.perform import Outcome
 from waltui.ui.screens.dialogs import ConfirmScreen, WorkerDialog
 from waltui.units import visible
 
@@ -87,8 +91,9 @@ class PragmaScreen(WorkerDialog):
         table.move_cursor(row=min(row, table.row_count - 1))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if self.app.config.read_only:  # refused before a value is typed, not after
-            self.app.refuse(self.path, f"PRAGMA {event.row_key.value}")
+        why = refusal("pragma", self.owner.config.read_only)
+        if why is not None:  # refused before a value is typed, not after
+            self.owner.refuse(self.path, why)
             return
         self.editing = event.row_key.value
         box = self.query_one(Input)
@@ -108,38 +113,36 @@ class PragmaScreen(WorkerDialog):
         self._confirm_and_apply("optimize", "")
 
     def _confirm_and_apply(self, name: str, value: str) -> None:
-        if self.app.config.read_only:
-            self.app.refuse(self.path, f"PRAGMA {name}")
+        operation = "optimize" if name == "optimize" else "pragma"
+        why = refusal(operation, self.owner.config.read_only)
+        if why is not None:
+            self.owner.refuse(self.path, why)
             return
 
         def decided(yes: bool | None) -> None:
-            if yes:  # an app worker: closing the panel must not stop the write
-                self.owner.run_worker(lambda: self._apply(name, value), thread=True,
-                                      exit_on_error=False,
-                                      group="pragmas")
+            if yes:  # the app's worker: closing the panel must not stop the write
+                self.owner.perform(operation, self.path,
+                                   lambda cancelled: self._apply(name, value))
 
         title = "Run PRAGMA optimize?" if name == "optimize" else f"Set {name} to {value}?"
         self.app.push_screen(ConfirmScreen(title, what_will_be_written(name, value)), decided)
 
-    def _apply(self, name: str, value: str) -> None:
+    def _apply(self, name: str, value: str) -> Outcome:
         try:
             text = set_pragma(self.path, name, value, read_only=self.owner.config.read_only)
-            severity = "information"
         except (Refused, ValueError) as exc:
-            text, severity = str(exc), "warning"
-        except Exception as exc:  # an SQLite error: reported, never a traceback
-            text, severity = f"PRAGMA {name} failed: {exc}", "error"
-        self.report(text, severity)
-        self.owner.call_from_thread(self._show_result, text, severity)
-        self._load()
+            return Outcome(str(exc), "warning")
+        except apsw.Error as exc:  # an SQLite error: reported, never a traceback
+            return Outcome(f"PRAGMA {name} failed: {exc}", "error")
+        return Outcome(text)
 
-    def _show_result(self, text: str, severity: str) -> None:
-        if not self.is_attached:
-            return
+    def finished(self, message: ActionFinished) -> None:
+        """The change's outcome in the panel, and the values read again."""
         box = self.query_one("#pragma-result", ThemedStatic)
-        style = box.palette.ok if severity == "information" else box.palette.severity(
-            "critical" if severity == "error" else "warning")
-        box.update(Text(visible(text), style=style))
+        style = box.palette.ok if message.severity == "information" else \
+            box.palette.severity("critical" if message.severity == "error" else "warning")
+        box.update(Text(visible(message.text), style=style))
+        self.run_worker(self._load, thread=True, exit_on_error=False, group="pragmas")
 
     def action_close(self) -> None:
         box = self.query_one(Input)

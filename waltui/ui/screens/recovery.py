@@ -14,9 +14,10 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Static
 
+from waltui.actions import describe_checkpoint
 from waltui.history import CheckpointResult
 from waltui.recovery import STEPS, RecoveryRun, RecoveryStep
-from waltui.ui.messages import ActionReport, CheckpointDone
+from waltui.ui.messages import ActionProgress
 from waltui.ui.palette import ThemedStatic
 from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.units import visible
@@ -30,12 +31,13 @@ class RecoveryScreen(WorkerDialog):
     BINDINGS: ClassVar[list[BindingType]] = [("escape", "close", "Cancel / close"),
                                              ("x", "cancel_run", "Cancel")]
     shows_results = True
+    operation = "recover"
 
     def __init__(self, path: str, read_only: bool, deadline: float) -> None:
         super().__init__(path)
         self.run_state = RecoveryRun(path, read_only, deadline)
         self.steps: list[RecoveryStep] = []
-        self.finished = False
+        self.done = False
         self._started = time.monotonic()
         self._ticker: Timer | None = None
 
@@ -56,16 +58,25 @@ class RecoveryScreen(WorkerDialog):
     def _run(self) -> None:
         def step_done(step: RecoveryStep) -> None:
             ran_checkpoint = step.name == "checkpoint" and step.outcome in ("ok", "failed")
-            if not ran_checkpoint:  # a checkpoint that ran is reported as CheckpointDone
-                self.owner.post_message(ActionReport(
-                    self.path, "action", f"recovery {step.name}: {step.outcome}: {step.detail}",
+            if not ran_checkpoint:  # a checkpoint that ran is reported with its result
+                self.owner.post_message(ActionProgress(
+                    self.path, self.operation,
+                    f"recovery {step.name}: {step.outcome}: {step.detail}",
                     "information" if step.outcome == "ok" else "warning"))
             self.owner.call_from_thread(self._step_done, step)
 
         def checkpointed(result: CheckpointResult) -> None:  # history, pane and event log
-            self.owner.post_message(CheckpointDone(self.path, result))
+            self.owner.post_message(ActionProgress(
+                self.path, self.operation, describe_checkpoint(result),
+                "information" if result.outcome == "done" else "warning", result))
 
-        self.run_state.run(step_done, checkpointed)
+        try:
+            steps = self.run_state.run(step_done, checkpointed)
+            last = steps[-1]
+            self.report(f"guided recovery ended: {last.name} {last.outcome}",
+                        "information" if all(s.outcome == "ok" for s in steps) else "warning")
+        except Exception as exc:  # said, never the app's end
+            self.report(f"guided recovery failed: {type(exc).__name__}: {exc}", "error")
         self.owner.call_from_thread(self._finished)
 
     def _step_done(self, step: RecoveryStep) -> None:
@@ -73,7 +84,7 @@ class RecoveryScreen(WorkerDialog):
         self._draw()
 
     def _finished(self) -> None:
-        self.finished = True
+        self.done = True
         if self._ticker is not None:
             self._ticker.stop()
         self._draw()
@@ -94,7 +105,7 @@ class RecoveryScreen(WorkerDialog):
                     if step.outcome in ("stopped", "cancelled") else palette.critical
                 text.append(f"{step.outcome:<9}", style=style)
                 text.append(f" {WHAT[name]}\n          {visible(step.detail)}\n")
-            elif name == self.run_state.current and not self.finished:
+            elif name == self.run_state.current and not self.done:
                 progress = ""
                 if name == "integrity_check" and self.run_state.integrity is not None:
                     progress = f" ({self.run_state.integrity.progress_steps * 1000:,} steps)"
@@ -104,12 +115,12 @@ class RecoveryScreen(WorkerDialog):
                 text.append("-        ", style=palette.muted)
                 text.append(f" {WHAT[name]}\n", style=palette.muted)
         took = time.monotonic() - self._started
-        text.append(f"\n{'took' if self.finished else 'running for'} {took:.1f} s",
+        text.append(f"\n{'took' if self.done else 'running for'} {took:.1f} s",
                     style=palette.muted)
         box.update(text)
 
     def action_cancel_run(self) -> None:
-        if not self.finished:
+        if not self.done:
             self.run_state.cancel()
 
     def action_close(self) -> None:
@@ -117,5 +128,5 @@ class RecoveryScreen(WorkerDialog):
         self.dismiss(None)
 
     def key_enter(self) -> None:
-        if self.finished:
+        if self.done:
             self.dismiss(None)
