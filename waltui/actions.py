@@ -19,7 +19,8 @@ from waltui.blame import checkpoint_blockers
 from waltui.history import CheckpointResult
 from waltui.model import Reading
 from waltui.operations import READ_ONLY_REFUSAL
-from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
+from waltui.options import ObserveOptions
+from waltui.probes.reading import DatabaseObserver, PollContext
 from waltui.probes.sqlite import action_connection, observer_connection
 
 CHECKPOINT_MODES: dict[str, tuple[int, str]] = {
@@ -66,7 +67,7 @@ def checkpoint(path: str, mode: str, *, deadline: float = 10.0, read_only: bool 
     started = time.monotonic()
     before = wal_size(path)
 
-    def result(outcome: str, row: tuple | None, attempts: int, message: str = "",
+    def result(outcome: str, row: tuple[int, int, int] | None, attempts: int, message: str = "",
                blockers: tuple[str, ...] = ()) -> CheckpointResult:
         busy, log, done = row if row else (None, None, None)
         return CheckpointResult(mode, outcome, busy, log, done, attempts,

@@ -6,7 +6,9 @@ import difflib
 import math
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from waltui.keys import check_remap
 from waltui.options import ObserveOptions, QueueQuery
@@ -149,7 +151,7 @@ Sources = dict[str, tuple[object, str]]  # setting -> (value, where it came from
 
 
 def _read_table(where: str, table: str, data: dict[str, object],
-                settings: dict[str, Setting], sources: Sources) -> dict[str, object]:
+                settings: dict[str, Setting], sources: Sources) -> dict[str, Any]:
     """One [table] of the file, every key known and checked, each value's source noted."""
     values: dict[str, object] = {}
     for key, value in dict(data.get(table, {})).items():  # type: ignore[call-overload]
@@ -160,19 +162,19 @@ def _read_table(where: str, table: str, data: dict[str, object],
     return values
 
 
-def load(path: str | None, *, queue_specs: list[str] = (), threshold_specs: list[str] = (),
+def load(path: str | None, *, queue_specs: Sequence[str] = (), threshold_specs: Sequence[str] = (),
          interval: float | None = None, read_only: bool = False, sql: bool = True) -> Config:
     return load_with_sources(path, queue_specs=queue_specs, threshold_specs=threshold_specs,
                              interval=interval, read_only=read_only, sql=sql)[0]
 
 
-def load_with_sources(path: str | None, *, queue_specs: list[str] = (),
-                      threshold_specs: list[str] = (), interval: float | None = None,
+def load_with_sources(path: str | None, *, queue_specs: Sequence[str] = (),
+                      threshold_specs: Sequence[str] = (), interval: float | None = None,
                       read_only: bool = False, sql: bool = True) -> tuple[Config, Sources]:
     """The config file (checked key by key) overridden by the command line, and where each
     setting came from. Every mistake is one ConfigError naming the file and the key."""
     chosen = path or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
-    data: dict[str, object] = {}
+    data: dict[str, Any] = {}  # TOML: checked key by key below
     if chosen:
         try:
             with open(chosen, "rb") as handle:
@@ -183,7 +185,7 @@ def load_with_sources(path: str | None, *, queue_specs: list[str] = (),
             raise ConfigError(f"config {chosen} is not valid TOML: {exc}") from None
     where = chosen or "config"
     sources: Sources = {}
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # each checked against its Setting
     for key, value in data.items():
         if key in TOP_SETTINGS:
             values[key] = _checked(where, key, value, TOP_SETTINGS[key])
@@ -225,7 +227,7 @@ def load_with_sources(path: str | None, *, queue_specs: list[str] = (),
         values["sql"] = False
         sources["sql"] = (False, "command line (--no-sql)")
     config = Config(
-        **values,  # type: ignore[arg-type]
+        **values,
         queries=tuple(queries),
         checkpoint_deadline=checkpoint.get("deadline", Config.checkpoint_deadline),
         checkpoint_journal_size_limit=checkpoint.get("journal_size_limit"),

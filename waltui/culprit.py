@@ -46,7 +46,8 @@ def culprit(reading: Reading) -> int | None:
     index = reading.wal_index
     stopping = [r.pid for r in reading.pins if index is not None
                 and limit_frame(r.slot, r.read_mark, index) <= index.backfilled]
-    return (stopping or [r.pid for r in reading.pins] or [None])[0]
+    candidates = stopping or [r.pid for r in reading.pins]
+    return candidates[0] if candidates else None
 
 
 def describe(reading: Reading, pid: int) -> Target | None:

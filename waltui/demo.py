@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from waltui.config import Config
 from waltui.demo_agent import PENDING_SQL, create
-from waltui.probes.sqlite import QueueQuery
+from waltui.options import QueueQuery
 
 # (agent, role, rate per second or hold seconds)
 WORKLOAD: tuple[tuple[str, str, float], ...] = (
@@ -31,7 +31,7 @@ WORKLOAD: tuple[tuple[str, str, float], ...] = (
 @dataclass
 class DemoWorkload:
     directory: str
-    processes: list[subprocess.Popen]
+    processes: list[subprocess.Popen[bytes]]
     owns_directory: bool
 
     @property

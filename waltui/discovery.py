@@ -6,6 +6,7 @@ import glob
 import os
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 
 from waltui.deadline import within_deadline
 from waltui.probes.files import looks_like_sqlite
@@ -34,7 +35,8 @@ def discover(arguments: list[str]) -> Found:
     found: list[str] = []
     skipped: list[str] = []
     for arg in arguments:
-        paths, note = within_deadline(lambda arg=arg: _expand_one(arg), ([arg], None))
+        fallback: tuple[list[str], str | None] = ([arg], None)
+        paths, note = within_deadline(partial(_expand_one, arg), fallback)
         found += paths
         if note:
             skipped.append(note)

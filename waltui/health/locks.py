@@ -99,7 +99,8 @@ def recovery_running(reading: Reading, history: History, t: Thresholds) -> Itera
 @rule
 def leftover_files(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     files = reading.files
-    if reading.journal_mode != "wal" or reading.open_by or files.shm_bytes is None:
+    if files is None or reading.journal_mode != "wal" or reading.open_by \
+            or files.shm_bytes is None:
         return
     yield Finding(
         "leftover_shm", "info", "-shm with no process holding the database",
@@ -137,8 +138,8 @@ def opened_by_another_name(reading: Reading, history: History, t: Thresholds
     # this file's locks with no -shm beside this name opened it by another (a hard link).
     files = reading.files
     holders = {h.lock.pid for h in reading.theirs if h.lock.file == "db"}
-    if reading.journal_mode != "wal" or files.shm_bytes is not None or not holders \
-            or reading.exclusive_mode:
+    if files is None or reading.journal_mode != "wal" or files.shm_bytes is not None \
+            or not holders or reading.exclusive_mode:
         return
     names = ", ".join(reading.opened_as) or "a name waltui could not read (/proc/PID/fd)"
     yield Finding(

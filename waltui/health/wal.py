@@ -66,7 +66,7 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
     if not (growing or backlog or long_pins):
         return
     evidence = [f"{pending} frames not yet checkpointed of {max_frame} in the WAL"]
-    if growing:
+    if growing and growth is not None:
         evidence.append(f"the WAL grew from {growth[0]:.0f} to {max_frame} frames over "
                         f"{t.starvation_seconds:g} s without restarting")
     title = "Checkpoint starvation: the WAL cannot be checkpointed"
@@ -97,6 +97,8 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
 def wal_large(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     # The ratio test starts at four autocheckpoints' worth: a 4 MB -wal beside a 300 KB
     # database is how SQLite's defaults run a small queue (simplebroker), not a problem.
+    if reading.files is None:
+        return
     wal, db = reading.wal_bytes or 0, reading.files.db_bytes
     over_size = wal > t.wal_bytes
     over_ratio = wal > 4 * normal_wal_bytes(reading.page_size) and wal > t.wal_db_ratio * max(db, 1)
@@ -137,17 +139,19 @@ def wal_slack(reading: Reading, history: History, t: Thresholds) -> Iterator[Fin
 
 @rule
 def not_wal(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
-    if reading.journal_mode != "rollback":
+    files = reading.files
+    if reading.journal_mode != "rollback" or files is None:
         return
+    version = files.db_header.write_version if files.db_header else "?"
     yield Finding(
         "not_wal", "warning", "Not in WAL mode (rollback journal)",
-        f"header file format {reading.files.db_header.write_version}: rollback journal",
+        f"header file format {version}: rollback journal",
         "In rollback mode readers block writers and writers block readers. "
         "PRAGMA journal_mode=WAL switches it, persistently.")
-    if reading.files.journal_hot:
+    if files.journal_hot:
         yield Finding(
             "hot_journal", "critical", "Hot journal: an interrupted transaction",
-            f"-journal of {human_bytes(reading.files.journal_bytes)} with a live header and "
+            f"-journal of {human_bytes(files.journal_bytes)} with a live header and "
             "no process holding RESERVED on the database",
             "The next connection that opens the database rolls it back. Never delete the "
             "-journal: it holds the only copy of the pages being rewritten.")
@@ -171,6 +175,8 @@ def network_filesystem(reading: Reading, history: History, t: Thresholds) -> Ite
 @rule
 def wal_deleted(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     files = reading.files
+    if files is None:
+        return
     if reading.journal_mode == "wal" and files.wal_bytes is None and reading.open_by \
             and (reading.frames_pending or 0) > 0:
         yield Finding(

@@ -78,7 +78,8 @@ class LockTable:
     def locks_for(self, db_ids: Iterable[FileId], shm_ids: Iterable[FileId]) -> list[Lock]:
         """The locks on a database and its -shm, each known by every (device, inode) that
         /proc/locks may use for it."""
-        locks = [lock for file, ids in (("db", db_ids), ("shm", shm_ids)) for file_id in ids
+        files: tuple[tuple[LockFile, Iterable[FileId]], ...] = (("db", db_ids), ("shm", shm_ids))
+        locks = [lock for file, ids in files for file_id in ids
                  for raw in self.by_file.get(file_id, ()) for lock in decode(file, raw)]
         return sorted(set(locks), key=_lock_order)
 

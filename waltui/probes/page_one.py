@@ -56,7 +56,7 @@ def newest_page_one_frame(watch: FileWatch, index: WalIndex) -> int | None:
             raw = watch.shm.pread(2, hashes_at + 2 * slot)
             if len(raw) < 2 or (entry := struct.unpack("=H", raw)[0]) == 0:
                 break
-            frame = before + entry
+            frame = int(before + entry)
             if first <= frame <= last:
                 page = watch.shm.pread(4, numbers_at + 4 * (entry - 1))
                 if len(page) == 4 and struct.unpack("=I", page)[0] == 1:
@@ -79,7 +79,8 @@ def page_one_header(watch: FileWatch, index: WalIndex | None, wal_header: WalHea
     if len(head) < WAL_FRAME_HEADER_BYTES:
         return None
     page, _size, salt1, salt2 = struct.unpack(">IIII", head[:16])
-    if page != 1 or (salt1, salt2) != (wal_header.salt1, wal_header.salt2):
+    if wal_header is None or page != 1 or (salt1, salt2) != (wal_header.salt1,
+                                                              wal_header.salt2):
         return None
     data = watch.wal.pread(100, offset + WAL_FRAME_HEADER_BYTES)
     return data if len(data) == 100 else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 import psutil
 
@@ -91,7 +91,7 @@ def _username(proc: psutil.Process) -> str:
 class HoldTracker:
     """Remembers when each hold (a lock, a pin) was first seen; forgets those that ended."""
 
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._first_seen: dict[Hashable, float] = {}
         self._seen_now: set[Hashable] = set()

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -20,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Static, TabbedContent
 from textual.worker import Worker, WorkerState
 
-from waltui.collector import Readings, Update, make_client
+from waltui.collector import Batch, Readings, Update, make_client
 from waltui.config import Config
 from waltui.discovery import Found
 from waltui.model import DbError
@@ -35,7 +36,6 @@ from waltui.ui.messages import (
     CollectorNotice,
     PollResults,
 )
-from waltui.ui.perform import Performer
 from waltui.ui.remembered import RememberedSettings
 from waltui.ui.screens.attach import AttachScreen
 from waltui.ui.screens.detail import DetailScreen
@@ -51,10 +51,10 @@ from waltui.units import human_seconds, visible
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
-class WaltuiApp(RememberedSettings, Performer, DatabaseActions, App[None]):
+class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
     CSS_PATH = "waltui.tcss"
     TITLE = "waltui"
-    BINDINGS = bindings()
+    BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is one of its forms
 
     def __init__(self, paths: list[str], config: Config, *, poll: bool = True,
                  on_exit: Callable[[], None] | None = None, keep_settings: bool = True,
@@ -72,13 +72,12 @@ class WaltuiApp(RememberedSettings, Performer, DatabaseActions, App[None]):
         self.attached: dict[str, None] = {}  # ordered, O(1) membership for 1,000 databases
         self.poll_enabled = poll
         self.collector = make_client(
-            transport, config, lambda batch: self.post_message(BatchArrived(batch)),
-            lambda severity, text: self.post_message(CollectorNotice(severity, text)))
+            transport, config, self._batch_from_collector, self._notice_from_collector)
         self._on_exit = on_exit
         self.terminal_watch = TerminalWatch(self, self.action_quit, self._clean_up)
 
     # --- start and stop -----------------------------------------------------------------
-    def get_default_screen(self) -> Screen:
+    def get_default_screen(self) -> Screen[None]:
         return OverviewScreen()
 
     def on_mount(self) -> None:
@@ -92,13 +91,17 @@ class WaltuiApp(RememberedSettings, Performer, DatabaseActions, App[None]):
             self.collector.start()
         self.refresh_status()
         # Paused, no poll refreshes the status line: its "data Ns old" ages by this timer.
-        self.set_interval(1.0, lambda: self.collector.paused and self.refresh_status())
+        self.set_interval(1.0, self._age_paused_status)
         self.terminal_watch.start()  # a dropped SSH session must not leave a process behind
+
+    def _age_paused_status(self) -> None:
+        if self.collector.paused:
+            self.refresh_status()
 
     def on_unmount(self) -> None:
         self._clean_up()
 
-    def action_quit(self) -> None:
+    def action_quit(self) -> None:  # type: ignore[override]  # sync is enough
         self.collector.stop()
         self.terminal_watch.quitting()
         self.exit()
@@ -109,6 +112,12 @@ class WaltuiApp(RememberedSettings, Performer, DatabaseActions, App[None]):
             self.collector.join(2.0)  # a child that does not stop in time is killed
         if self._on_exit is not None:
             self._on_exit()
+
+    def _batch_from_collector(self, batch: Batch) -> None:  # any thread
+        self.post_message(BatchArrived(batch))
+
+    def _notice_from_collector(self, severity: str, text: str) -> None:  # any thread
+        self.post_message(CollectorNotice(severity, text))
 
     # --- messages -----------------------------------------------------------------------
     def on_batch_arrived(self, message: BatchArrived) -> None:
@@ -315,7 +324,7 @@ class WaltuiApp(RememberedSettings, Performer, DatabaseActions, App[None]):
         if path is not None and not isinstance(self.screen, DetailScreen):
             self.push_screen(DetailScreen(path, pane=self.saved.detail_pane))
 
-    def action_back(self) -> None:
+    def action_back(self) -> None:  # type: ignore[override]
         if isinstance(self.screen, DetailScreen):
             self.pop_screen()
 
@@ -393,7 +402,7 @@ class WaltuiApp(RememberedSettings, Performer, DatabaseActions, App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key in KEYS:
             if key.action in ("open_detail", "back"):

@@ -12,7 +12,7 @@ from pathlib import Path
 from waltui.actions import checkpoint, describe_checkpoint
 from waltui.blame import checkpoint_outlook
 from waltui.culprit import CONSEQUENCES, culprit, describe, send
-from waltui.ui.perform import Outcome
+from waltui.ui.perform import Outcome, Performer
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen
 from waltui.ui.screens.integrity import IntegrityScreen
@@ -20,9 +20,9 @@ from waltui.ui.screens.pragmas import PragmaScreen
 from waltui.ui.screens.recovery import RecoveryScreen
 
 
-class DatabaseActions:
+class DatabaseActions(Performer):
     """Mixed into WaltuiApp; relies on its config, latest, collector, notify, log_event,
-    refuse, _need_selection and _need_answering."""
+    gate, perform, _need_selection and _need_answering."""
 
     def action_copy(self) -> None:
         """OSC 52: the terminal (tmux, most SSH clients' terminals) takes it to the local

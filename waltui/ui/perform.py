@@ -6,20 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from textual.worker import get_current_worker
 
 from waltui.history import CheckpointResult
 from waltui.operations import OPERATIONS, refusal
+from waltui.ui.app_base import AppBase
 from waltui.ui.messages import ActionFinished
-
-if TYPE_CHECKING:
-    from waltui.ui.app import WaltuiApp
-
-    _Base = WaltuiApp
-else:
-    _Base = object
 
 
 @dataclass(frozen=True)
@@ -32,7 +25,7 @@ class Outcome:
 Work = Callable[[Callable[[], bool]], Outcome]  # given "was I cancelled?", what happened
 
 
-class Performer(_Base):
+class Performer(AppBase):
     def gate(self, name: str, *, answering: bool = True) -> str | None:
         """The database an operation may act on now, or None (and the operator told why)."""
         path = self._need_answering() if answering else self._need_selection()

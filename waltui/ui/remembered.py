@@ -3,21 +3,15 @@ start and saved when they change (not at exit: a killed session keeps them too).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from waltui.keys import key_name
+from waltui.ui.app_base import AppBase
 from waltui.ui.messages import SortChanged
 from waltui.ui.saved_state import SavedState, load_state, save_state
 
-if TYPE_CHECKING:
-    from waltui.ui.app import WaltuiApp
 
-    _Base = WaltuiApp
-else:
-    _Base = object
-
-
-class RememberedSettings(_Base):
+class RememberedSettings(AppBase):
     saved: SavedState = SavedState()
     keep_settings: bool = True
 

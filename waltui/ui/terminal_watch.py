@@ -32,7 +32,7 @@ QUIT_HARD_EXIT_SECONDS = 3.0
 
 
 class TerminalWatch:
-    def __init__(self, app: App, quit_app: Callable[[], None],
+    def __init__(self, app: App[None], quit_app: Callable[[], None],
                  clean_up: Callable[[], None]) -> None:
         self.app, self.quit_app, self.clean_up = app, quit_app, clean_up
         self.lost = False

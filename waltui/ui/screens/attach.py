@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
-from typing import ClassVar
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,6 +22,8 @@ from waltui.discovery import SIDECAR_SUFFIXES, Found, discover
 from waltui.ui.palette import ThemedStatic
 from waltui.units import visible
 
+T = TypeVar("T")
+F = TypeVar("F")
 LOOK_SECONDS = 2.0
 LISTED = 6
 
@@ -44,7 +47,7 @@ def completion(value: str, matches: list[str]) -> str | None:
     return common if len(common) > len(expanded) else None
 
 
-async def _off_thread(work, fallback):  # type: ignore[no-untyped-def]
+async def _off_thread(work: Callable[[], T], fallback: F) -> T | F:
     try:
         return await asyncio.wait_for(asyncio.to_thread(work), LOOK_SECONDS)
     except (asyncio.TimeoutError, OSError):
@@ -57,7 +60,8 @@ class PathSuggester(Suggester):
         self.screen = screen
 
     async def get_suggestion(self, value: str) -> str | None:
-        matches = await _off_thread(lambda: matches_of(value), [])
+        none: list[str] = []
+        matches = await _off_thread(lambda: matches_of(value), none)
         self.screen.show_matches(value, matches)
         return completion(value, matches)
 
@@ -90,6 +94,7 @@ class AttachScreen(ModalScreen["Found | None"]):
             self.dismiss(None)
             return
         box = self.query_one("#attach-matches", ThemedStatic)
+        found: Found | None
         exists = await _off_thread(lambda: os.path.lexists(os.path.expanduser(value)), None)
         if exists is None:
             found = Found([os.path.expanduser(value)], [])  # stuck: its pane will say so

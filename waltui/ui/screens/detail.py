@@ -10,6 +10,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from waltui.collector.consumer import Update
 from waltui.ui.format import summary_text
 from waltui.ui.palette import ThemedStatic
+from waltui.ui.typed import app_of
 from waltui.ui.widgets.checkpoints_table import CheckpointsPane
 from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.findings_view import FindingsView
@@ -20,7 +21,7 @@ from waltui.ui.widgets.wal_chart import PendingChart, WalChart
 from waltui.units import visible
 
 
-class DetailScreen(Screen):
+class DetailScreen(Screen[None]):
     BINDINGS = [("escape", "app.back", "back")]
 
     PANES = ("tab-locks", "tab-wal", "tab-findings", "tab-checkpoints", "tab-queue",
@@ -38,7 +39,7 @@ class DetailScreen(Screen):
             with TabPane("Locks", id="tab-locks"):
                 yield LocksPane()
             with TabPane("WAL", id="tab-wal"):
-                yield WalChart(self.app.config.thresholds.wal_bytes)
+                yield WalChart(app_of(self).config.thresholds.wal_bytes)
                 yield PendingChart()
             with TabPane("Findings", id="tab-findings"):
                 yield FindingsView()
@@ -49,11 +50,11 @@ class DetailScreen(Screen):
             with TabPane("Pragmas", id="tab-pragmas"):
                 yield PragmasTable()
             with TabPane("Events", id="tab-events"):
-                yield EventLog(self.app.events, path=self.path, full=True, id="detail-events")
+                yield EventLog(app_of(self).events, path=self.path, full=True, id="detail-events")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        update = self.app.latest.get(self.path)
+        update = app_of(self).latest.get(self.path)
         if update is not None:
             self.show(update)
         else:
@@ -61,8 +62,8 @@ class DetailScreen(Screen):
                 Text(f"{visible(self.path)}\nwaiting for the first poll…"))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self.app.remember(detail_pane=event.tabbed_content.active)
-        update = self.app.latest.get(self.path)
+        app_of(self).remember(detail_pane=event.tabbed_content.active)
+        update = app_of(self).latest.get(self.path)
         if update is not None:
             self.show(update)
 
@@ -77,7 +78,7 @@ class DetailScreen(Screen):
         if not self.is_mounted:  # a poll landed between push and mount: on_mount shows it
             return
         summary = self.query_one("#summary", ThemedStatic)
-        summary.update(summary_text(update, self.app.collector.interval, self.app.collector.paused,
+        summary.update(summary_text(update, app_of(self).collector.interval, app_of(self).collector.paused,
                                     summary.palette))
         active = self.query_one(TabbedContent).active
         reading, history = update.reading, update.history

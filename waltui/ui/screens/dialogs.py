@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
@@ -10,6 +10,8 @@ from textual.widgets.option_list import Option
 
 from waltui.actions import CHECKPOINT_MODES
 from waltui.ui.messages import ActionFinished
+from waltui.ui.perform import Performer
+from waltui.ui.typed import app_of
 from waltui.units import visible
 
 
@@ -25,7 +27,7 @@ class WorkerDialog(ModalScreen[None]):
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
-        self.owner: App = self.app
+        self.owner: Performer = app_of(self)
 
     operation = ""  # its name in waltui.operations
 

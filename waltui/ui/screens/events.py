@@ -7,6 +7,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from waltui.ui.typed import app_of
 from waltui.ui.widgets.event_log import EventLog
 
 
@@ -17,4 +18,4 @@ class EventsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="events-box", classes="dialog wide"):
             yield Static("Events, newest first, in full (Esc closes)", classes="dialog-title")
-            yield EventLog(self.app.events, full=True, limit=500, id="all-events")
+            yield EventLog(app_of(self).events, full=True, limit=500, id="all-events")

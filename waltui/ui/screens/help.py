@@ -13,6 +13,7 @@ from textual.widgets import Static
 from waltui.keys import effective_key
 from waltui.ui.keymap import KEYS, MOVES
 from waltui.ui.palette import Palette, ThemedStatic
+from waltui.ui.typed import app_of
 
 
 def help_text(read_only: bool, palette: Palette, remap: dict[str, str] | None = None) -> Text:
@@ -39,7 +40,7 @@ class HelpKeys(ThemedStatic):
         self.restyle()
 
     def restyle(self) -> None:
-        self.update(help_text(self.app.config.read_only, self.palette, self.app.config.key_remap))
+        self.update(help_text(app_of(self).config.read_only, self.palette, app_of(self).config.key_remap))
 
 
 class HelpScreen(ModalScreen[None]):

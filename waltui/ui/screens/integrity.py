@@ -64,6 +64,7 @@ class IntegrityScreen(WorkerDialog):
 
     def _run(self) -> None:
         worker = get_current_worker()
+        assert self.check is not None  # set before the worker starts
         outcome, messages = self.check.run()
         if worker.is_cancelled or self.closed:
             self.report(f"{self.kind}: {outcome} (dialog closed)")

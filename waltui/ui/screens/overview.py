@@ -6,26 +6,27 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from waltui.ui.typed import app_of
 from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
 
 
-class OverviewScreen(Screen):
+class OverviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="status")
         yield OverviewTable(id="overview")
         yield Input(placeholder="filter by name (Enter keeps it, Esc clears)", id="filter")
-        yield EventLog(self.app.events, id="events", limit=20)
+        yield EventLog(app_of(self).events, id="events", limit=20)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         table = self.query_one(OverviewTable)
-        for path in self.app.attached:
+        for path in app_of(self).attached:
             table.show_pending(path)
-        table.apply([self.app.latest[p] for p in self.app.attached if p in self.app.latest])
+        table.apply([app_of(self).latest[p] for p in app_of(self).attached if p in app_of(self).latest])
         table.focus()
-        self.app.refresh_status()
+        app_of(self).refresh_status()
 
     def open_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -35,7 +36,7 @@ class OverviewScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
             self.query_one(OverviewTable).set_filter(event.value)
-            self.app.refresh_status()  # the status line says a filter is on
+            app_of(self).refresh_status()  # the status line says a filter is on
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
@@ -50,4 +51,4 @@ class OverviewScreen(Screen):
             self.query_one(OverviewTable).focus()
 
     def on_data_table_row_selected(self, event: OverviewTable.RowSelected) -> None:
-        self.app.action_open_detail()
+        app_of(self).action_open_detail()

@@ -35,7 +35,7 @@ def what_will_be_written(name: str, value: str) -> str:
 
 
 
-class PragmaTable(Themed, DataTable):
+class PragmaTable(Themed, DataTable[object]):
     """Persistent pragmas in the strong style, per-connection ones muted."""
 
 class PragmaScreen(WorkerDialog):

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from waltui.actions import describe_checkpoint
-from waltui.history import History
+from waltui.history import CheckpointResult, History
 from waltui.ui.format import checkpoint_row
 from waltui.ui.palette import Themed
 from waltui.units import visible
@@ -26,6 +26,7 @@ class CheckpointsPane(Themed, Vertical):
         for column in COLUMNS:
             table.add_column(column, key=column)
         self._count = -1
+        self._last: CheckpointResult | None = None
 
     def restyle(self) -> None:
         self._count = -1  # the next poll draws it again

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
@@ -25,7 +26,7 @@ class EventLog(Themed, Static):
     """Renders the last events of the app's log, optionally of one database only."""
 
     def __init__(self, events: deque[Event], path: str | None = None, limit: int = 200,
-                 full: bool = False, **kwargs: object) -> None:
+                 full: bool = False, **kwargs: Any) -> None:
         """full: every event wrapped in full (the Events pane, the `e` screen); else one
         line an event, cut with an ellipsis (the overview's summary)."""
         super().__init__(**kwargs)

@@ -8,6 +8,7 @@ With 1,000 databases a poll then costs the UI thread the same as with twenty.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -26,11 +27,11 @@ Cells = tuple[object, ...]
 RESORT_SECONDS = 2.0
 
 
-class OverviewTable(Themed, DataTable):
+class OverviewTable(Themed, DataTable[object]):
     # One column of databases: Home and End go to the first and last row, not sideways.
     BINDINGS = [Binding("home", "scroll_top", show=False), Binding("end", "scroll_bottom", show=False)]
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         # The name column stays put when the table scrolls sideways.
         super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)
         self._latest: dict[str, Update | None] = {}  # every attached path, in attach order
@@ -166,7 +167,7 @@ class OverviewTable(Themed, DataTable):
             return paths
         column = next(c for c in COLUMNS if c.key == self.sort_key)
 
-        def key(path: str) -> object:
+        def key(path: str) -> Any:  # each column's own comparable values
             update = self._latest[path]
             if column.key == "name":
                 return self.name_of(path)

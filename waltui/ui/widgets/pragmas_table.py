@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -9,8 +11,8 @@ from waltui.model import Reading
 from waltui.units import visible
 
 
-class PragmasTable(DataTable):
-    def __init__(self, **kwargs: object) -> None:
+class PragmasTable(DataTable[object]):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", **kwargs)
         self._shown: tuple[object, ...] = ()
 
