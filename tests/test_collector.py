@@ -122,3 +122,69 @@ async def test_the_dashboard_says_its_collector_died_and_goes_on(tmp_path):
         await wait_for(pilot, lambda: app.readings.batches > seen + 1)
         assert str(db) in app.latest and app.is_running
         assert "ERR" not in str(app.overview_table.get_row_at(0)[1])
+
+
+def test_the_dashboard_state_logs_each_change_once_and_drops_what_was_detached(tmp_path):
+    from waltui.collector import Poller
+    from waltui.history import CheckpointResult
+    from waltui.ui.state import DashboardState
+
+    good = quiet_db(tmp_path / "good.db")
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database")
+    poller = Poller(FAST)
+    state = DashboardState()
+    for path in (good, junk):
+        poller.attach(str(path))
+        assert state.attach(str(path))
+    assert not state.attach(str(good))  # once
+    try:
+        for _ in range(3):
+            state.apply(Batch(tuple(poller.poll_once()), 2, 0.0, time.time()))
+        errors = [e for e in state.events if e.kind == "error"]
+        assert len(errors) == 1 and errors[0].path == str(junk)  # not once a poll
+        result = CheckpointResult("PASSIVE", "done", 0, 0, 0, 1, 0.0, 0, 0, time.time())
+        before = len(state.events)
+        assert state.record_checkpoint(str(good), result) is not None
+        assert len(state.events) == before  # the pane shows it; no finding re-logged
+        assert state.latest[str(good)].history.checkpoints[-1] is result
+        assert state.detach(str(junk))
+        updates = state.apply(Batch(tuple(poller.poll_once()), 2, 0.0, time.time()))
+        assert [u.path for u in updates] == [str(good)] and str(junk) not in state.latest
+    finally:
+        poller.close()
+
+
+async def test_hold_times_go_on_in_the_locks_pane_though_the_collector_sends_nothing_new(
+        live_db, spawn):
+    """A reader that holds still is not resent each poll; the pane ages its hold time from
+    the collector's latest batch, so the operator still sees it grow."""
+    from textual.widgets import DataTable
+
+    from waltui.ui.screens.detail import DetailScreen
+
+    db, _writer = live_db
+    reader = spawn(db)
+    reader.do("begin_read")
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest
+                       and app.latest[str(db)].reading.readers)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+
+        def held() -> float:
+            table = app.screen.query_one("#locks-table", DataTable)
+            for row in range(table.row_count):
+                cells = table.get_row_at(row)
+                if str(cells[0]) == str(reader.pid) and str(cells[3]) == "read":
+                    text = str(cells[6])
+                    return float(text.rstrip("s")) if text.endswith("s") and "m" not in text \
+                        else 999.0
+            return -1.0
+
+        await wait_for(pilot, lambda: held() >= 0)
+        first, sent = held(), app.latest[str(db)]
+        await pilot.pause(2.5)
+        assert held() >= first + 2
+        assert app.latest[str(db)] is sent  # nothing new came: the pane aged it

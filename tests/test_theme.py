@@ -10,15 +10,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from rich.color import ColorSystem, ColorType
 from rich.color import Color as RichColor
+from rich.color import ColorSystem, ColorType
 from textual.color import Color
 from textual.filter import ANSIToTruecolor
 
-from tests.frozen import frozen_events, frozen_updates
+from tests.test_snapshots import load_frozen
 from waltui.config import Config
 from waltui.ui.app import WaltuiApp
-from waltui.ui.messages import PollResults
 
 UI = Path(__file__).parent.parent / "waltui" / "ui"
 PATHS = ["/srv/agents/alpha.db", "/srv/agents/gamma.db", "/srv/agents/notes.db"]
@@ -110,17 +109,6 @@ def illegible(app: WaltuiApp, system: ColorSystem) -> list[str]:
     return bad
 
 
-async def _load(pilot) -> None:
-    app = pilot.app
-    app.post_message(PollResults(frozen_updates()))
-    await pilot.pause()
-    app.events.clear()
-    app.events.extend(frozen_events())
-    for log in app.screen.query("EventLog"):
-        log.redraw()
-    await pilot.pause(0.1)
-
-
 async def _detail_tab(pilot, tab: str) -> None:
     await pilot.press("down", "enter")
     await pilot.pause(0.2)
@@ -156,7 +144,7 @@ async def test_every_screen_is_legible(look, screen, monkeypatch):
     app = WaltuiApp(PATHS, Config(), poll=False)
     async with app.run_test(size=(80, 24)) as pilot:
         app.theme = theme
-        await _load(pilot)
+        await load_frozen(pilot)
         await SCREENS[screen](pilot)
         await pilot.pause(0.2)
         shown = "".join(seg.text for strip in app.screen._compositor.render_strips()
@@ -169,7 +157,7 @@ async def test_a_theme_change_restyles_the_table(monkeypatch):
     """A cell drawn before the change takes the new theme's colour (no stale palette)."""
     app = WaltuiApp(PATHS, Config(), poll=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await _load(pilot)
+        await load_frozen(pilot)
         table = app.screen.query_one("OverviewTable")
 
         def pin_colour() -> str:

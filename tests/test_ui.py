@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from textual.screen import Screen
 from textual.widgets import OptionList, Static, TabbedContent
 
-from waltui.config import Config
 from waltui.collector import Poller, Readings
+from waltui.config import Config
 from waltui.ui.app import WaltuiApp
 from waltui.ui.keymap import KEYS
 from waltui.ui.messages import PollResults
@@ -728,6 +728,18 @@ def _closed_wal_database(path: Path, rows: int) -> None:
     conn.close()
 
 
+async def start_recovery(pilot, db: Path):
+    """Shift+R, yes: the recovery dialog, running."""
+    from waltui.ui.screens.recovery import RecoveryScreen
+
+    app = pilot.app
+    await wait_for(pilot, lambda: str(db) in app.latest)
+    await open_screen(pilot, "R", ConfirmScreen)
+    await pilot.press("y")
+    await wait_for(pilot, lambda: isinstance(app.screen, RecoveryScreen))
+    return app.screen
+
+
 async def test_guided_recovery_shows_each_step_as_it_happens(tmp_path):
     from waltui.ui.screens.recovery import RecoveryScreen
 
@@ -736,11 +748,7 @@ async def test_guided_recovery_shows_each_step_as_it_happens(tmp_path):
     assert Path(f"{db}-wal").stat().st_size > 0
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: str(db) in app.latest)
-        await open_screen(pilot, "R", ConfirmScreen)
-        await pilot.press("y")
-        await wait_for(pilot, lambda: isinstance(app.screen, RecoveryScreen))
-        screen = app.screen
+        screen = await start_recovery(pilot, db)
         await wait_for(pilot, lambda: screen.done, timeout=30)
         assert [(s.name, s.outcome) for s in screen.steps] == [
             ("holders", "ok"), ("checkpoint", "ok"), ("integrity_check", "ok")]
@@ -757,17 +765,11 @@ async def test_guided_recovery_shows_each_step_as_it_happens(tmp_path):
 
 
 async def test_guided_recovery_cancels_inside_the_integrity_check(tmp_path):
-    from waltui.ui.screens.recovery import RecoveryScreen
-
     db = tmp_path / "big.db"
     _closed_wal_database(db, 400_000)
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: str(db) in app.latest)
-        await open_screen(pilot, "R", ConfirmScreen)
-        await pilot.press("y")
-        await wait_for(pilot, lambda: isinstance(app.screen, RecoveryScreen))
-        screen = app.screen
+        screen = await start_recovery(pilot, db)
         await wait_for(pilot, lambda: screen.run_state.current == "integrity_check", timeout=60)
         await pilot.press("x")
         await wait_for(pilot, lambda: screen.done, timeout=30)

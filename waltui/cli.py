@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 
 from waltui import __version__, exits
 from waltui.cli_args import COMMANDS, build_parser, completion, main_help, near_command
@@ -97,6 +98,8 @@ def _main(args: list[str]) -> int:
     except ConfigError as exc:
         print(f"waltui: {visible(exc)}", file=sys.stderr)
         return exits.CONFIG
+    if command in ("", "demo"):
+        config = replace(config, collector=options.collector)
     if command in ("", "demo") and not (sys.stdout.isatty() and sys.stdin.isatty()):
         print("waltui: the dashboard needs a terminal; for files, pipes and cron use "
               "`waltui snapshot` or `waltui check`", file=sys.stderr)

@@ -70,6 +70,9 @@ def build_parser(command: str) -> Parser:
     if command in ("", "demo"):
         parser.add_argument("--read-only", action="store_true",
                             help="refuse every action that writes (checkpoints, pragmas)")
+        parser.add_argument("--collector", choices=("process", "thread"), default="process",
+                            help="where polls run: a child process (default; the UI never "
+                                 "waits on them) or a thread of the dashboard")
     if command == "demo":
         parser.add_argument("--seed", type=int, default=7, help="the demo's random seed")
         parser.add_argument("--dir", help="where to create the demo databases")

@@ -57,6 +57,7 @@ class Config:
     thresholds: Thresholds = field(default_factory=Thresholds)
     keys: tuple[tuple[str, str], ...] = ()  # [keys]: (action, key) remaps for the dashboard
     interval_chosen: bool = False  # set in the file or on the command line (beats saved state)
+    collector: str = "process"  # the dashboard's: "process" or "thread" (--collector)
 
     @property
     def key_remap(self) -> dict[str, str]:

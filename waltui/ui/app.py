@@ -8,9 +8,7 @@ actions run through ui/perform.py in worker threads and end with one ActionFinis
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
@@ -21,10 +19,9 @@ from textual.screen import Screen
 from textual.widgets import Static, TabbedContent
 from textual.worker import Worker, WorkerState
 
-from waltui.collector import Batch, Readings, Update, make_client
+from waltui.collector import Batch, Update, make_client
 from waltui.config import Config
 from waltui.discovery import Found
-from waltui.model import DbError
 from waltui.probes.reading import opens_immutable
 from waltui.ui.database_actions import DatabaseActions
 from waltui.ui.keymap import KEYS, bindings
@@ -43,8 +40,9 @@ from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.ui.screens.events import EventsScreen
 from waltui.ui.screens.help import HelpScreen
 from waltui.ui.screens.overview import OverviewScreen
+from waltui.ui.state import DashboardState
 from waltui.ui.terminal_watch import TerminalWatch
-from waltui.ui.widgets.event_log import Event, EventLog
+from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
 from waltui.units import human_seconds, visible
 
@@ -58,21 +56,21 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
 
     def __init__(self, paths: list[str], config: Config, *, poll: bool = True,
                  on_exit: Callable[[], None] | None = None, keep_settings: bool = True,
-                 notes: Iterable[str] = (), transport: str = "process") -> None:
+                 notes: Iterable[str] = (), transport: str | None = None) -> None:
         """notes: what the command line's directories left out, for the event log."""
         super().__init__()
         self.initial_notes = list(notes)
-        self._last_error: dict[str, DbError | None] = {}  # to log an error once, not a poll
         self.keep_settings = keep_settings  # False: neither read nor write the state file
         self.config = config
         self.initial_paths = paths
-        self.events: deque[Event] = deque(maxlen=500)
-        self.readings = Readings()  # the charts' history lives here, not in the collector
-        self.latest: dict[str, Update] = self.readings.latest
-        self.attached: dict[str, None] = {}  # ordered, O(1) membership for 1,000 databases
+        self.state = DashboardState()  # attached, latest, history, events: one place
+        self.events = self.state.events
+        self.readings = self.state.readings
+        self.latest = self.state.latest
+        self.attached = self.state.attached
         self.poll_enabled = poll
         self.collector = make_client(
-            transport, config, self._batch_from_collector, self._notice_from_collector)
+            transport or config.collector, config, self._batch_from_collector, self._notice_from_collector)
         self._on_exit = on_exit
         self.terminal_watch = TerminalWatch(self, self.action_quit, self._clean_up)
 
@@ -85,7 +83,7 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         for path in self.initial_paths:
             self._attach_path(path)
         for note in self.initial_notes:
-            self._record_event("", "attach", note)
+            self.state.record("", "attach", note)
         self.call_after_refresh(self.restore_sort)
         if self.poll_enabled:
             self.collector.start()
@@ -121,12 +119,10 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
 
     # --- messages -----------------------------------------------------------------------
     def on_batch_arrived(self, message: BatchArrived) -> None:
-        batch = message.batch
-        for path in batch.detached:
-            if (table := self.overview_table) is not None and path not in self.attached:
-                table.forget(path)
-        changes = [c for c in batch.changes if c.path in self.attached]
-        self.show_updates(self.readings.apply(replace(batch, changes=tuple(changes))))
+        logged = len(self.events)
+        self.show_updates(self.state.apply(message.batch))
+        if len(self.events) != logged:
+            self._redraw_event_logs()  # once a batch, not once an event
 
     def on_collector_notice(self, message: CollectorNotice) -> None:
         self.announce("", "error" if message.severity == "error" else "warning", message.text,
@@ -134,36 +130,17 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
 
     def on_poll_results(self, message: PollResults) -> None:
         """Updates made elsewhere (a recording, the snapshots' frozen data)."""
-        for update in message.updates:
-            self.latest[update.path] = update
-        self.show_updates(message.updates)
+        self.show_updates(self.state.put(message.updates))
+        self._redraw_event_logs()
 
     def show_updates(self, updates: list[Update]) -> None:
         fresh = [u for u in updates if u.path in self.attached]
-        logged = len(self.events)
-        for update in fresh:
-            self._log_changes(update)
-        if len(self.events) != logged:
-            self._redraw_event_logs()  # once a batch, not once an event
         if (table := self.overview_table) is not None:
             table.apply(fresh)
         screen = self.screen_stack[-1] if self.screen_stack else None  # none while closing
         if isinstance(screen, DetailScreen) and screen.path in self.latest:
             screen.show(self.latest[screen.path])
         self.refresh_status()
-
-    def _log_changes(self, update: Update) -> None:
-        error, old = update.reading.error, self._last_error.get(update.path)
-        self._last_error[update.path] = error
-        record = self._record_event
-        if error is not None and (old is None or old.message != error.message):
-            record(update.path, "error" if error.fatal else "warning", error.message)
-        elif error is None and old is not None:
-            record(update.path, "cleared", "readable again")
-        for finding in update.raised:
-            record(update.path, finding.severity, f"{finding.title}: {finding.evidence}")
-        for finding in update.cleared:
-            record(update.path, "cleared", f"cleared: {finding.title}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that raised (a bug, or a fault nobody foresaw) is an event on its
@@ -188,7 +165,7 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
     def _took_effect(self, message: ActionMessage) -> None:
         if message.result is not None:  # a checkpoint: the rules' history and the pane's
             self.collector.record_checkpoint(message.path, message.result)
-            if (update := self.readings.record_checkpoint(message.path, message.result)):
+            if (update := self.state.record_checkpoint(message.path, message.result)):
                 self.show_updates([update])
         self.announce(message.path, "action", message.text, message.severity,
                       what="checkpoint" if message.result is not None else message.operation)
@@ -222,9 +199,6 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         super().notify(visible(message, newlines=True), title=visible(title),
                        severity=severity, timeout=timeout, markup=False)
 
-    def _record_event(self, path: str, kind: str, text: str) -> None:
-        self.events.append(Event(time.time(), path, kind, text))
-
     def _redraw_event_logs(self) -> None:
         if not self.screen_stack:  # closing
             return
@@ -232,7 +206,7 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
             log.redraw()
 
     def log_event(self, path: str, kind: str, text: str) -> None:
-        self._record_event(path, kind, text)
+        self.state.record(path, kind, text)
         self._redraw_event_logs()
 
     # --- helpers ------------------------------------------------------------------------
@@ -252,13 +226,11 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         return table.selected_path if table is not None else None
 
     def _attach_path(self, path: str) -> None:
-        if path in self.attached:
+        if not self.state.attach(path):
             return
-        self.attached[path] = None
         if (table := self.overview_table) is not None:
             table.show_pending(path)
         self.collector.attach(path)
-        self._record_event(path, "attach", "attached")
 
     def refresh_status(self) -> None:
         try:
@@ -351,7 +323,7 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
             for path in found.paths:
                 self._attach_path(path)
             for note in found.skipped:
-                self._record_event("", "attach", note)
+                self.state.record("", "attach", note)
             self._redraw_event_logs()
             self.refresh_status()
 
@@ -363,13 +335,11 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
             return
         if isinstance(self.screen, DetailScreen):
             self.pop_screen()
-        self.attached.pop(path, None)
+        self.state.detach(path)
         self.collector.detach(path)
-        self.readings.forget(path)
-        self._last_error.pop(path, None)
         if (table := self.overview_table) is not None:
             table.forget(path)
-        self.log_event(path, "detach", "detached")
+        self._redraw_event_logs()
         self.refresh_status()
 
     def action_pause(self) -> None:

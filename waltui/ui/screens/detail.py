@@ -83,7 +83,8 @@ class DetailScreen(Screen[None]):
         active = self.query_one(TabbedContent).active
         reading, history = update.reading, update.history
         if active == "tab-locks":
-            self.query_one(LocksPane).show(reading)
+            batch = app_of(self).readings.last_batch
+            self.query_one(LocksPane).show(reading, batch.taken_at if batch else None)
         elif active == "tab-wal":
             self.query_one(WalChart).show(history)
             self.query_one(PendingChart).show(history)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -32,8 +30,11 @@ class LocksPane(Themed, Vertical):
     def restyle(self) -> None:
         self._shown = ()  # the next poll draws it again
 
-    def show(self, reading: Reading) -> None:
-        reading = aged(reading, time.time())
+    def show(self, reading: Reading, confirmed_at: float | None = None) -> None:
+        """confirmed_at: when the collector last found this database unchanged (its latest
+        batch): hold times are shown as of then."""
+        if confirmed_at is not None:
+            reading = aged(reading, confirmed_at)
         rows = self._rows(reading, self.palette)
         sentence = self._sentence(reading, self.palette)
         if (rows, sentence.plain) == self._shown:

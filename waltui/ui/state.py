@@ -1,0 +1,79 @@
+"""The dashboard's one state: the attached databases, their latest readings and history,
+and the event log. Attach, detach, batches and recorded results all go through here, so
+"attached" has one meaning and each change is logged once. No Textual: tested directly."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import replace
+
+from waltui.collector import Batch, Readings, Update
+from waltui.history import CheckpointResult
+from waltui.model import DbError
+from waltui.ui.widgets.event_log import Event
+
+EVENTS_KEPT = 500
+
+
+class DashboardState:
+    def __init__(self) -> None:
+        self.attached: dict[str, None] = {}  # ordered, O(1) membership for 1,000 databases
+        self.readings = Readings()  # latest and the charts' history, per database
+        self.events: deque[Event] = deque(maxlen=EVENTS_KEPT)
+        self._last_error: dict[str, DbError | None] = {}  # an error is logged once, not a poll
+
+    @property
+    def latest(self) -> dict[str, Update]:
+        return self.readings.latest
+
+    def record(self, path: str, kind: str, text: str) -> None:
+        self.events.append(Event(time.time(), path, kind, text))
+
+    def attach(self, path: str) -> bool:
+        """False when it already was."""
+        if path in self.attached:
+            return False
+        self.attached[path] = None
+        self.record(path, "attach", "attached")
+        return True
+
+    def detach(self, path: str) -> bool:
+        if self.attached.pop(path, None) is None and path not in self.latest:
+            return False
+        self.readings.forget(path)
+        self._last_error.pop(path, None)
+        self.record(path, "detach", "detached")
+        return True
+
+    def apply(self, batch: Batch) -> list[Update]:
+        """A batch's changes to attached databases (one detached meanwhile is dropped),
+        each error, finding raised and finding cleared logged once."""
+        changes = tuple(c for c in batch.changes if c.path in self.attached)
+        updates = self.readings.apply(replace(batch, changes=changes))
+        for update in updates:
+            self._log_changes(update)
+        return updates
+
+    def put(self, updates: list[Update]) -> list[Update]:
+        """Updates made elsewhere (frozen snapshots' data, a recording)."""
+        fresh = [u for u in updates if u.path in self.attached]
+        for update in fresh:
+            self.latest[update.path] = update
+            self._log_changes(update)
+        return fresh
+
+    def record_checkpoint(self, path: str, result: CheckpointResult) -> Update | None:
+        return self.readings.record_checkpoint(path, result)
+
+    def _log_changes(self, update: Update) -> None:
+        error, old = update.reading.error, self._last_error.get(update.path)
+        self._last_error[update.path] = error
+        if error is not None and (old is None or old.message != error.message):
+            self.record(update.path, "error" if error.fatal else "warning", error.message)
+        elif error is None and old is not None:
+            self.record(update.path, "cleared", "readable again")
+        for finding in update.raised:
+            self.record(update.path, finding.severity, f"{finding.title}: {finding.evidence}")
+        for finding in update.cleared:
+            self.record(update.path, "cleared", f"cleared: {finding.title}")
