@@ -310,3 +310,21 @@ def test_of_two_mounts_at_one_point_the_one_on_top_is_used():
                              "41 40 0:51 / /data rw - btrfs /dev/sdd1 rw\n")
     found = table.lookup("/data/agent.db")
     assert (found.type, found.device) == ("btrfs", os.makedev(0, 51))
+
+
+def test_the_lock_table_decodes_only_the_watched_inodes(live_db):
+    """Lines on other inodes are skipped before they are decoded; the watched ones are the
+    same as in a full read of the real /proc/locks."""
+    from waltui.probes.locks import LockTable
+
+    db, app = live_db
+    shm = Path(f"{db}-shm")
+    ids = {(os.stat(db).st_dev, os.stat(db).st_ino), (os.stat(shm).st_dev, os.stat(shm).st_ino)}
+    full = LockTable.capture()
+    only = LockTable.capture(inodes=frozenset(i[1] for i in ids))
+    assert full is not None and only is not None
+    theirs = {k: v for k, v in full.by_file.items() if k in ids}
+    assert theirs and {k: v for k, v in only.by_file.items() if k in ids} == theirs
+    assert any(raw.pid == app.pid for raws in theirs.values() for raw in raws)
+    assert set(only.by_file) <= set(full.by_file)
+    assert LockTable.capture(inodes=frozenset({1})).by_file.keys().isdisjoint(ids)

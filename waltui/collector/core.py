@@ -84,6 +84,20 @@ class Poller:
         for path in list(self.states):
             self.detach(path)
 
+    def _watched_inodes(self) -> frozenset[int] | None:
+        """The inodes of every database and -shm as last seen; None while one has never
+        been read (its locks must not be filtered out on its first poll)."""
+        inodes: set[int] = set()
+        for state in self.states.values():
+            if state.reading is None:
+                return None
+            files = state.reading.files
+            if files is not None:
+                inodes.add(files.db_inode[1])
+                if files.shm_inode is not None:
+                    inodes.add(files.shm_inode[1])
+        return frozenset(inodes)
+
     @property
     def unconfirmed(self) -> bool:
         """Some finding was seen once, or a database could not be read, and one more poll
@@ -98,7 +112,7 @@ class Poller:
                   changed_only: bool = False) -> list[Change]:
         """Every database's change; with changed_only, only those whose reading (beyond
         its timestamps) or findings differ from the previous poll's."""
-        ctx = PollContext.capture(self.lock_source)
+        ctx = PollContext.capture(self.lock_source, self._watched_inodes())
         changes = []
         observers = ((path, state.observer) for path, state in list(self.states.items()))
         for path, reading in self.reads.read_all(observers, ctx, should_stop):

@@ -153,7 +153,11 @@ class FileWatch:
         self.db.refresh(db_st)
         header, error = parse_db_header(self.db.pread(100))
         wal_st, shm_st = _stat(self.wal.path), _stat(self.shm.path)
-        journal_st = _stat(self.journal_path)
+        # A -journal matters in rollback mode (or when the header cannot say); in WAL mode
+        # it is not stat'ed every poll (sidecars_not_regular still checks it before any
+        # SQLite open, where a FIFO would block).
+        wal_mode = header is not None and header.write_version == 2
+        journal_st = None if wal_mode else _stat(self.journal_path)
         for suffix, side in (("wal", wal_st), ("shm", shm_st), ("journal", journal_st)):
             if side is not None and not stat.S_ISREG(side.st_mode):
                 return None, DbError(

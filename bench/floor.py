@@ -1,0 +1,133 @@
+"""A poll against the syscall floor, measured in the same run (issue "A poll at the syscall
+floor"). The floor does only what any poll must: stat the database, -wal and -shm, one
+136-byte pread of the -shm (header and read marks), and one /proc/locks read shared by all
+databases, matched by inode. waltui's rows run the real Poller (the collector's core):
+without SQL, and the default (SQL values reused while a database is unchanged).
+
+Rows for each number of databases, on a host with no other locks and with N unrelated
+locks (a process holding them on another file). Each cell is the median of interleaved
+rounds of thread CPU per database, with the spread; the ratio column is waltui / floor.
+
+    python -m bench.floor [--sizes 10,100,1000] [--unrelated 0,20000] [--rounds 7]"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.poll_cost import hold
+from waltui.collector import Poller, raise_fd_limit
+from waltui.config import Config
+
+LOCKER = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+for i in range(int(sys.argv[2])):  # every other byte: ranges that never merge
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 2 * i)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def unrelated_locks(path: Path, count: int) -> subprocess.Popen[str] | None:
+    if count == 0:
+        return None
+    proc = subprocess.Popen([sys.executable, "-c", LOCKER, str(path), str(count)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def floor_cycle(paths: list[str], fds: list[int]) -> None:
+    """The least a poll can do, in Python."""
+    inodes = set()
+    for path, shm_fd in zip(paths, fds):
+        st = os.stat(path)
+        inodes.add(b":%d " % st.st_ino)
+        for suffix in ("-wal", "-shm"):
+            try:
+                os.stat(path + suffix)
+            except OSError:
+                pass
+        os.pread(shm_fd, 136, 0)
+    with open("/proc/locks", "rb") as handle:
+        data = handle.read()
+    for line in data.splitlines():
+        fields = line.split(None, 8)
+        if len(fields) > 6 and (fields[5] + b" " in inodes or fields[6] + b" " in inodes):
+            pass
+
+
+def per_db_us(cycle: Callable[[], object], count: int) -> float:
+    started = time.thread_time()
+    cycle()
+    return (time.thread_time() - started) * 1e6 / count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--unrelated", default="0,20000")
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    raise_fd_limit()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="waltui-floor-") as tmp:
+        for unrelated in (int(u) for u in args.unrelated.split(",")):
+            locker = unrelated_locks(Path(tmp) / "unrelated.bin", unrelated)
+            try:
+                for count in sizes:
+                    paths = [str(Path(tmp) / f"u{unrelated}-n{count}-{i}.db")
+                             for i in range(count)]
+                    holder = hold(paths)
+                    fds = [os.open(p + "-shm", os.O_RDONLY) for p in paths]
+                    pollers = {}
+                    for label, config in (("waltui, no SQL", Config(sql=False)),
+                                          ("waltui, default", Config())):
+                        poller = Poller(config)
+                        for path in paths:
+                            poller.attach(path)
+                        poller.poll_once()  # warm: first reads, caches
+                        pollers[label] = poller
+                    samples: dict[str, list[float]] = {"floor": [], **{k: [] for k in pollers}}
+                    try:
+                        for _ in range(args.rounds):  # interleaved: noise hits all alike
+                            samples["floor"].append(per_db_us(
+                                lambda: floor_cycle(paths, fds), count))
+                            for label, poller in pollers.items():
+                                samples[label].append(per_db_us(poller.poll_once, count))
+                    finally:
+                        for poller in pollers.values():
+                            poller.close()
+                        for fd in fds:
+                            os.close(fd)
+                        assert holder.stdin is not None
+                        holder.stdin.close()
+                        holder.wait()
+                    rows.append((count, unrelated, samples))
+            finally:
+                if locker is not None:
+                    locker.kill()
+                    locker.wait()
+    print(f"{'dbs':>6} {'other locks':>11} {'measure':>16} {'us/db median':>12} "
+          f"{'spread':>15} {'vs floor':>8}")
+    for count, unrelated, samples in rows:
+        floor = statistics.median(samples["floor"])
+        for label, values in samples.items():
+            median = statistics.median(values)
+            print(f"{count:>6} {unrelated:>11} {label:>16} {median:>12.1f} "
+                  f"{min(values):>7.1f}-{max(values):<7.1f} {median / floor:>7.1f}x")
+    print(f"\n{args.rounds} interleaved rounds; thread CPU per database per cycle; one run on "
+          "this machine (shared): read the ratios, not the absolute times")
+
+
+if __name__ == "__main__":
+    main()
