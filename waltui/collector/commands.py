@@ -71,3 +71,4 @@ class Batch:
     cycle_seconds: float
     taken_at: float
     detached: tuple[str, ...] = ()
+    final: bool = True  # False: more parts of this cycle follow (see child.py)

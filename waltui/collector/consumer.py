@@ -36,7 +36,7 @@ class Readings:
 
     def apply(self, batch: Batch) -> list[Update]:
         self.last_batch = batch
-        self.batches += 1
+        self.batches += batch.final  # cycles, not the parts a pipe splits them into
         for path in batch.detached:
             self.forget(path)
         return self.apply_changes(batch.changes)

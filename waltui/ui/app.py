@@ -8,7 +8,9 @@ actions run through ui/perform.py in worker threads and end with one ActionFinis
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
@@ -46,6 +48,7 @@ from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
 from waltui.units import human_seconds, visible
 
+APPLY_SLICE = 50  # changes applied per turn of the message loop (~2-4 ms of work)
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
@@ -64,6 +67,8 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         self.config = config
         self.initial_paths = paths
         self.state = DashboardState()  # attached, latest, history, events: one place
+        self._pending: deque[Batch] = deque()  # batch slices not yet applied
+        self._draining = False
         self.events = self.state.events
         self.readings = self.state.readings
         self.latest = self.state.latest
@@ -119,10 +124,26 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
 
     # --- messages -----------------------------------------------------------------------
     def on_batch_arrived(self, message: BatchArrived) -> None:
+        """Applied a slice at a time: each slice is its own turn of the message loop, so a
+        key pressed while 1,000 changes come in waits for one slice, not for all."""
+        batch = message.batch
+        self._pending.extend(
+            replace(batch, changes=batch.changes[i:i + APPLY_SLICE],
+                    detached=batch.detached if i == 0 else ())
+            for i in range(0, max(len(batch.changes), 1), APPLY_SLICE))
+        if not self._draining:
+            self._draining = True
+            self.call_later(self._apply_slice)
+
+    def _apply_slice(self) -> None:
+        if not self._pending:
+            self._draining = False
+            return
         logged = len(self.events)
-        self.show_updates(self.state.apply(message.batch))
+        self.show_updates(self.state.apply(self._pending.popleft()))
         if len(self.events) != logged:
-            self._redraw_event_logs()  # once a batch, not once an event
+            self._redraw_event_logs()
+        self.call_later(self._apply_slice)
 
     def on_collector_notice(self, message: CollectorNotice) -> None:
         self.announce("", "error" if message.severity == "error" else "warning", message.text,
