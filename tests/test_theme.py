@@ -174,3 +174,14 @@ async def test_a_theme_change_restyles_the_table(monkeypatch):
         app.theme = "textual-light"
         await pilot.pause(0.2)
         assert pin_colour() != dark
+
+
+def test_every_id_and_class_the_stylesheet_styles_is_still_styled():
+    """A careless edit once cut the layout rules (#tabs, #pin-sentence, dialogs...) out of
+    waltui.tcss and every snapshot was updated to match; these are the rules the layout
+    cannot do without."""
+    text = (UI / "waltui.tcss").read_text()
+    for selector in ("#status", "#overview", "#events", "#summary", "#tabs", "LocksPane",
+                     "#pin-sentence", "#locks-table", ".dialog", ".dialog-title", ".hint",
+                     "#help-box", "#pragma-table", "WalChart"):
+        assert re.search(rf"(^|\n|, ){re.escape(selector)}\b[^{{]*{{", text), selector
