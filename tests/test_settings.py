@@ -51,7 +51,8 @@ async def test_theme_sort_interval_and_pane_last_across_runs(db, own_state_direc
         assert again.collector.interval == 2.0
         table = again.overview_table
         assert (table.sort_key, table.sort_descending) == ("health", False)
-        assert "by health ▲" in str(again.screen.query_one("#status").render())
+        await wait_for(pilot, lambda: "by health ▲" in str(
+            again.screen.query_one("#status").render()))  # after the restored sort's message
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(again.screen, DetailScreen))
         assert again.screen.query_one("#tabs").active == "tab-wal"

@@ -136,7 +136,7 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
             self.call_later(self._apply_slice)
 
     def _apply_slice(self) -> None:
-        if not self._pending:
+        if not self._pending or not self.screen_stack:  # nothing left, or closing
             self._draining = False
             return
         logged = len(self.events)

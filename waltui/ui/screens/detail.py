@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
@@ -77,8 +78,15 @@ class DetailScreen(Screen[None]):
         """Only the visible pane redraws; the others catch up when their tab opens."""
         if not self.is_mounted:  # a poll landed between push and mount: on_mount shows it
             return
+        try:
+            self._show(update)
+        except NoMatches:  # the screen is being torn down (the app is closing)
+            return
+
+    def _show(self, update: Update) -> None:
         summary = self.query_one("#summary", ThemedStatic)
-        summary.update(summary_text(update, app_of(self).collector.interval, app_of(self).collector.paused,
+        collector = app_of(self).collector
+        summary.update(summary_text(update, collector.interval, collector.paused,
                                     summary.palette))
         active = self.query_one(TabbedContent).active
         reading, history = update.reading, update.history
