@@ -68,6 +68,9 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         self.initial_paths = paths
         self.state = DashboardState()  # attached, latest, history, events: one place
         self._pending: deque[Batch] = deque()  # batch slices not yet applied
+        self._applied: list[Update] = []  # applied to the state, not yet drawn
+        self._events_grew = False
+        self._cycle_complete = True
         self._draining = False
         self.events = self.state.events
         self.readings = self.state.readings
@@ -127,23 +130,38 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         """Applied a slice at a time: each slice is its own turn of the message loop, so a
         key pressed while 1,000 changes come in waits for one slice, not for all."""
         batch = message.batch
+        count = max(len(batch.changes), 1)
         self._pending.extend(
             replace(batch, changes=batch.changes[i:i + APPLY_SLICE],
-                    detached=batch.detached if i == 0 else ())
-            for i in range(0, max(len(batch.changes), 1), APPLY_SLICE))
+                    detached=batch.detached if i == 0 else (),
+                    final=batch.final and i + APPLY_SLICE >= count)
+            for i in range(0, count, APPLY_SLICE))
         if not self._draining:
             self._draining = True
             self.call_later(self._apply_slice)
 
     def _apply_slice(self) -> None:
-        if not self._pending or not self.screen_stack:  # nothing left, or closing
+        """State a slice at a time; the screen once, when no slice is left: drawing the
+        rows on screen, the status line and the event log per slice cost 20 times over."""
+        if not self.screen_stack:  # closing
             self._draining = False
             return
-        logged = len(self.events)
-        self.show_updates(self.state.apply(self._pending.popleft()))
-        if len(self.events) != logged:
+        if self._pending:
+            logged = len(self.events)
+            part = self._pending.popleft()
+            self._applied.extend(self.state.apply(part))
+            self._events_grew |= len(self.events) != logged
+            self._cycle_complete = part.final
+            self.call_later(self._apply_slice)
+            return
+        self._draining = False
+        if not self._cycle_complete:  # the collector's next part is on its way
+            return
+        updates, self._applied = self._applied, []
+        self.show_updates(updates)
+        if self._events_grew:
+            self._events_grew = False
             self._redraw_event_logs()
-        self.call_later(self._apply_slice)
 
     def on_collector_notice(self, message: CollectorNotice) -> None:
         self.announce("", "error" if message.severity == "error" else "warning", message.text,
