@@ -21,11 +21,8 @@ from waltui.cli_args import COMMANDS, build_parser, completion, main_help, near_
 from waltui.config import Config, ConfigError, effective_settings, load_with_sources
 from waltui.discovery import discover
 from waltui.report import envelope
+from waltui.state_dir import state_dir
 from waltui.units import literal_lines, visible
-
-STATE_DIR = os.path.join(os.environ.get("XDG_STATE_HOME", os.path.expanduser("~/.local/state")),
-                         "waltui")
-LOG_FILE = os.path.join(STATE_DIR, "waltui.log")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,9 +54,9 @@ def _log_to_file(level: int) -> str:
     logger.setLevel(min(level, logger.level or level))
     if not logger.handlers:
         try:
-            os.makedirs(STATE_DIR, exist_ok=True)
-            handler: logging.Handler = logging.FileHandler(LOG_FILE)
-            where = LOG_FILE
+            os.makedirs(state_dir(), exist_ok=True)
+            where = os.path.join(state_dir(), "waltui.log")
+            handler: logging.Handler = logging.FileHandler(where)
         except OSError:
             handler, where = logging.StreamHandler(sys.stderr), "stderr"
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))

@@ -33,6 +33,7 @@ from waltui.collector.core import Collector
 from waltui.config import Config
 from waltui.history import CheckpointResult
 from waltui.probes.processes import add_own_pid
+from waltui.state_dir import state_dir
 
 Notice = Callable[[str, str], None]  # (severity, text)
 RESTARTS_PER_MINUTE = 5
@@ -144,8 +145,7 @@ class ThreadClient(CollectorClient):
 
 
 def _log_path() -> str:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return os.path.join(base, "waltui", "collector.log")
+    return os.path.join(state_dir(), "collector.log")
 
 
 class ProcessClient(CollectorClient):

@@ -12,13 +12,13 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from waltui.state_dir import state_dir
+
 STATE_VERSION = 1
 
 
 def state_path() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"),
-                                                            ".local", "state")
-    return Path(base) / "waltui" / "ui.json"
+    return Path(state_dir()) / "ui.json"
 
 
 @dataclass(frozen=True)
