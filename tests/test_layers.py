@@ -15,7 +15,8 @@ import pytest
 HEADLESS = ["waltui.model", "waltui.options", "waltui.probes.reading", "waltui.probes.locks",
             "waltui.probes.files", "waltui.probes.processes", "waltui.health",
             "waltui.collector", "waltui.collector.child", "waltui.config", "waltui.checking",
-            "waltui.report", "waltui.actions", "waltui.recovery", "waltui.keys", "waltui.cli"]
+            "waltui.report", "waltui.actions", "waltui.recovery", "waltui.keys", "waltui.cli",
+            "waltui.exporters.prometheus", "waltui.exporters.server"]
 
 
 def imported_by(code: str) -> set[str]:

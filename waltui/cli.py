@@ -1,4 +1,5 @@
-"""Entry points: `waltui PATH...`, `demo`, `snapshot`, `check`, `config check`, `completion`.
+"""Entry points: `waltui PATH...`, `demo`, `snapshot`, `check`, `export`, `config check`,
+`completion`.
 
 Dispatch only; the work lives in the layers. Textual is imported only for the dashboard, so
 `snapshot` and `check` start fast and run where no terminal is. Every failure ends in one
@@ -106,7 +107,7 @@ def _main(args: list[str]) -> int:
         return run_demo(config, seed=options.seed, directory=options.dir)
     found = discover(options.paths)
     paths = found.paths
-    if command in ("snapshot", "check"):  # the dashboard puts them in its event log
+    if command in ("snapshot", "check", "export"):  # the dashboard puts them in its event log
         for note in found.skipped:  # a directory's other files: counted, never dropped unsaid
             print(f"waltui: {visible(note)}", file=sys.stderr)
     if not paths:
@@ -115,14 +116,27 @@ def _main(args: list[str]) -> int:
         return exits.USAGE
     if command == "snapshot":
         output = options.format or ("json" if options.json else
+                                    "prometheus" if options.textfile else
                                     "ndjson" if options.watch else "text")
+        if options.textfile and (output != "prometheus" or options.watch):
+            print("waltui: --textfile writes one Prometheus poll (run it from a timer); "
+                  "drop --format and --watch", file=sys.stderr)
+            return exits.USAGE
         if options.watch:
             return watch(paths, config, output, options.count, options.lock_source)
-        return snapshot(paths, config, output=output, lock_source=options.lock_source)
+        return snapshot(paths, config, output=output, lock_source=options.lock_source,
+                        textfile=options.textfile)
     if command == "check":
         from waltui.checking import run_check
-        return run_check(paths, config, as_json=options.json, watch_seconds=options.watch_seconds,
-                         lock_source=options.lock_source)
+        return run_check(paths, config, output=options.format or
+                         ("json" if options.json else "text"),
+                         watch_seconds=options.watch_seconds, lock_source=options.lock_source)
+    if command == "export":
+        from waltui.exporters.server import run_export
+        return run_export(paths, config, listen=options.listen,
+                          bearer_file=options.bearer_token_file,
+                          basic_file=options.basic_auth_file, no_auth=options.no_auth,
+                          lock_source=options.lock_source)
     from waltui.ui.app import run_dashboard
     return run_dashboard(paths, config, notes=found.skipped)
 
@@ -137,7 +151,8 @@ def config_check(path: str | None) -> int:
     return exits.OK
 
 
-def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str) -> int:
+def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str,
+             textfile: str | None = None) -> int:
     """One poll through the same Poller as check and the dashboard: every read under its
     deadline, so a hung mount or a FIFO costs only its own database."""
     from waltui.collector import Poller
@@ -147,9 +162,33 @@ def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str)
     for path in paths:
         poller.attach(path)
     try:
-        readings = [change.reading for change in poller.poll_once()]
+        changes = poller.poll_once()
+        if output == "prometheus" and poller.unconfirmed:  # findings: two polls must agree
+            from waltui.checking import CONFIRM_PAUSE
+            time.sleep(CONFIRM_PAUSE)
+            changes = poller.poll_once()
     finally:
         poller.close()
+    readings = [change.reading for change in changes]
+    if output == "prometheus":
+        from waltui.exporters.prometheus import (
+            Exported,
+            ExportState,
+            exposition,
+            write_textfile,
+        )
+        text = exposition(ExportState({c.path: Exported(c.reading, c.findings) for c in changes},
+                                      cycle_seconds=sum(r.poll_ms for r in readings) / 1000))
+        if textfile is None:
+            sys.stdout.write(text.decode())
+            return exits.OK
+        try:
+            write_textfile(textfile, text)
+        except OSError as exc:
+            print(f"waltui: cannot write into {visible(textfile)}: "
+                  f"{visible(exc.strerror or exc)}", file=sys.stderr)
+            return exits.CANNOT_CREATE
+        return exits.OK
     if output == "json":
         json.dump({**envelope("snapshot"), "databases": [reading_json(r) for r in readings]},
                   sys.stdout, indent=2)

@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "demo": "the dashboard on a built-in demo workload in separate processes",
     "snapshot": "one reading per database, as text, JSON or NDJSON (--watch streams)",
     "check": "findings for cron, CI and monitoring, with exit codes",
+    "export": "serve Prometheus metrics over HTTP from a headless collector",
     "config": "config check [FILE]: validate a config file, print every effective setting",
     "completion": "completion bash|zsh|fish: print a shell completion script",
 }
@@ -64,7 +65,7 @@ def build_parser(command: str) -> Parser:
         parser.add_argument("paths", nargs="*", metavar="PATH",
                             help="database files, directories or globs")
     _sources(parser)
-    if command in ("", "demo", "check"):
+    if command in ("", "demo", "check", "export"):
         parser.add_argument("--interval", type=float, metavar="SECONDS",
                             help="seconds between polls (default 1)")
     if command in ("", "demo"):
@@ -78,8 +79,12 @@ def build_parser(command: str) -> Parser:
         parser.add_argument("--dir", help="where to create the demo databases")
     if command == "snapshot":
         parser.add_argument("--json", action="store_true", help="print JSON (--format json)")
-        parser.add_argument("--format", choices=("text", "json", "ndjson"), default=None,
-                            help="text (default), json, or ndjson: one line per database")
+        parser.add_argument("--format", choices=("text", "json", "ndjson", "prometheus"),
+                            default=None, help="text (default), json, ndjson (one line per "
+                                               "database) or prometheus")
+        parser.add_argument("--textfile", metavar="DIR",
+                            help="write DIR/waltui.prom for node_exporter's textfile collector "
+                                 "(atomic rename)")
         parser.add_argument("--watch", action="store_true",
                             help="poll again and again, printing each poll (ndjson)")
         parser.add_argument("--interval", type=float, metavar="SECONDS",
@@ -88,9 +93,22 @@ def build_parser(command: str) -> Parser:
                             help="with --watch: stop after N polls")
         _lock_source(parser)
     if command == "check":
-        parser.add_argument("--json", action="store_true", help="print JSON")
+        parser.add_argument("--json", action="store_true", help="print JSON (--format json)")
+        parser.add_argument("--format", choices=("text", "json", "nagios"), default=None,
+                            help="text (default), json, or nagios: one plugin line with "
+                                 "perfdata")
         parser.add_argument("--for", dest="watch_seconds", type=float, default=0.0,
                             metavar="SECONDS", help="watch this long to judge growth")
+        _lock_source(parser)
+    if command == "export":
+        parser.add_argument("--listen", default="127.0.0.1:9851", metavar="HOST:PORT",
+                            help="where to serve /metrics (default 127.0.0.1:9851, loopback)")
+        parser.add_argument("--bearer-token-file", metavar="FILE",
+                            help="require `Authorization: Bearer` with the token in FILE")
+        parser.add_argument("--basic-auth-file", metavar="FILE",
+                            help="require basic auth with the user:password in FILE")
+        parser.add_argument("--no-auth", action="store_true",
+                            help="serve a non-loopback address without authentication")
         _lock_source(parser)
     return parser
 

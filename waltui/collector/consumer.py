@@ -69,3 +69,16 @@ class Readings:
     def forget(self, path: str) -> None:
         self.histories.pop(path, None)
         self.latest.pop(path, None)
+
+
+def aged(reading: Reading, now: float) -> Reading:
+    """Hold times as of ``now``: the collector does not resend a database whose only change
+    is that its locks are a second older."""
+    age = max(0.0, now - reading.taken_at)
+    if age < 0.5 or not (reading.held_locks or reading.readers):
+        return reading
+    return replace(reading, taken_at=now,
+                   held_locks=tuple(replace(h, held_seconds=h.held_seconds + age)
+                                    for h in reading.held_locks),
+                   readers=tuple(replace(r, held_seconds=r.held_seconds + age)
+                                 for r in reading.readers))

@@ -51,7 +51,7 @@ def raise_fd_limit() -> None:
 
 def _steady(reading: Reading) -> Reading:
     """A reading without what changes at every poll whatever happens: when it was taken,
-    and how long each lock has been held (a consumer ages those itself: ui.format.aged)."""
+    and how long each lock has been held (a consumer ages those itself: consumer.aged)."""
     return replace(reading, taken_at=0.0, poll_ms=0.0,
                    held_locks=tuple(replace(h, held_seconds=0.0) for h in reading.held_locks),
                    readers=tuple(replace(r, held_seconds=0.0) for r in reading.readers))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 from rich.text import Text
 
@@ -53,19 +52,6 @@ def unique_names(paths: list[str], width: int = NAME_WIDTH) -> dict[str, str]:
             depth[path] += 1
     return {path: cut_middle(visible("/".join(parts[path][-depth[path]:])), width)
             for path in paths}
-
-
-def aged(reading: Reading, now: float) -> Reading:
-    """Hold times as of ``now``: the collector does not resend a database whose only change
-    is that its locks are a second older."""
-    age = max(0.0, now - reading.taken_at)
-    if age < 0.5 or not (reading.held_locks or reading.readers):
-        return reading
-    return replace(reading, taken_at=now,
-                   held_locks=tuple(replace(h, held_seconds=h.held_seconds + age)
-                                    for h in reading.held_locks),
-                   readers=tuple(replace(r, held_seconds=r.held_seconds + age)
-                                 for r in reading.readers))
 
 
 def worst(findings: tuple[Finding, ...] | list[Finding]) -> Finding | None:

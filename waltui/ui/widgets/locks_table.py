@@ -7,9 +7,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from waltui.collector.consumer import aged
 from waltui.model import Reading
 from waltui.report import named_process, reader_sentence
-from waltui.ui.format import aged
 from waltui.ui.palette import Palette, Themed
 from waltui.units import human_seconds, short_command
 

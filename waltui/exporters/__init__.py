@@ -1,0 +1,1 @@
+"""Consumers that carry readings out of waltui: Prometheus exposition and its HTTP exporter."""
