@@ -223,6 +223,10 @@ def test_export_requires_its_token_names_the_reader_and_stops_on_sigterm(tmp_pat
     assert [v for _, v in found["sqlite_wal_pending_frames"]] == [frames_pending(db)]
     assert found["waltui_finding"][0][0]["code"] == "checkpoint_starvation"
     assert all("pid" not in labels for family in found.values() for labels, _ in family)
+    if PROMTOOL:  # the live exposition, a finding in it, lints as well as a snapshot's
+        lint = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
+                              text=True)
+        assert lint.returncode == 0, lint.stdout + lint.stderr
     findings = served.get("/findings", {"Authorization": "Bearer s3cret"})[1]
     assert f"pid {reader.pid}" in findings  # type: ignore[attr-defined]
     assert served.stop() == 0
@@ -244,6 +248,28 @@ def test_export_basic_auth_and_the_refusals(tmp_path, export):
     port = served.url.rsplit(":", 1)[1]
     taken = waltui("export", "--listen", f"127.0.0.1:{port}", str(db))
     assert taken.returncode == 69 and "cannot listen" in taken.stderr
+
+
+def test_export_follows_a_directory_as_agents_come_and_go(tmp_path, export):
+    first, second = tmp_path / "agent-1.db", tmp_path / "agent-2.db"
+    subprocess.run(["sqlite3", str(first), "PRAGMA journal_mode=wal;"], check=True)
+    served = export("--listen", "127.0.0.1:0", "--interval", "0.2", "--rescan", "0.3",
+                    str(tmp_path))
+
+    def dbs() -> set[str]:
+        return {labels["db"] for labels, _ in samples(served.get("/metrics")[1])["waltui_up"]}
+
+    def settles(expected: set[str]) -> set[str]:
+        deadline = time.monotonic() + 15
+        while (seen := dbs()) != expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return seen
+
+    assert settles({str(first)}) == {str(first)}
+    subprocess.run(["sqlite3", str(second), "PRAGMA journal_mode=wal;"], check=True)
+    assert settles({str(first), str(second)}) == {str(first), str(second)}
+    first.unlink()
+    assert settles({str(second)}) == {str(second)}
 
 
 def prometheus_query(base: str, query: str) -> list[dict]:

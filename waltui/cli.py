@@ -136,7 +136,8 @@ def _main(args: list[str]) -> int:
         return run_export(paths, config, listen=options.listen,
                           bearer_file=options.bearer_token_file,
                           basic_file=options.basic_auth_file, no_auth=options.no_auth,
-                          lock_source=options.lock_source)
+                          lock_source=options.lock_source, sources=options.paths,
+                          rescan=options.rescan)
     from waltui.ui.app import run_dashboard
     return run_dashboard(paths, config, notes=found.skipped)
 

@@ -109,6 +109,9 @@ def build_parser(command: str) -> Parser:
                             help="require basic auth with the user:password in FILE")
         parser.add_argument("--no-auth", action="store_true",
                             help="serve a non-loopback address without authentication")
+        parser.add_argument("--rescan", type=float, default=30.0, metavar="SECONDS",
+                            help="look at directory and glob arguments again this often: new "
+                                 "databases attached, deleted ones dropped (0: never)")
         _lock_source(parser)
     return parser
 

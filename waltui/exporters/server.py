@@ -8,6 +8,7 @@ needs a bearer token or basic auth read from a file, or an explicit --no-auth.""
 from __future__ import annotations
 
 import base64
+import glob
 import gzip
 import hmac
 import ipaddress
@@ -26,6 +27,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from waltui import exits
 from waltui.collector import Batch, ThreadClient, raise_fd_limit
 from waltui.config import Config
+from waltui.discovery import discover
 from waltui.exporters.prometheus import Exported, ExportState, registry_for
 from waltui.units import visible
 
@@ -149,6 +151,18 @@ class Exporter:
             self.client.attach(path)
         self.client.start()
 
+    def rescan(self, sources: list[str], every: float, stopped: threading.Event) -> None:
+        """Agents come and go: a directory or glob is looked at again, a new database
+        attached, one whose file is gone detached (a plain file argument always stays)."""
+        while not stopped.wait(every):
+            now = discover(sources).paths
+            for path in now:
+                if path not in self.client.attached:
+                    self.client.attach(path)
+            for path in list(self.client.attached):
+                if path not in now:
+                    self.client.detach(path)
+
     def stop(self) -> None:
         self.client.stop()
         self.client.join(5.0)
@@ -225,7 +239,8 @@ class _Server(ThreadingHTTPServer):
 
 
 def run_export(paths: list[str], config: Config, *, listen: str, bearer_file: str | None,
-               basic_file: str | None, no_auth: bool, lock_source: str = "auto") -> int:
+               basic_file: str | None, no_auth: bool, lock_source: str = "auto",
+               sources: list[str] | None = None, rescan: float = 30.0) -> int:
     try:
         host, port = parse_listen(listen)
         credentials = credentials_for(host, bearer_file, basic_file, no_auth)
@@ -241,6 +256,10 @@ def run_export(paths: list[str], config: Config, *, listen: str, bearer_file: st
               file=sys.stderr)
         return exits.UNAVAILABLE
     exporter.start(paths)
+    stopped = threading.Event()
+    if rescan > 0 and sources and any(os.path.isdir(s) or glob.has_magic(s) for s in sources):
+        threading.Thread(target=exporter.rescan, args=(sources, rescan, stopped),
+                         name="waltui-rescan", daemon=True).start()
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     where = f"[{bound_host}]" if ":" in bound_host else bound_host
     scope = ("loopback only: other hosts cannot scrape it (--listen ADDRESS:PORT with "
@@ -253,6 +272,7 @@ def run_export(paths: list[str], config: Config, *, listen: str, bearer_file: st
     try:
         server.serve_forever(poll_interval=0.5)
     finally:
+        stopped.set()
         server.server_close()
         exporter.stop()
     return exits.OK
