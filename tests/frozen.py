@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from waltui.collector import Update
 from waltui.config import Thresholds
 from waltui.health import evaluate
 from waltui.history import History
@@ -19,7 +20,6 @@ from waltui.model import (
     StaleMark,
     WalIndex,
 )
-from waltui.collector import Update
 from waltui.ui.widgets.event_log import Event
 
 T0 = 1_790_000_000.0

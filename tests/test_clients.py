@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from waltui.config import Config, Thresholds
 from waltui.collector import Poller, Update
+from waltui.config import Config, Thresholds
 
 CLIENTS = Path(__file__).parent / "clients"
 NODE_DIR = CLIENTS / "node"

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import waltui_json
+from waltui.collector import Poller
 from waltui.config import Config, Thresholds
 from waltui.health import evaluate
 from waltui.history import History
-from waltui.collector import Poller
 from waltui.probes.filesystem import MountTable
 from waltui.probes.locks import LockTable
 from waltui.probes.reading import DatabaseObserver, PollContext

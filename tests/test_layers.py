@@ -16,7 +16,9 @@ HEADLESS = ["waltui.model", "waltui.options", "waltui.probes.reading", "waltui.p
             "waltui.probes.files", "waltui.probes.processes", "waltui.health",
             "waltui.collector", "waltui.collector.child", "waltui.config", "waltui.checking",
             "waltui.report", "waltui.actions", "waltui.recovery", "waltui.keys", "waltui.cli",
-            "waltui.exporters.prometheus", "waltui.exporters.server"]
+            "waltui.exporters.prometheus", "waltui.exporters.server", "waltui.recording.codec",
+            "waltui.recording.writer", "waltui.recording.reader", "waltui.recording.replay",
+            "waltui.recording.commands"]
 
 
 def imported_by(code: str) -> set[str]:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from waltui.config import Config
 from waltui.collector import Poller
+from waltui.config import Config
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
 from waltui.probes.sqlite import QueueQuery
 

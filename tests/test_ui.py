@@ -198,7 +198,9 @@ async def test_help_and_palette_list_every_binding():
         for key in KEYS:
             assert key.description in shown and key.label in shown
         palette = {c.title for c in app.get_system_commands(app.screen)}
-        assert {k.description for k in KEYS if k.action not in ("open_detail", "back")} <= palette
+        assert {k.description for k in KEYS
+                if k.action not in ("open_detail", "back") and not k.replay} <= palette
+        assert not {k.description for k in KEYS if k.replay} & palette  # live: no replay keys
         bound = {b.key for b in app.BINDINGS}
         assert bound == {k.key for k in KEYS}
 

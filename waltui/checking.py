@@ -50,11 +50,11 @@ def run_check(paths: list[str], config: Config, *, output: str, watch_seconds: f
         print(nagios_line(updates, code))
     elif output == "json":
         json.dump({**envelope("check"), "exit_code": code,
-                   "databases": [_update_json(u) for u in updates], "notes": notes},
+                   "databases": [update_json(u) for u in updates], "notes": notes},
                   sys.stdout, indent=2)
         print()
     else:
-        print(literal_lines("\n\n".join([_update_text(u) for u in updates]
+        print(literal_lines("\n\n".join([update_text(u) for u in updates]
                                          + [f"note: {n}" for n in notes])))
     return code
 
@@ -79,7 +79,7 @@ def holder_lines(reading: Reading) -> list[str]:
     return lines
 
 
-def _update_json(update: Update) -> dict[str, object]:
+def update_json(update: Update) -> dict[str, object]:
     error = update.reading.error
     return {
         "path": update.path,
@@ -93,7 +93,7 @@ def _update_json(update: Update) -> dict[str, object]:
     }
 
 
-def _update_text(update: Update) -> str:
+def update_text(update: Update) -> str:
     lines = [visible(update.path)]
     error = update.reading.error
     if error is not None:

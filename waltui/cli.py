@@ -98,16 +98,41 @@ def _main(args: list[str]) -> int:
         return exits.CONFIG
     if command in ("", "demo"):
         config = replace(config, collector=options.collector)
-    if command in ("", "demo") and not (sys.stdout.isatty() and sys.stdin.isatty()):
+    if command in ("", "demo", "replay") and not (sys.stdout.isatty() and sys.stdin.isatty()):
         print("waltui: the dashboard needs a terminal; for files, pipes and cron use "
               "`waltui snapshot` or `waltui check`", file=sys.stderr)
         return exits.USAGE
+    if command == "replay":
+        from waltui.recording.commands import run_replay
+        return run_replay(options.file, config)
+    if command == "check" and options.recording:
+        if options.paths:
+            return _usage("check --from FILE judges a recording: give no PATH beside it")
+        from waltui.recording.commands import check_from
+        return check_from(options.recording, output=options.format or
+                          ("json" if options.json else "text"))
+    if command == "snapshot" and options.at:
+        if len(options.paths) != 1 or options.watch:
+            return _usage("snapshot --at TIME FILE reads one recording (no --watch)")
+        from waltui.recording.commands import snapshot_at
+        return snapshot_at(options.paths[0], options.at, options.format or
+                           ("prometheus" if options.textfile else "json" if options.json
+                            else "text"), options.textfile)
+    recorder = None
+    if command in ("", "demo") and options.record:
+        from waltui.recording.schema import RecordingError
+        from waltui.recording.writer import Recorder
+        try:
+            recorder = Recorder(options.record, interval=config.interval)
+        except RecordingError as exc:
+            print(f"waltui: {exc}", file=sys.stderr)
+            return exits.CANNOT_CREATE
     if command == "demo":
         from waltui.demo import run_demo
-        return run_demo(config, seed=options.seed, directory=options.dir)
+        return run_demo(config, seed=options.seed, directory=options.dir, recorder=recorder)
     found = discover(options.paths)
     paths = found.paths
-    if command in ("snapshot", "check", "export"):  # the dashboard puts them in its event log
+    if command in ("snapshot", "check", "export", "record"):  # the dashboard puts them in its event log
         for note in found.skipped:  # a directory's other files: counted, never dropped unsaid
             print(f"waltui: {visible(note)}", file=sys.stderr)
     if not paths:
@@ -138,8 +163,21 @@ def _main(args: list[str]) -> int:
                           basic_file=options.basic_auth_file, no_auth=options.no_auth,
                           lock_source=options.lock_source, sources=options.paths,
                           rescan=options.rescan)
+    if command == "record":
+        from waltui.recording.commands import parse_duration, run_record
+        try:
+            seconds = parse_duration(options.duration) if options.duration else None
+        except ValueError as exc:
+            return _usage(f"--for {exc}")
+        return run_record(paths, config, out=options.out, seconds=seconds,
+                          lock_source=options.lock_source)
     from waltui.ui.app import run_dashboard
-    return run_dashboard(paths, config, notes=found.skipped)
+    return run_dashboard(paths, config, notes=found.skipped, recorder=recorder)
+
+
+def _usage(text: str) -> int:
+    print(f"waltui: {visible(text)}", file=sys.stderr)
+    return exits.USAGE
 
 
 def config_check(path: str | None) -> int:
@@ -157,7 +195,7 @@ def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str,
     """One poll through the same Poller as check and the dashboard: every read under its
     deadline, so a hung mount or a FIFO costs only its own database."""
     from waltui.collector import Poller
-    from waltui.report import reading_json, reading_text
+    from waltui.report import write_snapshot
 
     poller = Poller(config, lock_source)
     for path in paths:
@@ -170,36 +208,7 @@ def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str,
             changes = poller.poll_once()
     finally:
         poller.close()
-    readings = [change.reading for change in changes]
-    if output == "prometheus":
-        from waltui.exporters.prometheus import (
-            Exported,
-            ExportState,
-            exposition,
-            write_textfile,
-        )
-        text = exposition(ExportState({c.path: Exported(c.reading, c.findings) for c in changes},
-                                      cycle_seconds=sum(r.poll_ms for r in readings) / 1000))
-        if textfile is None:
-            sys.stdout.write(text.decode())
-            return exits.OK
-        try:
-            write_textfile(textfile, text)
-        except OSError as exc:
-            print(f"waltui: cannot write into {visible(textfile)}: "
-                  f"{visible(exc.strerror or exc)}", file=sys.stderr)
-            return exits.CANNOT_CREATE
-        return exits.OK
-    if output == "json":
-        json.dump({**envelope("snapshot"), "databases": [reading_json(r) for r in readings]},
-                  sys.stdout, indent=2)
-        print()
-    elif output == "ndjson":
-        for reading in readings:
-            print(json.dumps({**envelope("reading"), **reading_json(reading)}))
-    else:
-        print(literal_lines("\n\n".join(reading_text(r) for r in readings)))
-    return exits.OK
+    return write_snapshot(changes, output, textfile)
 
 
 def watch(paths: list[str], config: Config, output: str, count: int | None,

@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "snapshot": "one reading per database, as text, JSON or NDJSON (--watch streams)",
     "check": "findings for cron, CI and monitoring, with exit codes",
     "export": "serve Prometheus metrics over HTTP from a headless collector",
+    "record": "record the databases' polls to a file, headless (--out FILE [--for 10m])",
+    "replay": "replay FILE: the dashboard on a recording, with a timeline",
     "config": "config check [FILE]: validate a config file, print every effective setting",
     "completion": "completion bash|zsh|fish: print a shell completion script",
 }
@@ -56,6 +58,10 @@ def build_parser(command: str) -> Parser:
     if command == "completion":
         parser.add_argument("shell", choices=SHELLS)
         return parser
+    if command == "replay":
+        parser.add_argument("file", metavar="FILE", help="a recording (waltui record, --record)")
+        _sources(parser)
+        return parser
     if command == "config":
         parser.add_argument("action", choices=("check",))
         parser.add_argument("file", nargs="?", metavar="FILE",
@@ -65,7 +71,7 @@ def build_parser(command: str) -> Parser:
         parser.add_argument("paths", nargs="*", metavar="PATH",
                             help="database files, directories or globs")
     _sources(parser)
-    if command in ("", "demo", "check", "export"):
+    if command in ("", "demo", "check", "export", "record"):
         parser.add_argument("--interval", type=float, metavar="SECONDS",
                             help="seconds between polls (default 1)")
     if command in ("", "demo"):
@@ -74,6 +80,15 @@ def build_parser(command: str) -> Parser:
         parser.add_argument("--collector", choices=("process", "thread"), default="process",
                             help="where polls run: a child process (default; the UI never "
                                  "waits on them) or a thread of the dashboard")
+    if command in ("", "demo"):
+        parser.add_argument("--record", metavar="FILE",
+                            help="also record every poll and action to FILE (waltui replay FILE)")
+    if command == "record":
+        parser.add_argument("--out", required=True, metavar="FILE",
+                            help="the recording to create (never written over)")
+        parser.add_argument("--for", dest="duration", metavar="DURATION",
+                            help="stop after this long (90, 30s, 10m, 1h30m); default: Ctrl-C")
+        _lock_source(parser)
     if command == "demo":
         parser.add_argument("--seed", type=int, default=7, help="the demo's random seed")
         parser.add_argument("--dir", help="where to create the demo databases")
@@ -91,6 +106,9 @@ def build_parser(command: str) -> Parser:
                             help="with --watch: seconds between polls (default 1)")
         parser.add_argument("--count", type=int, metavar="N",
                             help="with --watch: stop after N polls")
+        parser.add_argument("--at", metavar="TIME",
+                            help="PATH is a recording: the databases as they were at TIME "
+                                 "(ISO time, Unix time, or +90s from its start)")
         _lock_source(parser)
     if command == "check":
         parser.add_argument("--json", action="store_true", help="print JSON (--format json)")
@@ -99,6 +117,8 @@ def build_parser(command: str) -> Parser:
                                  "perfdata")
         parser.add_argument("--for", dest="watch_seconds", type=float, default=0.0,
                             metavar="SECONDS", help="watch this long to judge growth")
+        parser.add_argument("--from", dest="recording", metavar="FILE",
+                            help="judge a recording instead: every finding any poll raised")
         _lock_source(parser)
     if command == "export":
         parser.add_argument("--listen", default="127.0.0.1:9851", metavar="HOST:PORT",

@@ -46,6 +46,7 @@ class Thresholds:
 class Config:
     interval: float = 1.0
     read_only: bool = False
+    read_only_why: str = ""  # set when something other than --read-only made it so
     queries: tuple[QueueQuery, ...] = ()
     presets: bool = True
     sql: bool = True  # False: files, locks and pins only; never opens the database

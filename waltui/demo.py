@@ -13,10 +13,14 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from waltui.config import Config
 from waltui.demo_agent import PENDING_SQL, create
 from waltui.options import QueueQuery
+
+if TYPE_CHECKING:
+    from waltui.recording.writer import Recorder
 
 # (agent, role, rate per second or hold seconds)
 WORKLOAD: tuple[tuple[str, str, float], ...] = (
@@ -76,11 +80,13 @@ def demo_config(config: Config) -> Config:
     return replace(config, queries=queries)
 
 
-def run_demo(config: Config, *, seed: int = 7, directory: str | None = None) -> int:
+def run_demo(config: Config, *, seed: int = 7, directory: str | None = None,
+             recorder: Recorder | None = None) -> int:
     from waltui.ui.app import run_dashboard
 
     workload = start_workload(seed, directory)
     try:
-        return run_dashboard(workload.paths, demo_config(config), on_exit=workload.stop)
+        return run_dashboard(workload.paths, demo_config(config), on_exit=workload.stop,
+                             recorder=recorder)
     finally:
         workload.stop()

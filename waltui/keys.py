@@ -17,6 +17,8 @@ class KeyAction:
     show: bool = True  # in the footer
     display: str = ""  # how the help screen spells the key
     footer: str = ""  # one word: ten of them must fit an 80-column footer
+    replay: bool = False  # only while replaying a recording (`waltui replay`)
+    priority: bool = False  # before the focused widget's own binding of the key
 
 
     @property
@@ -29,6 +31,7 @@ class KeyAction:
         return self.display or self.key
 
 
+REPLAY = "Replay (waltui replay only)"
 # No ctrl+a or ctrl+b: screen and tmux take them.
 KEYS: tuple[KeyAction, ...] = (
     KeyAction("enter", "open_detail", "Open the selected database", "Navigate", show=False,
@@ -67,6 +70,20 @@ KEYS: tuple[KeyAction, ...] = (
               show=False, display="Shift+K"),
     KeyAction("question_mark", "help", "Help: every key", "App", display="?", footer="help"),
     KeyAction("q", "quit", "Quit", "App", footer="quit"),
+    KeyAction("left", "replay_back", "Replay: step back one stored poll", REPLAY,
+              display="Left", footer="back", replay=True, priority=True),
+    KeyAction("right", "replay_forward", "Replay: step forward one stored poll", REPLAY,
+              display="Right", footer="step", replay=True, priority=True),
+    KeyAction("left_square_bracket", "replay_previous_finding",
+              "Replay: back to the previous poll that raised a finding", REPLAY,
+              display="[", footer="prev", replay=True),
+    KeyAction("right_square_bracket", "replay_next_finding",
+              "Replay: on to the next poll that raised a finding", REPLAY, display="]",
+              footer="next", replay=True),
+    KeyAction("less_than_sign", "replay_slower", "Replay: play slower", REPLAY,
+              display="<", show=False, replay=True),
+    KeyAction("greater_than_sign", "replay_faster", "Replay: play faster", REPLAY,
+              display=">", show=False, replay=True),
 )
 
 
@@ -86,7 +103,9 @@ MOVES: tuple[tuple[str, str], ...] = (
 
 ACTIONS = {k.action: k for k in KEYS}
 # Textual's names for keys that are characters (as a [keys] value may give them)
-KEY_NAMES = {"/": "slash", "?": "question_mark", "-": "minus", "+": "plus", " ": "space"}
+KEY_NAMES = {"/": "slash", "?": "question_mark", "-": "minus", "+": "plus", " ": "space",
+             "[": "left_square_bracket", "]": "right_square_bracket", "<": "less_than_sign",
+             ">": "greater_than_sign"}
 
 
 def key_name(spec: str) -> str:

@@ -24,14 +24,19 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in (
     Operation("terminate", "SIGTERM", writes=True, confirmations=1),
     Operation("kill", "SIGKILL", writes=True, confirmations=2),
     Operation("integrity", "integrity check", writes=False),
+    Operation("pragmas", "pragma view", writes=False),
 )}
 
 READ_ONLY_REFUSAL = "refused: waltui runs with --read-only (nothing was written)"
 
 
-def refusal(name: str, read_only: bool) -> str | None:
-    """The one read-only gate: why this operation may not run now, or None."""
+def refusal(name: str, read_only: bool, why: str = "") -> str | None:
+    """The one read-only gate: why this operation may not run now, or None. ``why`` says
+    what made it read-only when it was not --read-only (a replayed recording: then every
+    operation is refused, reading ones too)."""
     operation = OPERATIONS[name]
+    if why:  # a recording: what it shows may not even be on this host, nor those pids alive
+        return f"{operation.label} refused: {why}; nothing was done"
     if operation.writes and read_only:
         return f"{operation.label} {READ_ONLY_REFUSAL}"
     return None

@@ -5,12 +5,19 @@ The JSON field names are a contract (README, "JSON"): add fields, never rename t
 
 from __future__ import annotations
 
+import json
 import socket
+import sys
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from waltui import __version__
+from waltui import __version__, exits
 from waltui.model import Reader, Reading, WalIndex
-from waltui.units import human_bytes, human_seconds, visible, who
+from waltui.units import human_bytes, human_seconds, literal_lines, visible, who
+
+if TYPE_CHECKING:
+    from waltui.collector.commands import Change
 
 JSON_SCHEMA_VERSION = 1  # bumped only when a field changes meaning; fields are only added
 
@@ -144,3 +151,37 @@ def reading_text(reading: Reading) -> str:
                      + (str(queue.depth) if queue.error is None else visible(queue.error)))
     lines += [f"  note: {visible(note)}" for note in reading.notes]
     return "\n".join(lines)
+
+
+def write_snapshot(changes: Sequence[Change], output: str, textfile: str | None = None) -> int:
+    """A snapshot's output, from a live poll or a recording (`snapshot --at`)."""
+    readings = [change.reading for change in changes]
+    if output == "prometheus":
+        from waltui.exporters.prometheus import (
+            Exported,
+            ExportState,
+            exposition,
+            write_textfile,
+        )
+        text = exposition(ExportState({c.path: Exported(c.reading, c.findings) for c in changes},
+                                      cycle_seconds=sum(r.poll_ms for r in readings) / 1000))
+        if textfile is None:
+            sys.stdout.write(text.decode())
+            return exits.OK
+        try:
+            write_textfile(textfile, text)
+        except OSError as exc:
+            print(f"waltui: cannot write into {visible(textfile)}: "
+                  f"{visible(exc.strerror or exc)}", file=sys.stderr)
+            return exits.CANNOT_CREATE
+        return exits.OK
+    if output == "json":
+        json.dump({**envelope("snapshot"), "databases": [reading_json(r) for r in readings]},
+                  sys.stdout, indent=2)
+        print()
+    elif output == "ndjson":
+        for reading in readings:
+            print(json.dumps({**envelope("reading"), **reading_json(reading)}))
+    else:
+        print(literal_lines("\n\n".join(reading_text(r) for r in readings)))
+    return exits.OK

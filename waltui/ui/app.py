@@ -7,13 +7,11 @@ actions run through ui/perform.py in worker threads and end with one ActionFinis
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
@@ -25,6 +23,9 @@ from waltui.collector import Batch, Update, make_client
 from waltui.config import Config
 from waltui.discovery import Found
 from waltui.probes.reading import opens_immutable
+from waltui.recording.reader import RecordedEvent, Recording
+from waltui.recording.replay import ReplayClient, replay_paths
+from waltui.recording.writer import Recorder
 from waltui.ui.database_actions import DatabaseActions
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import (
@@ -36,6 +37,7 @@ from waltui.ui.messages import (
     PollResults,
 )
 from waltui.ui.remembered import RememberedSettings
+from waltui.ui.replay_controls import ReplayControls, ReplayedEvent
 from waltui.ui.screens.attach import AttachScreen
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import WorkerDialog
@@ -43,25 +45,32 @@ from waltui.ui.screens.events import EventsScreen
 from waltui.ui.screens.help import HelpScreen
 from waltui.ui.screens.overview import OverviewScreen
 from waltui.ui.state import DashboardState
+from waltui.ui.status_line import status_text
 from waltui.ui.terminal_watch import TerminalWatch
 from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
-from waltui.units import human_seconds, visible
+from waltui.units import visible
 
 APPLY_SLICE = 50  # changes applied per turn of the message loop (~2-4 ms of work)
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
-class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
+class WaltuiApp(ReplayControls, RememberedSettings, DatabaseActions, App[None]):
     CSS_PATH = "waltui.tcss"
     TITLE = "waltui"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is one of its forms
 
     def __init__(self, paths: list[str], config: Config, *, poll: bool = True,
                  on_exit: Callable[[], None] | None = None, keep_settings: bool = True,
-                 notes: Iterable[str] = (), transport: str | None = None) -> None:
-        """notes: what the command line's directories left out, for the event log."""
+                 notes: Iterable[str] = (), transport: str | None = None,
+                 recorder: Recorder | None = None, replay: Recording | None = None) -> None:
+        """notes: what the command line's directories left out, for the event log;
+        recorder: where batches and events are also written (--record); replay: a recording
+        shown instead of live databases (`waltui replay`)."""
         super().__init__()
+        if replay is not None:
+            paths = replay_paths(replay)
+            config = replace(config, read_only=True, read_only_why="this is a recording")
         self.initial_notes = list(notes)
         self.keep_settings = keep_settings  # False: neither read nor write the state file
         self.config = config
@@ -77,8 +86,17 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         self.latest = self.state.latest
         self.attached = self.state.attached
         self.poll_enabled = poll
-        self.collector = make_client(
-            transport or config.collector, config, self._batch_from_collector, self._notice_from_collector)
+        self.recorder = recorder
+        if recorder is not None:
+            recorder.on_failure = lambda text: self._notice_from_collector("error", text)
+        if replay is not None:
+            self.collector = ReplayClient(replay, self._batch_from_collector,
+                                          self._notice_from_collector, self._event_from_replay)
+            self.state.clock = lambda: self.collector.shown_at  # type: ignore[attr-defined]
+        else:
+            self.collector = make_client(transport or config.collector, config,
+                                         self._batch_from_collector,
+                                         self._notice_from_collector)
         self._on_exit = on_exit
         self.terminal_watch = TerminalWatch(self, self.action_quit, self._clean_up)
 
@@ -116,11 +134,19 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         self.collector.stop()
         if self.poll_enabled:
             self.collector.join(2.0)  # a child that does not stop in time is killed
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
         if self._on_exit is not None:
             self._on_exit()
 
     def _batch_from_collector(self, batch: Batch) -> None:  # any thread
+        if self.recorder is not None:
+            self.recorder.batch(batch)
         self.post_message(BatchArrived(batch))
+
+    def _event_from_replay(self, event: RecordedEvent) -> None:  # the replay's thread
+        self.post_message(ReplayedEvent(event))
 
     def _notice_from_collector(self, severity: str, text: str) -> None:  # any thread
         self.post_message(CollectorNotice(severity, text))
@@ -164,6 +190,7 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
             self._redraw_event_logs()
 
     def on_collector_notice(self, message: CollectorNotice) -> None:
+        self.record_event("", "notice", message.text)
         self.announce("", "error" if message.severity == "error" else "warning", message.text,
                       message.severity, what="collector")
 
@@ -202,6 +229,7 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
         self.collector.poll_now()  # what it changed, on screen now
 
     def _took_effect(self, message: ActionMessage) -> None:
+        self.record_event(message.path, "action", message.text, message.result)
         if message.result is not None:  # a checkpoint: the rules' history and the pane's
             self.collector.record_checkpoint(message.path, message.result)
             if (update := self.state.record_checkpoint(message.path, message.result)):
@@ -276,29 +304,11 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
             status = self.screen_stack[0].query_one("#status", Static)
         except (NoMatches, IndexError):
             return
-        count = len(self.attached)
-        polling = "PAUSED" if self.collector.paused else f"every {self.collector.interval:g}s"
-        if self.collector.paused and (batch := self.readings.last_batch) is not None:
-            newest = batch.taken_at
-            polling += f" (data {human_seconds(time.time() - newest)} old)"
-        if not self.collector.paused and self.collector.cycle_seconds > self.collector.interval:
-            # The promise in "every 1s" is broken: say by how much, not only the cycle time.
-            polling += f" (behind: a poll takes {self.collector.cycle_seconds:.1f}s)"
-        problems = sum(1 for u in self.latest.values() if u.findings or
-                       (u.reading.error is not None and u.reading.error.fatal))
-        mode = " · READ-ONLY" if self.config.read_only else ""
-        table = self.overview_table
-        if table is not None and table.sort_label:
-            mode += f" · by {table.sort_label}"
-        if table is not None and table.filter_text:
-            mode += f" · filter {visible(table.filter_text)!r}"
-        status.update(Text(  # it quotes the filter the operator typed: never markup
-            f"waltui · {count} database{'s' * (count != 1)} · {polling} · "
-            f"{problems} with findings · cycle {self.collector.cycle_seconds * 1000:.0f} ms{mode}"
-            "   ? help"))
+        status.update(status_text(self))
 
     def refuse(self, path: str, text: str) -> None:
         """Said once, the same way for every operation (operations.refusal words it)."""
+        self.record_event(path, "action", text)
         self.log_event(path, "action", text)
         self.notify(text, severity="warning")
 
@@ -325,9 +335,17 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
 
     # --- actions (keys, palette and help all come from keymap.KEYS) --------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Filter and sort belong to the overview: elsewhere they leave the footer."""
+        """Filter and sort belong to the overview: elsewhere they leave the footer. The
+        replay's keys exist only in a replay, which has no databases to attach and no
+        interval to change."""
         if action in ("filter", "sort", "sort_reverse"):
             return isinstance(self.screen, OverviewScreen)
+        if action in ("replay_back", "replay_forward") and isinstance(self.screen, DetailScreen):
+            return False  # there Left/Right keep switching panes, as live
+        if action.startswith("replay_"):
+            return self.replay is not None
+        if action in ("attach", "detach", "faster", "slower"):
+            return self.replay is None
         return True
 
     def action_open_detail(self) -> None:
@@ -414,13 +432,15 @@ class WaltuiApp(RememberedSettings, DatabaseActions, App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key in KEYS:
-            if key.action in ("open_detail", "back"):
+            if key.action in ("open_detail", "back") or (key.replay and self.replay is None):
                 continue
             yield SystemCommand(key.description, f"key: {key.label}",
                                 getattr(self, f"action_{key.action}"))
 
 
 def run_dashboard(paths: list[str], config: Config,
-                  on_exit: Callable[[], None] | None = None, notes: Iterable[str] = ()) -> int:
-    WaltuiApp(paths, config, on_exit=on_exit, notes=notes).run()
+                  on_exit: Callable[[], None] | None = None, notes: Iterable[str] = (),
+                  recorder: Recorder | None = None, replay: Recording | None = None) -> int:
+    WaltuiApp(paths, config, on_exit=on_exit, notes=notes, recorder=recorder,
+              replay=replay).run()
     return 0

@@ -11,6 +11,7 @@ from textual.app import App
 from waltui.collector import CollectorClient, Readings, Update
 from waltui.config import Config
 from waltui.ui.saved_state import SavedState
+from waltui.ui.state import DashboardState
 from waltui.ui.widgets.event_log import Event
 from waltui.ui.widgets.overview_table import OverviewTable
 
@@ -23,6 +24,7 @@ class AppBase(App[None]):
     attached: dict[str, None]
     events: deque[Event]
     saved: SavedState
+    state: DashboardState
 
     @property
     def overview_table(self) -> OverviewTable | None:

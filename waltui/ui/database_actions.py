@@ -108,7 +108,7 @@ class DatabaseActions(Performer):
             self.push_screen(IntegrityScreen(path, self._immutable(path), frame))
 
     def action_pragmas(self) -> None:
-        path = self._need_answering()
+        path = self.gate("pragmas")
         if path is not None:
             self.push_screen(PragmaScreen(path, self._immutable(path)))
 

@@ -12,5 +12,7 @@ __all__ = ["KEYS", "MOVES", "KeyAction", "bindings"]
 
 def bindings() -> list[Binding]:
     return [Binding(k.key, k.action, k.footer or k.description, show=k.show,
-                    key_display=k.display or None, tooltip=k.description, id=k.action)
-            for k in KEYS]
+                    key_display=k.display or None, tooltip=k.description, id=k.action,
+                    priority=k.priority)
+            for k in sorted(KEYS, key=lambda k: not k.replay)]  # replay's first: they are
+    # shown only in `waltui replay`, and there they must fit an 80-column footer

@@ -31,14 +31,15 @@ class Performer(AppBase):
         path = self._need_answering() if answering else self._need_selection()
         if path is None:
             return None
-        if (why := refusal(name, self.config.read_only)) is not None:
+        if (why := refusal(name, self.config.read_only, self.config.read_only_why)) is not None:
             self.refuse(path, why)
             return None
         return path
 
     def perform(self, name: str, path: str, work: Work) -> None:
         """In a worker thread; its one ActionFinished reaches on_action_finished."""
-        if (why := refusal(name, self.config.read_only)) is not None:  # a dialog left open
+        why = refusal(name, self.config.read_only, self.config.read_only_why)
+        if why is not None:  # a dialog left open
             self.refuse(path, why)
             return
         label = OPERATIONS[name].label

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 
 from waltui.collector import Batch, Readings, Update
@@ -22,13 +23,14 @@ class DashboardState:
         self.readings = Readings()  # latest and the charts' history, per database
         self.events: deque[Event] = deque(maxlen=EVENTS_KEPT)
         self._last_error: dict[str, DbError | None] = {}  # an error is logged once, not a poll
+        self.clock: Callable[[], float] = time.time  # a replay's: the shown poll's time
 
     @property
     def latest(self) -> dict[str, Update]:
         return self.readings.latest
 
-    def record(self, path: str, kind: str, text: str) -> None:
-        self.events.append(Event(time.time(), path, kind, text))
+    def record(self, path: str, kind: str, text: str, cycle: int = 0) -> None:
+        self.events.append(Event(self.clock(), path, kind, text, cycle))
 
     def attach(self, path: str) -> bool:
         """False when it already was."""
@@ -51,8 +53,9 @@ class DashboardState:
         each error, finding raised and finding cleared logged once."""
         changes = tuple(c for c in batch.changes if c.path in self.attached)
         updates = self.readings.apply(replace(batch, changes=changes))
+        cycle = self.readings.batches + (not batch.final)  # a part: its cycle is not counted yet
         for update in updates:
-            self._log_changes(update)
+            self._log_changes(update, cycle)
         return updates
 
     def put(self, updates: list[Update]) -> list[Update]:
@@ -66,14 +69,16 @@ class DashboardState:
     def record_checkpoint(self, path: str, result: CheckpointResult) -> Update | None:
         return self.readings.record_checkpoint(path, result)
 
-    def _log_changes(self, update: Update) -> None:
+    def _log_changes(self, update: Update, cycle: int = 0) -> None:
         error, old = update.reading.error, self._last_error.get(update.path)
         self._last_error[update.path] = error
         if error is not None and (old is None or old.message != error.message):
-            self.record(update.path, "error" if error.fatal else "warning", error.message)
+            self.record(update.path, "error" if error.fatal else "warning", error.message,
+                        cycle)
         elif error is None and old is not None:
-            self.record(update.path, "cleared", "readable again")
+            self.record(update.path, "cleared", "readable again", cycle)
         for finding in update.raised:
-            self.record(update.path, finding.severity, f"{finding.title}: {finding.evidence}")
+            self.record(update.path, finding.severity, f"{finding.title}: {finding.evidence}",
+                        cycle)
         for finding in update.cleared:
-            self.record(update.path, "cleared", f"cleared: {finding.title}")
+            self.record(update.path, "cleared", f"cleared: {finding.title}", cycle)

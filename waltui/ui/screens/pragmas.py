@@ -91,7 +91,8 @@ class PragmaScreen(WorkerDialog):
         table.move_cursor(row=min(row, table.row_count - 1))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        why = refusal("pragma", self.owner.config.read_only)
+        why = refusal("pragma", self.owner.config.read_only,
+                      self.owner.config.read_only_why)
         if why is not None:  # refused before a value is typed, not after
             self.owner.refuse(self.path, why)
             return
@@ -114,7 +115,8 @@ class PragmaScreen(WorkerDialog):
 
     def _confirm_and_apply(self, name: str, value: str) -> None:
         operation = "optimize" if name == "optimize" else "pragma"
-        why = refusal(operation, self.owner.config.read_only)
+        why = refusal(operation, self.owner.config.read_only,
+                      self.owner.config.read_only_why)
         if why is not None:
             self.owner.refuse(self.path, why)
             return

@@ -20,6 +20,7 @@ class Event:
     path: str
     kind: str
     text: str
+    cycle: int = 0  # the collector's cycle it came with (0: not from a poll)
 
 
 class EventLog(Themed, Static):

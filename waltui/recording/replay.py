@@ -1,0 +1,169 @@
+"""A recording played back through the collector's client interface, so the same dashboard
+(and every pane) shows it as it showed the live databases. Playing, stepping and jumping run
+in one thread that owns the position; keys only send it commands."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from waltui.collector.commands import Batch, Command, Pause, PollNow, SetInterval, Stop
+from waltui.collector.transport import CollectorClient
+from waltui.config import Config
+from waltui.recording.reader import RecordedEvent, Recording
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0)
+CHART_POLLS = 120  # polls replayed before a jump's target, so its charts have a past
+LONGEST_WAIT = 2.0  # seconds: polls where nothing changed are not stored; skip their quiet
+
+
+class Move:
+    """A replay command beside the collector's: step, jump to a finding, change speed."""
+
+    def __init__(self, kind: str, direction: int = 1) -> None:
+        self.kind, self.direction = kind, direction
+
+
+class ReplayClient(CollectorClient):
+    def __init__(self, recording: Recording, on_batch: Callable[[Batch], None],
+                 on_notice: Callable[[str, str], None] = lambda severity, text: None,
+                 on_event: Callable[[RecordedEvent], None] = lambda event: None) -> None:
+        super().__init__(Config(read_only=True, interval=recording.interval), on_batch,
+                         on_notice)
+        self.recording = recording
+        self.on_event = on_event
+        self.index = -1  # the poll on screen; -1 before the first
+        self.speed = 1.0
+        self.paused = False
+        self._commands: queue.SimpleQueue[Command | Move] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="waltui-replay", daemon=True)
+
+    # --- the client interface -------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def _send(self, command: Command) -> None:
+        self._commands.put(command)
+
+    def move(self, kind: str, direction: int = 1) -> None:
+        """step, finding, or speed; direction -1 or +1."""
+        self._commands.put(Move(kind, direction))
+
+    def attach(self, path: str) -> None:
+        self.attached[path] = None  # the recording decides what is shown
+
+    def detach(self, path: str) -> None:
+        self.attached.pop(path, None)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    @property
+    def shown_at(self) -> float:
+        polls = self.recording.polls
+        if not polls:
+            return time.time()
+        return polls[min(max(self.index, 0), len(polls) - 1)].taken_at
+
+    def position_text(self) -> str:
+        polls = self.recording.polls
+        if not polls:
+            return "REPLAY · an empty recording"
+        index = max(self.index, 0)
+        shown = datetime.fromtimestamp(polls[index].taken_at).strftime("%Y-%m-%d %H:%M:%S")
+        state = "paused" if self.paused else ("end" if index == len(polls) - 1 else "playing")
+        return f"REPLAY {shown} · poll {polls[index].seq} · {state} {self.speed:g}x"
+
+    # --- the replay's thread ----------------------------------------------------------------
+    def _run(self) -> None:
+        polls = self.recording.polls
+        if polls:
+            self._go_to(0)
+        while not self.stopped:
+            wait = None
+            if not self.paused and self.index < len(polls) - 1:
+                gap = polls[self.index + 1].taken_at - polls[self.index].taken_at
+                wait = min(max(gap, 0.0), LONGEST_WAIT * self.speed) / self.speed
+            try:
+                command = self._commands.get(timeout=wait)
+            except queue.Empty:
+                self._forward()
+                continue
+            self._obey(command)
+
+    def _obey(self, command: Command | Move) -> None:
+        if isinstance(command, Stop):
+            self.stopped = True
+        elif isinstance(command, Pause):
+            self.paused = command.paused
+        elif isinstance(command, PollNow):  # "poll now" on a recording: the next poll
+            self._forward()
+        elif isinstance(command, SetInterval):
+            pass  # the recording's interval is what it was
+        elif isinstance(command, Move):
+            if command.kind == "speed":
+                at = SPEEDS.index(self.speed) + command.direction
+                self.speed = SPEEDS[min(max(at, 0), len(SPEEDS) - 1)]
+            elif command.kind == "step":
+                self.paused = True
+                if command.direction > 0:
+                    self._forward()
+                elif self.index > 0:
+                    self._go_to(self.index - 1)
+            elif command.kind == "finding":
+                self.paused = True
+                marks = self.recording.finding_indexes()
+                target = (min([i for i in marks if i > self.index], default=None)
+                          if command.direction > 0 else
+                          max([i for i in marks if i < self.index], default=None))
+                if target is None:
+                    self.on_notice("info", "no finding raised " + (
+                        "after this poll" if command.direction > 0 else "before this poll"))
+                else:
+                    self._go_to(target)
+
+    def _forward(self) -> None:
+        if self.index >= len(self.recording.polls) - 1:
+            return
+        before = self.shown_at if self.index >= 0 else 0.0
+        self.index += 1
+        self._emit(self.recording.batch(self.index), before)
+
+    def _emit(self, batch: Batch, events_after: float) -> None:
+        self.cycle_seconds = batch.cycle_seconds
+        for event in self.recording.events(events_after, batch.taken_at):
+            self.on_event(event)
+        self.on_batch(batch)
+
+    def _go_to(self, target: int) -> None:
+        """Everything shown is forgotten and rebuilt: each database as it was CHART_POLLS
+        polls before, then those polls one by one, so the charts have their past."""
+        start = max(0, target - CHART_POLLS)
+        base = self.recording.state_at(start)
+        shown = tuple(self.attached)
+        self.index = start
+        first = self.recording.polls[start]
+        self.on_batch(Batch(tuple(replace(c, raised=(), cleared=()) for c in base.values()),
+                            first.polled, first.cycle_seconds, first.taken_at, detached=shown))
+        while self.index < target:
+            self.index += 1
+            batch = self.recording.batch(self.index)
+            self.on_batch(batch if self.index == target else
+                          replace(batch, changes=tuple(replace(c, raised=(), cleared=())
+                                                       for c in batch.changes)))
+        self.cycle_seconds = self.recording.polls[target].cycle_seconds
+
+
+def replay_paths(recording: Recording) -> list[str]:
+    return sorted(set(recording.paths.values()))
+
+

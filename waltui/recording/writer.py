@@ -1,0 +1,160 @@
+"""Writing a recording from the collector's batches, in a thread of its own: the dashboard
+never waits on the recording's disk, and a disk that fills stops the recording (said once,
+through on_failure) while everything else goes on."""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import apsw
+
+from waltui import __version__
+from waltui.collector.commands import Batch, Change
+from waltui.history import CheckpointResult
+from waltui.recording.codec import pack
+from waltui.recording.schema import (
+    DDL,
+    HEARTBEAT_POLLS,
+    KIND,
+    SCHEMA_VERSION,
+    RecordingError,
+)
+from waltui.units import visible
+
+
+@dataclass(frozen=True)
+class _Event:
+    at: float
+    path: str
+    kind: str
+    text: str
+    checkpoint: CheckpointResult | None = None
+
+
+_CLOSE = object()
+
+
+class Recorder:
+    def __init__(self, path: str, *, interval: float,
+                 on_failure: Callable[[str], None] = lambda text: None) -> None:
+        if os.path.lexists(path):
+            raise RecordingError(f"{visible(path)} exists: a recording never writes over a "
+                                 "file; choose a new name")
+        self.path = path
+        self.on_failure = on_failure
+        self.failed: str | None = None
+        self.polls_written = 0
+        self.cycles = 0
+        try:
+            self._conn = apsw.Connection(path)
+            self._conn.execute("PRAGMA journal_mode=wal").fetchall()
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            with self._conn:
+                self._conn.execute(DDL)
+                self._conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                    ("kind", KIND), ("schema_version", str(SCHEMA_VERSION)),
+                    ("waltui_version", __version__), ("sqlite_version", apsw.sqlite_lib_version()),
+                    ("host", socket.gethostname()), ("started_at", repr(time.time())),
+                    ("interval", repr(interval))])
+        except (apsw.Error, OSError) as exc:
+            raise RecordingError(f"cannot create the recording {visible(path)}: "
+                                 f"{visible(exc)}") from exc
+        self._ids: dict[str, int] = {}
+        self._parts: list[Batch] = []
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="waltui-recorder", daemon=True)
+        self._thread.start()
+
+    # --- from any thread ------------------------------------------------------------------
+    def batch(self, batch: Batch) -> None:
+        if self.failed is None:
+            self._queue.put(batch)
+
+    def event(self, path: str, kind: str, text: str, at: float | None = None,
+              checkpoint: CheckpointResult | None = None) -> None:
+        if self.failed is None:
+            self._queue.put(_Event(time.time() if at is None else at, path, kind, text,
+                                   checkpoint))
+
+    def close(self) -> None:
+        """Everything queued is written, then the file is made whole: one file, no -wal."""
+        self._queue.put(_CLOSE)
+        self._thread.join(30)
+
+    # --- the recorder's thread ------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _CLOSE:
+                break
+            if self.failed is not None:
+                continue
+            try:
+                if isinstance(item, Batch):
+                    self._parts.append(item)
+                    if item.final:
+                        self._write_cycle(self._parts)
+                        self._parts = []
+                elif isinstance(item, _Event):
+                    with self._conn:
+                        self._conn.execute(
+                            "INSERT INTO events(at, path, kind, text, checkpoint) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (item.at, item.path, item.kind, item.text,
+                             pack(item.checkpoint) if item.checkpoint else None))
+            except (apsw.Error, OSError) as exc:
+                self._fail(exc)
+        self._finish()
+
+    def _db_id(self, path: str) -> int:
+        if (known := self._ids.get(path)) is not None:
+            return known
+        self._conn.execute("INSERT OR IGNORE INTO databases(path) VALUES (?)", (path,))
+        row = self._conn.execute("SELECT id FROM databases WHERE path = ?", (path,)).fetchone()
+        assert row is not None
+        self._ids[path] = int(row[0])
+        return self._ids[path]
+
+    def _write_cycle(self, parts: list[Batch]) -> None:
+        """One transaction per cycle: a recorder killed mid-write loses at most this poll."""
+        self.cycles += 1
+        changes: list[Change] = [c for part in parts for c in part.changes]
+        detached = [p for part in parts for p in part.detached]
+        if not (changes or detached or self.cycles % HEARTBEAT_POLLS == 1):
+            return
+        last = parts[-1]
+        with self._conn:
+            self._conn.execute("INSERT INTO polls VALUES (?, ?, ?, ?, ?)", (
+                self.cycles, last.taken_at, round(last.cycle_seconds * 1000), last.polled,
+                sum(len(c.raised) for c in changes)))
+            self._conn.executemany("INSERT INTO changes VALUES (?, ?, ?)", [
+                (self.cycles, self._db_id(c.path), pack(c)) for c in changes])
+            self._conn.executemany("INSERT INTO detaches VALUES (?, ?)", [
+                (self.cycles, self._db_id(p)) for p in detached])
+        self.polls_written += 1
+
+    def _fail(self, exc: BaseException) -> None:
+        full = isinstance(exc, apsw.FullError) or getattr(exc, "errno", None) == 28
+        why = "the disk is full" if full else visible(exc)
+        self.failed = (f"recording stopped: {why} ({visible(self.path)}); {self.polls_written} "
+                       "polls were written and stay readable")
+        self._parts = []
+        try:
+            self._conn.execute("ROLLBACK")
+        except apsw.Error:
+            pass
+        self.on_failure(self.failed)
+
+    def _finish(self) -> None:
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            self._conn.execute("PRAGMA journal_mode=DELETE").fetchall()
+        except apsw.Error:
+            pass  # a full disk: the -wal stays beside the file and is read from there
+        self._conn.close()
