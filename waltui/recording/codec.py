@@ -110,20 +110,42 @@ def _plain(data: object, where: str) -> object:
     raise Damaged(f"{where}: unexpected {type(data).__name__}")
 
 
-def pack(value: object) -> bytes:
-    return zlib.compress(json.dumps(encode(value), separators=(",", ":")).encode(), 6)
+def to_json(value: object) -> bytes:
+    return json.dumps(encode(value), separators=(",", ":")).encode()
 
 
-def unpack(kind: type[T], blob: object) -> T:
+def compress(data: bytes, base: bytes = b"") -> bytes:
+    """With ``base`` (the same database's previous value) as zlib's preset dictionary: a
+    reading that differs from the last one in a few numbers costs a few dozen bytes."""
+    packer = zlib.compressobj(6, zdict=base) if base else zlib.compressobj(6)
+    return packer.compress(data) + packer.flush()
+
+
+def inflate(blob: object, base: bytes = b"") -> bytes:
     if not isinstance(blob, bytes):
         raise Damaged("expected a compressed blob")
     try:
-        inflater = zlib.decompressobj()
-        text = inflater.decompress(blob, MAX_VALUE_BYTES)
+        inflater = zlib.decompressobj(zdict=base) if base else zlib.decompressobj()
+        data = inflater.decompress(blob, MAX_VALUE_BYTES)
         if inflater.unconsumed_tail:  # a small blob that inflates without end
             raise Damaged(f"a value larger than {MAX_VALUE_BYTES} bytes")
-        data = json.loads(text)
-    except (zlib.error, ValueError, RecursionError) as exc:
+        return data
+    except zlib.error as exc:
         raise Damaged(f"cannot decompress: {exc}") from exc
-    result: T = decode(kind, data)
+
+
+def from_json(kind: type[T], data: bytes) -> T:
+    try:
+        plain = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise Damaged(f"not JSON: {exc}") from exc
+    result: T = decode(kind, plain)
     return result
+
+
+def pack(value: object) -> bytes:
+    return compress(to_json(value))
+
+
+def unpack(kind: type[T], blob: object) -> T:
+    return from_json(kind, inflate(blob))

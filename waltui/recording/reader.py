@@ -11,8 +11,10 @@ import apsw
 
 from waltui.collector.commands import Batch, Change
 from waltui.history import CheckpointResult
-from waltui.recording.codec import Damaged, unpack
-from waltui.recording.schema import KIND, SCHEMA_VERSION, RecordingError
+from waltui.recording.codec import Damaged, from_json, inflate, unpack
+from waltui.recording.schema import KEYFRAME_EVERY, KIND, SCHEMA_VERSION, RecordingError
+
+CACHED_VALUES = 4096  # decoded JSON kept: a replay steps forward one poll at a time
 from waltui.units import visible
 
 
@@ -87,6 +89,7 @@ class Recording:
         except (apsw.Error, TypeError, ValueError) as exc:
             raise RecordingError(f"{visible(path)}: damaged recording ({visible(exc)})") from exc
         self._times = [p.taken_at for p in self.polls]
+        self._decoded: dict[tuple[int, int], bytes] = {}
 
     def close(self) -> None:
         self._conn.close()
@@ -100,9 +103,32 @@ class Recording:
         return [i for i, poll in enumerate(self.polls) if poll.raised]
 
     # --- contents -------------------------------------------------------------------------
-    def _change(self, blob: object, seq: int) -> Change:
+    def _json(self, db: int, seq: int, blob: object, base: int | None,
+               depth: int = 0) -> bytes:
+        """A change's JSON; one compressed against an earlier change of the same database
+        needs that one's JSON first (a chain of at most KEYFRAME_EVERY, cached)."""
+        if (known := self._decoded.get((db, seq))) is not None:
+            return known
+        if depth > KEYFRAME_EVERY + 1 or (base is not None and base >= seq):
+            raise Damaged(f"change {seq} of database {db} refers back in a loop")
+        base_json = b""
+        if base is not None:
+            row = self._conn.execute("SELECT base, change FROM changes WHERE seq = ? AND db = ?",
+                                     (base, db)).fetchone()
+            if row is None:
+                raise Damaged(f"change {seq} of database {db} needs change {base}, missing")
+            base_json = self._json(db, base, row[1], row[0], depth + 1)
+        data = inflate(blob, base_json)
+        if len(self._decoded) >= CACHED_VALUES:
+            self._decoded.clear()
+        self._decoded[(db, seq)] = data
+        return data
+
+    def _change(self, db: int, seq: int, blob: object, base: object) -> Change:
         try:
-            return unpack(Change, blob)
+            if base is not None and not isinstance(base, int):
+                raise Damaged("base is not a poll number")
+            return from_json(Change, self._json(db, seq, blob, base))
         except Damaged as exc:
             raise RecordingError(f"{visible(self.path)}: damaged at poll {seq}: "
                                  f"{visible(exc)}") from exc
@@ -110,8 +136,10 @@ class Recording:
     def batch(self, index: int) -> Batch:
         """The stored poll as the collector sent it."""
         poll = self.polls[index]
-        changes = tuple(self._change(blob, poll.seq) for (blob,) in self._conn.execute(
-            "SELECT change FROM changes WHERE seq = ? ORDER BY db", (poll.seq,)))
+        changes = tuple(self._change(int(db), poll.seq, blob, base)
+                        for db, base, blob in self._conn.execute(
+                            "SELECT db, base, change FROM changes WHERE seq = ? ORDER BY db",
+                            (poll.seq,)))
         detached = tuple(self.paths.get(db, "?") for (db,) in self._conn.execute(
             "SELECT db FROM detaches WHERE seq = ?", (poll.seq,)))
         return Batch(changes, poll.polled, poll.cycle_seconds, poll.taken_at, detached)
@@ -120,15 +148,15 @@ class Recording:
         """Each database's latest change at or before a poll (unless detached since)."""
         seq = self.polls[index].seq if self.polls else 0
         rows = self._conn.execute(
-            "SELECT c.db, c.seq, c.change FROM changes c WHERE c.seq = (SELECT max(seq) "
+            "SELECT c.db, c.seq, c.base, c.change FROM changes c WHERE c.seq = (SELECT max(seq) "
             "FROM changes WHERE db = c.db AND seq <= ?)", (seq,)).fetchall()
         gone = {int(db): int(at) for db, at in self._conn.execute(
             "SELECT db, max(seq) FROM detaches WHERE seq <= ? GROUP BY db", (seq,))}
         state = {}
-        for db, changed_at, blob in rows:
+        for db, changed_at, base, blob in rows:
             if gone.get(int(db), -1) >= int(changed_at):  # type: ignore[arg-type]
                 continue
-            change = self._change(blob, int(changed_at))  # type: ignore[arg-type]
+            change = self._change(int(db), int(changed_at), blob, base)  # type: ignore[arg-type]
             state[change.path] = change
         return state
 

@@ -10,13 +10,15 @@ ticket: closing checkpoints everything into it and switches to journal_mode=DELE
 
 Only what changed is stored: a poll row only when some database changed (and a heartbeat
 every HEARTBEAT_POLLS cycles, so a quiet recording still shows it was alive), one row per
-changed database, each value JSON compressed with zlib."""
+changed database, each value JSON compressed with zlib, most of them with the same
+database's previous value as the dictionary (so a busy database's poll costs what changed)."""
 
 from __future__ import annotations
 
 SCHEMA_VERSION = 1
 KIND = "waltui-recording"
 HEARTBEAT_POLLS = 60
+KEYFRAME_EVERY = 30  # a database's changes between two compressed alone (bounds a decode)
 
 DDL = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -31,9 +33,12 @@ CREATE TABLE polls(
 CREATE TABLE changes(
     seq INTEGER NOT NULL,
     db INTEGER NOT NULL,
-    change BLOB NOT NULL,             -- codec.pack(Change)
-    PRIMARY KEY (db, seq)
+    base INTEGER,                     -- the seq of this database's change whose JSON is the
+                                      -- zlib dictionary (NULL: compressed alone, a keyframe)
+    change BLOB NOT NULL,             -- codec.compress(codec.to_json(Change), base's JSON)
+    PRIMARY KEY (seq, db)             -- appended in order: pages fill, never split half-empty
 ) WITHOUT ROWID;
+CREATE INDEX changes_by_db ON changes(db, seq);
 CREATE TABLE detaches(seq INTEGER NOT NULL, db INTEGER NOT NULL, PRIMARY KEY (db, seq))
     WITHOUT ROWID;
 CREATE TABLE events(

@@ -17,10 +17,11 @@ import apsw
 from waltui import __version__
 from waltui.collector.commands import Batch, Change
 from waltui.history import CheckpointResult
-from waltui.recording.codec import pack
+from waltui.recording.codec import compress, pack, to_json
 from waltui.recording.schema import (
     DDL,
     HEARTBEAT_POLLS,
+    KEYFRAME_EVERY,
     KIND,
     SCHEMA_VERSION,
     RecordingError,
@@ -66,6 +67,7 @@ class Recorder:
             raise RecordingError(f"cannot create the recording {visible(path)}: "
                                  f"{visible(exc)}") from exc
         self._ids: dict[str, int] = {}
+        self._previous: dict[int, tuple[int, bytes, int]] = {}  # db: (seq, JSON, since key)
         self._parts: list[Batch] = []
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="waltui-recorder", daemon=True)
@@ -133,11 +135,20 @@ class Recorder:
             self._conn.execute("INSERT INTO polls VALUES (?, ?, ?, ?, ?)", (
                 self.cycles, last.taken_at, round(last.cycle_seconds * 1000), last.polled,
                 sum(len(c.raised) for c in changes)))
-            self._conn.executemany("INSERT INTO changes VALUES (?, ?, ?)", [
-                (self.cycles, self._db_id(c.path), pack(c)) for c in changes])
+            self._conn.executemany("INSERT INTO changes VALUES (?, ?, ?, ?)",
+                                   [self._row(c) for c in changes])
             self._conn.executemany("INSERT INTO detaches VALUES (?, ?)", [
                 (self.cycles, self._db_id(p)) for p in detached])
         self.polls_written += 1
+
+    def _row(self, change: Change) -> tuple[int, int, int | None, bytes]:
+        db, data = self._db_id(change.path), to_json(change)
+        previous = self._previous.get(db)
+        if previous is None or previous[2] >= KEYFRAME_EVERY:
+            self._previous[db] = (self.cycles, data, 0)
+            return self.cycles, db, None, compress(data)
+        self._previous[db] = (self.cycles, data, previous[2] + 1)
+        return self.cycles, db, previous[0], compress(data, previous[1])
 
     def _fail(self, exc: BaseException) -> None:
         full = isinstance(exc, apsw.FullError) or getattr(exc, "errno", None) == 28
