@@ -213,6 +213,12 @@ def test_snapshot_at_a_time_in_a_recording_is_the_json_of_a_live_snapshot(tmp_pa
     assert then["path"] == now["path"] == str(db)
     assert then["frames_pending"] == now["frames_pending"]  # nothing wrote since
     assert then["taken_at"] < now["taken_at"]
+    judged = subprocess.run([*WALTUI, "check", "--json", "--from", str(out)],
+                            capture_output=True, text=True)
+    document = waltui_json(judged.stdout)  # the same contract as a live check
+    assert judged.returncode == document["exit_code"] == 0
+    assert [d["path"] for d in document["databases"]] == [str(db)]
+    assert "from the recording" in document["notes"][0]
 
 
 @pytest.mark.parametrize("version, said", [("0", "no conversion from that version exists"),
@@ -272,3 +278,39 @@ def test_codec_round_trips_a_real_reading_and_names_the_field_it_refuses(live_db
     with pytest.raises(Damaged, match="larger than"):
         unpack(Change, zlib.compress(b" " * (20 * 1024 * 1024)))
     assert os.path.exists(db)
+
+
+def test_a_recording_gives_back_exactly_what_the_collector_sent(tmp_path):
+    """Past several keyframes (each change compressed against the one before): every stored
+    poll decodes to the very changes the collector emitted, in order."""
+    from waltui.collector import ThreadClient
+    from waltui.recording.schema import KEYFRAME_EVERY
+
+    db, out = tmp_path / "agent.db", tmp_path / "run.waltui"
+    writer = busy(db)
+    sent = []
+    recorder = Recorder(str(out), interval=0.05)
+
+    def both(batch):
+        sent.append(batch)
+        recorder.batch(batch)
+
+    client = ThreadClient(Config(interval=0.05), both)
+    client.attach(str(db))
+    client.start()
+    try:
+        deadline = time.monotonic() + 30
+        while sum(1 for b in sent if b.changes) < 2 * KEYFRAME_EVERY + 5:
+            assert time.monotonic() < deadline, "too few changing polls"
+            time.sleep(0.1)
+    finally:
+        client.stop()
+        client.join(5)
+        recorder.close()
+        writer.kill()
+        writer.wait()
+    recording = Recording(str(out))
+    stored = [recording.batch(i) for i in range(len(recording.polls))]
+    with_changes = [b for b in sent if b.changes]
+    assert [b.changes for b in stored if b.changes] == [b.changes for b in with_changes]
+    assert [b.taken_at for b in stored if b.changes] == [b.taken_at for b in with_changes]

@@ -73,8 +73,9 @@ def run_record(paths: list[str], config: Config, *, out: str, seconds: float | N
         client.attach(path)
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     print(f"waltui record: {len(paths)} database(s) every {config.interval:g} s into "
-          f"{visible(out)}" + (f" for {seconds:g} s" if seconds else " until Ctrl-C"),
-          file=sys.stderr, flush=True)
+          f"{visible(out)}" + (f" for {seconds:g} s" if seconds else " until Ctrl-C") +
+          " (WAL while recording, so `waltui replay` can read it as it grows; one file "
+          "when done)", file=sys.stderr, flush=True)
     client.start()
     try:
         done.wait(seconds)
@@ -171,10 +172,9 @@ def check_from(path: str, *, output: str) -> int:
             for f, at in sorted(seen.get(path_, {}).values(), key=lambda fa: fa[1]))
         updates.append(Update(path_, update.reading, found, update.history, (), ()))
     code = exit_code(updates)
-    span = (recording.polls[-1].taken_at - recording.polls[0].taken_at
-            if recording.polls else 0.0)
-    note = (f"from the recording {path}: {len(recording.polls)} stored poll(s) over "
-            f"{span:.0f} s; a finding counts if any poll raised it")
+    note = (f"from the recording {path}: {recording.watched_seconds:.0f} s watched, "
+            f"{len(recording.polls)} poll(s) stored (those where something changed); a "
+            "finding counts if any poll raised it")
     if output == "nagios":
         print(nagios_line(updates, code))
     elif output == "json":

@@ -89,6 +89,10 @@ class Recording:
         except (apsw.Error, TypeError, ValueError) as exc:
             raise RecordingError(f"{visible(path)}: damaged recording ({visible(exc)})") from exc
         self._times = [p.taken_at for p in self.polls]
+        try:  # how long it watched: quiet polls are not stored, so polls alone say less
+            self.watched_seconds = float(meta["ended_at"]) - float(meta["started_at"])
+        except (KeyError, ValueError):  # killed before it closed
+            self.watched_seconds = self._times[-1] - self._times[0] if self._times else 0.0
         self._decoded: dict[tuple[int, int], bytes] = {}
 
     def close(self) -> None:

@@ -164,6 +164,12 @@ class Recorder:
 
     def _finish(self) -> None:
         try:
+            with self._conn:  # how long it watched, quiet polls included
+                self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('ended_at', ?)",
+                                   (repr(time.time()),))
+        except apsw.Error:
+            pass
+        try:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             self._conn.execute("PRAGMA journal_mode=DELETE").fetchall()
         except apsw.Error:
