@@ -14,11 +14,14 @@ import asyncio
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from waltui.config import Config
 from waltui.demo import demo_config, start_workload
+from waltui.recording.reader import Recording
+from waltui.recording.writer import Recorder
 from waltui.ui.app import WaltuiApp
 from waltui.ui.widgets.overview_table import OverviewTable
 
@@ -40,16 +43,22 @@ def starving(app: WaltuiApp) -> bool:
                 and any(f.code == "checkpoint_starvation" for f in gamma[0].findings))
 
 
-async def capture(workload_paths: list[str]) -> list[Path]:
-    app = WaltuiApp(workload_paths, demo_config(Config(interval=0.5)))
-    saved: list[Path] = []
-
+def saver(app: WaltuiApp, saved: list[Path]):
     def save(name: str) -> None:
         svg = Path(app.save_screenshot(f"{name}.svg", str(OUT)))
         # Without xml:space="preserve" rsvg collapses the &#160; that pads a cell: every
         # span that starts with one is drawn a cell to the left of where the terminal has it.
         svg.write_text(svg.read_text().replace("<svg ", '<svg xml:space="preserve" ', 1))
         saved.append(svg)
+    return save
+
+
+async def capture(workload_paths: list[str], recording: Path) -> list[Path]:
+    """The live dashboard, recording as it goes (the replay screenshot plays it back)."""
+    app = WaltuiApp(workload_paths, demo_config(Config(interval=0.5)),
+                    recorder=Recorder(str(recording), interval=0.5), keep_settings=False)
+    saved: list[Path] = []
+    save = saver(app, saved)
 
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: starving(app))
@@ -76,13 +85,28 @@ async def capture(workload_paths: list[str]) -> list[Path]:
     return saved
 
 
+async def capture_replay(recording: Path) -> list[Path]:
+    """`waltui replay` of that recording, paused at the first poll that raised a finding."""
+    app = WaltuiApp([], Config(), replay=Recording(str(recording)), keep_settings=False)
+    saved: list[Path] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space", "right_square_bracket")
+        await wait_for(pilot, lambda: any(u.findings for u in app.latest.values()))
+        await pilot.pause(0.5)
+        saver(app, saved)("replay")
+        await pilot.press("q")
+    return saved
+
+
 def main() -> int:
     OUT.mkdir(exist_ok=True)
     workload = start_workload(seed=7)
+    recording = Path(tempfile.mkdtemp(prefix="waltui-screenshots-")) / "demo.waltui"
     try:
-        svgs = asyncio.run(capture(workload.paths))
+        svgs = asyncio.run(capture(workload.paths, recording))
     finally:
         workload.stop()
+    svgs += asyncio.run(capture_replay(recording))
     converter = shutil.which("rsvg-convert")
     for svg in svgs:
         if converter:

@@ -39,8 +39,7 @@ def status_text(app: WaltuiApp) -> Text:
     if table is not None and table.filter_text:
         mode += f" · filter {visible(table.filter_text)!r}"
     if isinstance(collector, ReplayClient):  # the shown poll's time first: 80 columns
-        return Text(f"{polling} · {count} database{'s' * (count != 1)} · {problems} with "
-                    f"findings{mode}   ? help")
+        return Text(f"{polling} · {problems} of {count} with findings{mode}   ? help")
     return Text(f"waltui · {count} database{'s' * (count != 1)} · {polling} · "
                 f"{problems} with findings · cycle {collector.cycle_seconds * 1000:.0f} ms"
                 f"{mode}   ? help")
