@@ -188,3 +188,42 @@ async def test_hold_times_go_on_in_the_locks_pane_though_the_collector_sends_not
         await pilot.pause(2.5)
         assert held() >= first + 2
         assert app.latest[str(db)] is sent  # nothing new came: the pane aged it
+
+
+def test_same_reading_ignores_only_the_times_and_sees_every_other_field(live_db, spawn):
+    """What decides whether a database is resent: a real reading with a reader and held
+    locks, equal to itself aged, different when anything else differs."""
+    from dataclasses import fields, replace
+
+    from waltui.collector.consumer import aged
+    from waltui.collector.core import same_reading
+    from waltui.collector import Poller
+    from waltui.model import HeldLock, Reader
+
+    # A new field in either must be compared (or named here as a time): fail loudly.
+    assert {f.name for f in fields(HeldLock)} == {"lock", "process", "held_seconds", "ours"}
+    assert {f.name for f in fields(Reader)} == {"pid", "slot", "read_mark", "process",
+                                                "held_seconds", "pins", "ours"}
+    db, app = live_db
+    spawn(db).do("begin_read")
+    app.do("insert 10")
+    poller = Poller(Config())
+    poller.attach(str(db))
+    try:
+        [change] = poller.poll_once()
+    finally:
+        poller.close()
+    reading = change.reading
+    assert reading.readers and reading.held_locks
+    assert same_reading(aged(reading, reading.taken_at + 30), reading)
+    assert same_reading(replace(reading, poll_ms=99.0), reading)
+    held = reading.held_locks[0]
+    reader = reading.readers[0]
+    for different in (replace(reading, journal_mode="delete"),
+                      replace(reading, held_locks=reading.held_locks[1:]),
+                      replace(reading, held_locks=(replace(held, ours=not held.ours),
+                                                   *reading.held_locks[1:])),
+                      replace(reading, readers=(replace(reader, read_mark=reader.read_mark + 1),
+                                                *reading.readers[1:])),
+                      replace(reading, pragmas={**reading.pragmas, "x": 1})):
+        assert not same_reading(different, reading)

@@ -9,7 +9,8 @@ import resource
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 
 from waltui.collector.commands import (
     Attach,
@@ -49,12 +50,25 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def _steady(reading: Reading) -> Reading:
-    """A reading without what changes at every poll whatever happens: when it was taken,
-    and how long each lock has been held (a consumer ages those itself: consumer.aged)."""
-    return replace(reading, taken_at=0.0, poll_ms=0.0,
-                   held_locks=tuple(replace(h, held_seconds=0.0) for h in reading.held_locks),
-                   readers=tuple(replace(r, held_seconds=0.0) for r in reading.readers))
+_STEADY = attrgetter(*(f.name for f in fields(Reading)
+                       if f.name not in ("taken_at", "poll_ms", "held_locks", "readers")))
+
+
+def same_reading(new: Reading, old: Reading) -> bool:
+    """Equal but for what changes at every poll whatever happens: when it was taken, and
+    how long each lock has been held (a consumer ages those itself: consumer.aged).
+    Compared field by field, without building copies: at 1,000 databases this runs 1,000
+    times a second."""
+    if len(new.held_locks) != len(old.held_locks) or len(new.readers) != len(old.readers):
+        return False
+    for a, b in zip(new.held_locks, old.held_locks):
+        if a.lock != b.lock or a.process != b.process or a.ours != b.ours:
+            return False
+    for r, q in zip(new.readers, old.readers):
+        if (r.pid, r.slot, r.read_mark, r.process, r.pins, r.ours) != \
+                (q.pid, q.slot, q.read_mark, q.process, q.pins, q.ours):
+            return False
+    return bool(_STEADY(new) == _STEADY(old))
 
 
 class Poller:
@@ -124,7 +138,7 @@ class Poller:
             before = {f.code for f in state.findings}
             now = {f.code for f in findings}
             same = (changed_only and state.reading is not None and findings == state.findings
-                    and _steady(reading) == _steady(state.reading))
+                    and same_reading(reading, state.reading))
             if not same:
                 changes.append(Change(
                     state.path, reading, tuple(findings),

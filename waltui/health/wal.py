@@ -58,8 +58,9 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
     if index is None:
         return
     pending, max_frame = index.frames_pending, index.max_frame
-    growth = history.rising_over(history.max_frame, t.starvation_seconds)
-    growing = growth is not None and max_frame > AUTOCHECKPOINT_FRAMES
+    growth = (history.rising_over(history.max_frame, t.starvation_seconds)
+              if max_frame > AUTOCHECKPOINT_FRAMES else None)  # most polls: not even looked
+    growing = growth is not None
     stopping = stopping_pins(reading)
     backlog = pending > AUTOCHECKPOINT_FRAMES and bool(stopping)
     long_pins = [r for r in reading.pins if r.held_seconds >= t.pin_seconds and r.pid in stopping]

@@ -62,28 +62,18 @@ class LockTable:
     def parse(cls, text: str | bytes, inodes: frozenset[int] | None = None) -> LockTable:
         by_file: dict[FileId, list[RawLock]] = defaultdict(list)
         data = text.encode("ascii", "replace") if isinstance(text, str) else text
-        wanted = None if inodes is None else {b":%d" % inode for inode in inodes}
+        if len(_PARSED) > PARSED_KEPT:
+            _PARSED.clear()
         for raw_line in data.splitlines():
-            if wanted is not None:
-                head = raw_line.split(None, 8)  # the inode is in the 6th or 7th field
-                if not any(field[field.rfind(b":"):] in wanted for field in head[5:8]
-                           if field.count(b":") == 2):
-                    continue
-            line = raw_line.decode("ascii", "replace")
-            fields = line.split()
-            waiting = len(fields) > 1 and fields[1] == "->"
-            if waiting:
-                del fields[1]
-            if len(fields) < 8 or fields[1] not in ("POSIX", "OFDLCK"):
-                continue  # FLOCK and LEASE are not SQLite's
-            try:
-                major, minor, inode = fields[5].split(":")
-                file_id = (os.makedev(int(major, 16), int(minor, 16)), int(inode))
-                end = 2**63 - 1 if fields[7] == "EOF" else int(fields[7])
-                raw = RawLock(int(fields[4]), fields[3] == "WRITE", int(fields[6]), end, waiting)
-            except ValueError:
-                continue
-            by_file[file_id].append(raw)
+            # The "12:" in front moves whenever any lock on the host comes or goes; the rest
+            # of a line is the same for as long as that lock is held: parsed once.
+            key = raw_line[raw_line.find(b":") + 1:]
+            if key in _PARSED:
+                parsed = _PARSED[key]
+            else:
+                parsed = _PARSED[key] = _parse_line(key)
+            if parsed is not None and (inodes is None or parsed[0][1] in inodes):
+                by_file[parsed[0]].append(parsed[1])
         return cls(dict(by_file), "proc")
 
     def locks_for(self, db_ids: Iterable[FileId], shm_ids: Iterable[FileId]) -> list[Lock]:
@@ -93,6 +83,29 @@ class LockTable:
         locks = [lock for file, ids in files for file_id in ids
                  for raw in self.by_file.get(file_id, ()) for lock in decode(file, raw)]
         return sorted(set(locks), key=_lock_order)
+
+
+PARSED_KEPT = 100_000  # distinct lock lines remembered; a host past that starts afresh
+_PARSED: dict[bytes, tuple[FileId, RawLock] | None] = {}
+
+
+def _parse_line(line: bytes) -> tuple[FileId, RawLock] | None:
+    """One /proc/locks line without its ordinal: the file and the range, or None for what
+    is not SQLite's (FLOCK, LEASE) or cannot be read."""
+    fields = line.decode("ascii", "replace").split()
+    waiting = bool(fields) and fields[0] == "->"
+    if waiting:
+        del fields[0]
+    if len(fields) < 7 or fields[0] not in ("POSIX", "OFDLCK"):
+        return None
+    try:
+        major, minor, inode = fields[4].split(":")
+        file_id = (os.makedev(int(major, 16), int(minor, 16)), int(inode))
+        end = 2**63 - 1 if fields[6] == "EOF" else int(fields[6])
+        return file_id, RawLock(int(fields[3]), fields[2] == "WRITE", int(fields[5]), end,
+                                waiting)
+    except ValueError:
+        return None
 
 
 def _lock_order(lock: Lock) -> tuple[object, ...]:
