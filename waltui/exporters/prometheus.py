@@ -21,7 +21,6 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from waltui import __version__
 from waltui.collector.consumer import aged
-from waltui.history import CheckpointResult
 from waltui.model import Finding, Reading
 
 TEXTFILE_NAME = "waltui.prom"
@@ -40,11 +39,9 @@ class ExportState:
     """What a scrape reads; the exporter replaces it whole or mutates it under a lock."""
 
     databases: dict[str, Exported] = field(default_factory=dict)
+    # (mode, outcome): checkpoints run through waltui; `export` never writes, so it has none
     checkpoints: Counter[tuple[str, str]] = field(default_factory=Counter)
     cycle_seconds: float | None = None
-
-    def count_checkpoint(self, result: CheckpointResult) -> None:
-        self.checkpoints[(result.mode.lower(), result.outcome)] += 1
 
 
 def label(text: str) -> str:

@@ -86,8 +86,7 @@ class ReplayClient(CollectorClient):
     # --- the replay's thread ----------------------------------------------------------------
     def _run(self) -> None:
         polls = self.recording.polls
-        if polls:
-            self._go_to(0)
+        self._forward()  # the first poll as recorded: what it raised is logged as it was
         while not self.stopped:
             wait = None
             if not self.paused and self.index < len(polls) - 1:

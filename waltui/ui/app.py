@@ -14,9 +14,8 @@ from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
-from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Static, TabbedContent
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from waltui.collector import Batch, Update, make_client
@@ -26,6 +25,7 @@ from waltui.probes.reading import opens_immutable
 from waltui.recording.reader import RecordedEvent, Recording
 from waltui.recording.replay import ReplayClient, replay_paths
 from waltui.recording.writer import Recorder
+from waltui.ui.announcing import Announcing
 from waltui.ui.database_actions import DatabaseActions
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import (
@@ -47,15 +47,13 @@ from waltui.ui.screens.overview import OverviewScreen
 from waltui.ui.state import DashboardState
 from waltui.ui.status_line import status_text
 from waltui.ui.terminal_watch import TerminalWatch
-from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
-from waltui.units import visible
 
 APPLY_SLICE = 50  # changes applied per turn of the message loop (~2-4 ms of work)
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
-class WaltuiApp(ReplayControls, RememberedSettings, DatabaseActions, App[None]):
+class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions, App[None]):
     CSS_PATH = "waltui.tcss"
     TITLE = "waltui"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is one of its forms
@@ -237,45 +235,6 @@ class WaltuiApp(ReplayControls, RememberedSettings, DatabaseActions, App[None]):
         self.announce(message.path, "action", message.text, message.severity,
                       what="checkpoint" if message.result is not None else message.operation)
 
-    def announce(self, path: str, kind: str, text: str, severity: str = "information",
-                 what: str = "") -> None:
-        """A result goes into the event log in full (e reads it); a toast only when nothing
-        on screen shows it already, so a toast never covers what it reports."""
-        self.log_event(path, kind, text)
-        if not self.shown_on_screen(path, what):
-            self.notify(text, title=what, severity=severity,  # type: ignore[arg-type]
-                        timeout=8)
-
-    def shown_on_screen(self, path: str, what: str = "") -> bool:
-        if not self.screen_stack:
-            return True  # closing: nobody to show a toast to
-        screen = self.screen
-        if isinstance(screen, OverviewScreen):  # its event log, newest first
-            return True
-        if isinstance(screen, WorkerDialog):
-            return screen.shows_results and screen.path == path
-        if isinstance(screen, DetailScreen) and screen.path == path:
-            pane = screen.query_one("#tabs", TabbedContent).active
-            return pane == "tab-events" or (what == "checkpoint" and pane == "tab-checkpoints")
-        return False
-
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
-        """Every toast goes through here: messages carry paths, command lines and SQLite
-        errors, so they are never read as markup and their control characters are shown."""
-        super().notify(visible(message, newlines=True), title=visible(title),
-                       severity=severity, timeout=timeout, markup=False)
-
-    def _redraw_event_logs(self) -> None:
-        if not self.screen_stack:  # closing
-            return
-        for log in self.screen.query(EventLog):
-            log.redraw()
-
-    def log_event(self, path: str, kind: str, text: str) -> None:
-        self.state.record(path, kind, text)
-        self._redraw_event_logs()
-
     # --- helpers ------------------------------------------------------------------------
     @property
     def overview_table(self) -> OverviewTable | None:
@@ -401,7 +360,8 @@ class WaltuiApp(ReplayControls, RememberedSettings, DatabaseActions, App[None]):
 
     def action_pause(self) -> None:
         self.collector.pause(not self.collector.paused)
-        self.notify("polling paused" if self.collector.paused else "polling resumed",
+        what = "replay" if self.replay is not None else "polling"
+        self.notify(f"{what} paused" if self.collector.paused else f"{what} resumed",
                     timeout=2)
         self.refresh_status()
 
