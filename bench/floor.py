@@ -2,7 +2,9 @@
 floor"). The floor does only what any poll must: stat the database, -wal and -shm, one
 136-byte pread of the -shm (header and read marks), and one /proc/locks read shared by all
 databases, matched by inode. waltui's rows run the real Poller (the collector's core):
-without SQL, and the default (SQL values reused while a database is unchanged).
+without SQL, and the default (SQL values reused while a database is unchanged), both as
+`snapshot` polls (every database's change built); "collector" is the default as the
+dashboard's collector runs it, asking only what changed.
 
 Rows for each number of databases, on a host with no other locks and with N unrelated
 locks (a process holding them on another file). Each cell is the median of interleaved
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from bench.poll_cost import hold
@@ -91,7 +94,8 @@ def main() -> None:
                     fds = [os.open(p + "-shm", os.O_RDONLY) for p in paths]
                     pollers = {}
                     for label, config in (("waltui, no SQL", Config(sql=False)),
-                                          ("waltui, default", Config())):
+                                          ("waltui, default", Config()),
+                                          ("collector", Config())):
                         poller = Poller(config)
                         for path in paths:
                             poller.attach(path)
@@ -103,7 +107,10 @@ def main() -> None:
                             samples["floor"].append(per_db_us(
                                 lambda: floor_cycle(paths, fds), count))
                             for label, poller in pollers.items():
-                                samples[label].append(per_db_us(poller.poll_once, count))
+                                # the collector's cycle asks only what changed (its Batch)
+                                cycle = partial(poller.poll_once, changed_only=True) \
+                                    if label == "collector" else poller.poll_once
+                                samples[label].append(per_db_us(cycle, count))
                     finally:
                         for poller in pollers.values():
                             poller.close()

@@ -161,7 +161,7 @@ def main_help() -> str:
     for command, summary in COMMANDS.items():
         if command:
             out.append(f"  {command:<12} {summary}")
-    out += ["", "options of the dashboard, demo, snapshot and check:",
+    out += ["", "options of every command but config and completion:",
             *option_lines("", common=True)]
     for command in COMMANDS:
         if lines := option_lines(command, common=False):
