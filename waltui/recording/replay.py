@@ -8,8 +8,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Literal
 
 from waltui.collector.commands import Batch, Command, Pause, PollNow, SetInterval, Stop
 from waltui.collector.transport import CollectorClient
@@ -21,11 +22,12 @@ CHART_POLLS = 120  # polls replayed before a jump's target, so its charts have a
 LONGEST_WAIT = 2.0  # seconds: polls where nothing changed are not stored; skip their quiet
 
 
+@dataclass(frozen=True)
 class Move:
     """A replay command beside the collector's: step, jump to a finding, change speed."""
 
-    def __init__(self, kind: str, direction: int = 1) -> None:
-        self.kind, self.direction = kind, direction
+    kind: Literal["step", "finding", "speed"]
+    direction: int = 1  # -1 back, +1 on
 
 
 class ReplayClient(CollectorClient):
@@ -49,8 +51,7 @@ class ReplayClient(CollectorClient):
     def _send(self, command: Command) -> None:
         self._commands.put(command)
 
-    def move(self, kind: str, direction: int = 1) -> None:
-        """step, finding, or speed; direction -1 or +1."""
+    def move(self, kind: Literal["step", "finding", "speed"], direction: int = 1) -> None:
         self._commands.put(Move(kind, direction))
 
     def attach(self, path: str) -> None:

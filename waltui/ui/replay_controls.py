@@ -5,6 +5,7 @@ draws; the status line says where the replay is."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from textual.message import Message
 
@@ -42,7 +43,7 @@ class ReplayControls(AppBase):
                 self.show_updates([update])
         self.log_event(event.path, event.kind, event.text)
 
-    def _move(self, kind: str, direction: int) -> None:
+    def _move(self, kind: Literal["step", "finding", "speed"], direction: int) -> None:
         if (replay := self.replay) is not None:
             replay.move(kind, direction)
             self.call_later(self.refresh_status)
