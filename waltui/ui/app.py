@@ -38,17 +38,16 @@ from waltui.ui.messages import (
 )
 from waltui.ui.remembered import RememberedSettings
 from waltui.ui.replay_controls import ReplayControls, ReplayedEvent
-from waltui.ui.screens.attach import AttachScreen
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import WorkerDialog
-from waltui.ui.screens.events import EventsScreen
-from waltui.ui.screens.help import HelpScreen
 from waltui.ui.screens.overview import OverviewScreen
 from waltui.ui.state import DashboardState
 from waltui.ui.status_line import status_text
 from waltui.ui.terminal_watch import TerminalWatch
 from waltui.ui.widgets.overview_table import OverviewTable
 
+# Screens other than the overview and detail are imported where they are opened: the first
+# paint does not wait for them.
 APPLY_SLICE = 50  # changes applied per turn of the message loop (~2-4 ms of work)
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
@@ -317,6 +316,7 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
             self.pop_screen()
 
     def action_events(self) -> None:
+        from waltui.ui.screens.events import EventsScreen
         if not isinstance(self.screen, EventsScreen):
             self.push_screen(EventsScreen())
 
@@ -333,6 +333,7 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
             self.screen.query_one(OverviewTable).sort_reverse()
 
     def action_attach(self) -> None:
+        from waltui.ui.screens.attach import AttachScreen
         def chosen(found: Found | None) -> None:
             if found is None:
                 return
@@ -386,6 +387,7 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
         self.collector.poll_now()
 
     def action_help(self) -> None:
+        from waltui.ui.screens.help import HelpScreen
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

@@ -1,7 +1,8 @@
 """The keys that act on a database: checkpoint, integrity, pragmas, recovery, signalling the
 culprit, copying. A mixin of the app: each asks, confirms, runs in a worker that posts a
 message, and says what it did. Each goes through Performer.gate (the one read-only check)
-and Performer.perform (one worker shape, one ActionFinished)."""
+and Performer.perform (one worker shape, one ActionFinished). The screens each opens are
+imported when it is first asked for: the dashboard's first paint does not wait for them."""
 
 from __future__ import annotations
 
@@ -15,9 +16,6 @@ from waltui.culprit import CONSEQUENCES, culprit, describe, send
 from waltui.ui.perform import Outcome, Performer
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen
-from waltui.ui.screens.integrity import IntegrityScreen
-from waltui.ui.screens.pragmas import PragmaScreen
-from waltui.ui.screens.recovery import RecoveryScreen
 
 
 class DatabaseActions(Performer):
@@ -100,6 +98,7 @@ class DatabaseActions(Performer):
                        "information" if result.outcome == "done" else "warning", result)
 
     def action_integrity(self) -> None:
+        from waltui.ui.screens.integrity import IntegrityScreen
         path = self.gate("integrity")
         if path is not None:
             update = self.latest.get(path)
@@ -108,11 +107,13 @@ class DatabaseActions(Performer):
             self.push_screen(IntegrityScreen(path, self._immutable(path), frame))
 
     def action_pragmas(self) -> None:
+        from waltui.ui.screens.pragmas import PragmaScreen
         path = self.gate("pragmas")
         if path is not None:
             self.push_screen(PragmaScreen(path, self._immutable(path)))
 
     def action_recover(self) -> None:
+        from waltui.ui.screens.recovery import RecoveryScreen
         path = self.gate("recover")
         if path is None:
             return

@@ -17,9 +17,10 @@ from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.findings_view import FindingsView
 from waltui.ui.widgets.locks_table import LocksPane
 from waltui.ui.widgets.pragmas_table import PragmasTable
-from waltui.ui.widgets.queue_chart import QueueChart
-from waltui.ui.widgets.wal_chart import PendingChart, WalChart
 from waltui.units import visible
+
+# The charts (plotext, ~50 ms to import) load with the first detail view, not before the
+# dashboard's first paint.
 
 
 class DetailScreen(Screen[None]):
@@ -35,6 +36,9 @@ class DetailScreen(Screen[None]):
         self.first_pane = pane if pane in self.PANES else None
 
     def compose(self) -> ComposeResult:
+        from waltui.ui.widgets.queue_chart import QueueChart
+        from waltui.ui.widgets.wal_chart import PendingChart, WalChart
+
         yield ThemedStatic(id="summary")
         with TabbedContent(id="tabs", initial=self.first_pane or ""):
             with TabPane("Locks", id="tab-locks"):
@@ -84,6 +88,9 @@ class DetailScreen(Screen[None]):
             return
 
     def _show(self, update: Update) -> None:
+        from waltui.ui.widgets.queue_chart import QueueChart
+        from waltui.ui.widgets.wal_chart import PendingChart, WalChart
+
         summary = self.query_one("#summary", ThemedStatic)
         collector = app_of(self).collector
         summary.update(summary_text(update, collector.interval, collector.paused,

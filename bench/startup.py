@@ -1,0 +1,81 @@
+"""Start-up: exec to the dashboard's first paint (1 and 1,000 databases, in a real tmux
+terminal, until the overview's header is on screen) and `waltui snapshot --json` of one
+database as a whole process, beside the floors measured in the same rounds: this
+interpreter doing nothing, and importing Textual's App. Goals (issue "A poll at the syscall
+floor"): first paint <= 0.5 s, snapshot <= 100 ms.
+
+    python -m bench.startup [--rounds 5]"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.poll_cost import hold
+
+WALTUI = Path(sys.executable).with_name("waltui")
+SESSION = "waltui-bench-startup"
+
+
+def wall(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def first_paint(paths: list[str]) -> float:
+    """From tmux starting the command until capture-pane shows the table's header."""
+    subprocess.run(["tmux", "kill-session", "-t", SESSION], stderr=subprocess.DEVNULL)
+    started = time.perf_counter()
+    subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24",
+                    "-e", "TERM=xterm-256color", str(WALTUI), *paths], check=True)
+    try:
+        while b"pinned by" not in subprocess.run(
+                ["tmux", "capture-pane", "-p", "-t", SESSION], capture_output=True).stdout:
+            if time.perf_counter() - started > 30:
+                raise SystemExit("the dashboard did not paint within 30 s")
+            time.sleep(0.005)
+        return time.perf_counter() - started
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", SESSION], stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    directory = Path(tempfile.mkdtemp(prefix="waltui-bench-startup-"))
+    many = [str(directory / f"agent-{i:04d}.db") for i in range(1000)]
+    holder = hold(many)
+    one = many[:1]
+    measures = {
+        "python -c pass (floor)": lambda: wall([sys.executable, "-c", "pass"]),
+        "import textual.app (floor)": lambda: wall([sys.executable, "-c", "import textual.app"]),
+        "snapshot --json, 1 db": lambda: wall([str(WALTUI), "snapshot", "--json", *one]),
+        "first paint, 1 db": lambda: first_paint(one),
+        "first paint, 1,000 dbs": lambda: first_paint([str(directory)]),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in measures}
+    try:
+        for name, measure in measures.items():  # warm the caches (.pyc, page cache)
+            measure()
+        for _ in range(args.rounds):  # interleaved: the machine's noise hits all alike
+            for name, measure in measures.items():
+                samples[name].append(measure())
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait()
+    print(f"start-up, {args.rounds} interleaved rounds; median (min-max), seconds")
+    for name, values in samples.items():
+        print(f"{name:<28} {statistics.median(values):6.3f} "
+              f"({min(values):.3f}-{max(values):.3f})")
+
+
+if __name__ == "__main__":
+    main()
