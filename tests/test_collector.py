@@ -195,9 +195,9 @@ def test_same_reading_ignores_only_the_times_and_sees_every_other_field(live_db,
     locks, equal to itself aged, different when anything else differs."""
     from dataclasses import fields, replace
 
+    from waltui.collector import Poller
     from waltui.collector.consumer import aged
     from waltui.collector.core import same_reading
-    from waltui.collector import Poller
     from waltui.model import HeldLock, Reader
 
     # A new field in either must be compared (or named here as a time): fail loudly.

@@ -77,9 +77,13 @@ async def test_the_demo_recorded_live_replays_its_starvation_at_the_same_poll_an
         await pilot.press("c")  # every action is refused: it is a recording
         await pilot.pause(0.3)
         assert "checkpoint refused: this is a recording" in replay.events[-1].text
+        raised = [e for e in replay.events if e.text.startswith("Checkpoint starvation")]
+        assert len(raised) == 1 and raised[0].path == gamma  # its log, as live at that poll
         await pilot.press("left")
         await wait_for(pilot, lambda: client.recording.polls[client.index].seq < live_poll, 5)
         await wait_for(pilot, lambda: starvation(replay, gamma) is None, timeout=5)
+        await pilot.pause(0.3)  # a step back rebuilds the log too: the raise has not happened
+        assert not [e for e in replay.events if e.text.startswith("Checkpoint starvation")]
 
 
 def busy(db: Path) -> subprocess.Popen[str]:

@@ -33,11 +33,13 @@ class Move:
 class ReplayClient(CollectorClient):
     def __init__(self, recording: Recording, on_batch: Callable[[Batch], None],
                  on_notice: Callable[[str, str], None] = lambda severity, text: None,
-                 on_event: Callable[[RecordedEvent], None] = lambda event: None) -> None:
+                 on_event: Callable[[RecordedEvent], None] = lambda event: None,
+                 on_reset: Callable[[], None] = lambda: None) -> None:
         super().__init__(Config(read_only=True, interval=recording.interval), on_batch,
                          on_notice)
         self.recording = recording
         self.on_event = on_event
+        self.on_reset = on_reset  # a jump: what is shown (readings, events) starts afresh
         self.index = -1  # the poll on screen; -1 before the first
         self.speed = 1.0
         self.paused = False
@@ -146,21 +148,19 @@ class ReplayClient(CollectorClient):
 
     def _go_to(self, target: int) -> None:
         """Everything shown is forgotten and rebuilt: each database as it was CHART_POLLS
-        polls before, then those polls one by one, so the charts have their past."""
+        polls before, then those polls one by one as recorded, so the charts have their
+        past and the event log holds what those polls raised and cleared (and the actions
+        recorded meanwhile), as it did live at the shown moment."""
         start = max(0, target - CHART_POLLS)
         base = self.recording.state_at(start)
         shown = tuple(self.attached)
+        self.on_reset()
         self.index = start
         first = self.recording.polls[start]
         self.on_batch(Batch(tuple(replace(c, raised=(), cleared=()) for c in base.values()),
                             first.polled, first.cycle_seconds, first.taken_at, detached=shown))
         while self.index < target:
-            self.index += 1
-            batch = self.recording.batch(self.index)
-            self.on_batch(batch if self.index == target else
-                          replace(batch, changes=tuple(replace(c, raised=(), cleared=())
-                                                       for c in batch.changes)))
-        self.cycle_seconds = self.recording.polls[target].cycle_seconds
+            self._forward()
 
 
 def replay_paths(recording: Recording) -> list[str]:

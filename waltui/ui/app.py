@@ -37,7 +37,7 @@ from waltui.ui.messages import (
     PollResults,
 )
 from waltui.ui.remembered import RememberedSettings
-from waltui.ui.replay_controls import ReplayControls, ReplayedEvent
+from waltui.ui.replay_controls import ReplayControls, ReplayedEvent, ReplayReset
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.ui.screens.overview import OverviewScreen
@@ -88,7 +88,8 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
             recorder.on_failure = lambda text: self._notice_from_collector("error", text)
         if replay is not None:
             self.collector = ReplayClient(replay, self._batch_from_collector,
-                                          self._notice_from_collector, self._event_from_replay)
+                                          self._notice_from_collector, self._event_from_replay,
+                                          self._reset_from_replay)
             self.state.clock = lambda: self.collector.shown_at  # type: ignore[attr-defined]
         else:
             self.collector = make_client(transport or config.collector, config,
@@ -144,6 +145,9 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
 
     def _event_from_replay(self, event: RecordedEvent) -> None:  # the replay's thread
         self.post_message(ReplayedEvent(event))
+
+    def _reset_from_replay(self) -> None:  # the replay's thread
+        self.post_message(ReplayReset())
 
     def _notice_from_collector(self, severity: str, text: str) -> None:  # any thread
         self.post_message(CollectorNotice(severity, text))

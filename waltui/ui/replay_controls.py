@@ -23,6 +23,11 @@ class ReplayedEvent(Message):
     event: RecordedEvent
 
 
+@dataclass
+class ReplayReset(Message):
+    """A replay jumped back or to a finding: readings and the event log start afresh."""
+
+
 class ReplayControls(AppBase):
     recorder: Recorder | None = None
 
@@ -42,6 +47,9 @@ class ReplayControls(AppBase):
             if (update := self.state.record_checkpoint(event.path, event.checkpoint)):
                 self.show_updates([update])
         self.log_event(event.path, event.kind, event.text)
+
+    def on_replay_reset(self, message: ReplayReset) -> None:
+        self.state.forget_events()
 
     def _move(self, kind: Literal["step", "finding", "speed"], direction: int) -> None:
         if (replay := self.replay) is not None:

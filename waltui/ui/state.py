@@ -32,6 +32,11 @@ class DashboardState:
     def record(self, path: str, kind: str, text: str, cycle: int = 0) -> None:
         self.events.append(Event(self.clock(), path, kind, text, cycle))
 
+    def forget_events(self) -> None:
+        """A replay jumped: the log is rebuilt from the polls before the shown one."""
+        self.events.clear()
+        self._last_error.clear()
+
     def attach(self, path: str) -> bool:
         """False when it already was."""
         if path in self.attached:
