@@ -279,6 +279,68 @@ def test_getlk_fallback_finds_the_same_pin_and_writer(live_db, spawn):
            [(p.pid, p.slot, p.read_mark) for p in from_proc.pins]
 
 
+UNRELATED_LOCKER = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+for i in range(int(sys.argv[2])):  # every other byte: ranges that never merge
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 2 * i)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_auto_asks_per_byte_while_proc_locks_is_dear_and_names_the_same_holders(
+        live_db, spawn, tmp_path):
+    """A host with 20,000 unrelated locks (a real process holds them): reading /proc/locks
+    costs more than asking F_GETLK about the one watched database, so auto switches, says
+    so on the reading, names the same writer and pinning reader and raises the same
+    finding as /proc/locks does; when the host calms down it goes back."""
+    import sys
+
+    from waltui.collector import Poller
+    from waltui.config import Config
+    from waltui.probes.locks import GETLK_NOTE, LockSource
+
+    db, app = live_db
+    app.do("autocheckpoint 1000")
+    reader = spawn(db)
+    reader.do("begin_read")
+    app.do("insert 1500")  # a checkpoint stops at the reader's mark: it pins
+    writer = spawn(db)
+    writer.do("begin_write")
+    locker = subprocess.Popen([sys.executable, "-c", UNRELATED_LOCKER,
+                               str(tmp_path / "unrelated.bin"), "20000"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert locker.stdout is not None and locker.stdout.readline().strip() == "ready"
+    adaptive, by_proc = Poller(Config()), Poller(Config(), "proc")
+    adaptive.locks = LockSource("auto", recheck_seconds=0.0)
+    try:
+        for poller in (adaptive, by_proc):
+            poller.attach(str(db))
+        [switching] = adaptive.poll_once()  # read /proc/locks, found it dear
+        assert adaptive.locks.per_byte and adaptive.locks.last_proc_seconds > 0.005
+        assert GETLK_NOTE not in switching.reading.notes  # this poll still used the table
+        by_proc.poll_once()
+        [per_byte], [proc] = adaptive.poll_once(), by_proc.poll_once()
+        assert GETLK_NOTE in per_byte.reading.notes
+        assert per_byte.reading.writer_pid == proc.reading.writer_pid == writer.pid
+        assert [(p.pid, p.slot) for p in per_byte.reading.pins] == \
+               [(p.pid, p.slot) for p in proc.reading.pins]
+        assert [p.pid for p in per_byte.reading.pins] == [reader.pid]
+        assert {f.code for f in per_byte.findings} == {f.code for f in proc.findings} \
+            >= {"checkpoint_starvation"}
+        locker.stdin.close()  # the host calms down
+        locker.wait()
+        [looked] = adaptive.poll_once()  # the recheck reads /proc/locks: cheap again
+        assert not adaptive.locks.per_byte and GETLK_NOTE not in looked.reading.notes
+    finally:
+        adaptive.close()
+        by_proc.close()
+        if locker.poll() is None:
+            locker.kill()
+            locker.wait()
+
+
 def test_rollback_mode_writer_shows_reserved_lock(tmp_path, spawn):
     db = tmp_path / "rollback.db"
     app = spawn(db)

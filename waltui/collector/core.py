@@ -30,6 +30,7 @@ from waltui.discovery import canonical
 from waltui.health import Judge
 from waltui.history import History
 from waltui.model import Finding, Reading
+from waltui.probes.locks import LockSource
 from waltui.probes.reading import DatabaseObserver, PollContext
 
 
@@ -77,6 +78,7 @@ class Poller:
     def __init__(self, config: Config, lock_source: str = "auto") -> None:
         self.config = config
         self.lock_source = lock_source
+        self.locks = LockSource(lock_source)  # kept across polls: it learns the host's cost
         self.states: dict[str, DatabaseState] = {}
         self.reads = GuardedReads()
 
@@ -126,7 +128,7 @@ class Poller:
                   changed_only: bool = False) -> list[Change]:
         """Every database's change; with changed_only, only those whose reading (beyond
         its timestamps) or findings differ from the previous poll's."""
-        ctx = PollContext.capture(self.lock_source, self._watched_inodes())
+        ctx = PollContext.capture(self.locks, self._watched_inodes(), len(self.states))
         changes = []
         observers = ((path, state.observer) for path, state in list(self.states.items()))
         for path, reading in self.reads.read_all(observers, ctx, should_stop):

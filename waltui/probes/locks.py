@@ -10,10 +10,12 @@ it names one holder per byte, so concurrent readers of one slot show as one.
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import struct
+import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from waltui.model import READ_SLOTS, Lock, LockFile
@@ -140,6 +142,54 @@ def decode(file: LockFile, raw: RawLock) -> list[Lock]:
     if covers(PENDING):
         out.insert(0, make("pending"))
     return out
+
+
+# --- choosing: /proc/locks while it is cheap, per-byte F_GETLK while it is not ------------
+
+GETLK_SECONDS_PER_DB = 25e-6  # 13 fcntl calls (3 db ranges, 9 -shm bytes) from Python
+PROC_CHEAP_SECONDS = 0.005  # a /proc/locks read below this is never worth avoiding
+PROC_RECHECK_SECONDS = 60.0
+GETLK_NOTE = ("locks asked of the kernel byte by byte (fcntl F_GETLK): /proc/locks is too "
+              "large on this host to read every poll, so readers sharing one slot show as one")
+
+
+class LockSource:
+    """Where a poll's locks come from. "auto" reads /proc/locks while reading it costs less
+    than asking F_GETLK about every watched database would; on a host with tens of thousands
+    of unrelated locks the kernel's /proc/locks walk (superlinear: ~4 KB a read(), each from
+    the list's start) costs more than the poll itself, and the probes scale with the watched
+    databases instead. It looks at /proc/locks again every PROC_RECHECK_SECONDS, and never
+    mixes the two sources within a stretch (a second reader of a slot would flicker)."""
+
+    def __init__(self, source: str = "auto", recheck_seconds: float = PROC_RECHECK_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.source = source
+        self.per_byte = source == "getlk"
+        self.last_proc_seconds: float | None = None
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._next_look = 0.0
+
+    def table(self, inodes: frozenset[int] | None, watched: int) -> LockTable | None:
+        """This poll's lock table, or None: ask F_GETLK per database (note: GETLK_NOTE)."""
+        if self.source == "getlk":
+            return None
+        if self.source == "proc":
+            return LockTable.capture(inodes=inodes)
+        if self.per_byte and self._clock() < self._next_look:
+            return None
+        started = time.thread_time()  # CPU, not wall: a loaded host's pauses are not its cost
+        table = LockTable.capture(inodes=inodes)
+        self.last_proc_seconds = time.thread_time() - started
+        if table is None:  # no /proc/locks at all (a container without it, BSD)
+            self.per_byte, self._next_look = True, math.inf
+            return None
+        was_per_byte = self.per_byte
+        self.per_byte = self.last_proc_seconds > max(PROC_CHEAP_SECONDS,
+                                                     2 * watched * GETLK_SECONDS_PER_DB)
+        if self.per_byte:
+            self._next_look = self._clock() + self._recheck
+        return None if was_per_byte and self.per_byte else table
 
 
 # --- fallback where /proc/locks does not exist -------------------------------------------

@@ -32,8 +32,10 @@ from waltui.options import ObserveOptions, QueueQuery
 from waltui.probes.files import FileWatch, parse_db_header
 from waltui.probes.filesystem import MountTable
 from waltui.probes.locks import (
+    GETLK_NOTE,
     RESERVED,
     FileId,
+    LockSource,
     LockTable,
     probe_with_getlk,
     who_blocks,
@@ -72,13 +74,18 @@ class PollContext:
         self._processes = processes
         self._process_memo: dict[int, ProcessInfo | None] = {}
         self._fs_memo: dict[str, Filesystem | None] = {}
+        self.lock_note: str | None = None  # said on each reading when locks came per byte
 
     @classmethod
-    def capture(cls, lock_source: str = "auto", inodes: frozenset[int] | None = None
-                ) -> PollContext:
-        """inodes: the watched files' (None: every lock on the host is decoded)."""
-        table = None if lock_source == "getlk" else LockTable.capture(inodes=inodes)
-        return cls(table, MountTable.capture())
+    def capture(cls, lock_source: str | LockSource = "auto",
+                inodes: frozenset[int] | None = None, watched: int = 1) -> PollContext:
+        """inodes: the watched files' (None: every lock on the host is decoded); a
+        LockSource kept across polls chooses between /proc/locks and F_GETLK."""
+        source = lock_source if isinstance(lock_source, LockSource) else LockSource(lock_source)
+        context = cls(source.table(inodes, watched), MountTable.capture())
+        if context.locks is None and source.source != "getlk":  # chosen, not asked for
+            context.lock_note = GETLK_NOTE
+        return context
 
     def describe(self, pids: Iterable[int]) -> dict[int, ProcessInfo]:
         wanted = set(pids) - self._process_memo.keys()
@@ -169,7 +176,8 @@ class DatabaseObserver:
             held_locks=held, readers=readers, filesystem=filesystem,
             stale_marks=tuple(replace(m, ours=self._our_marks.get(m.slot) == m.read_mark)
                               for m in stale),
-            pragmas=sql.pragmas, queues=sql.queues, notes=sql.notes, sql_taken_at=sql_taken_at,
+            pragmas=sql.pragmas, queues=sql.queues, sql_taken_at=sql_taken_at,
+            notes=(*sql.notes, ctx.lock_note) if ctx.lock_note else sql.notes,
             poll_ms=(time.perf_counter() - started) * 1000, opened_as=opened_as,
         )
 
