@@ -49,7 +49,8 @@ def _sources(parser: argparse.ArgumentParser) -> None:
 
 def _lock_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lock-source", choices=("auto", "proc", "getlk"), default="auto",
-                        help="read locks from /proc/locks or ask fcntl(F_GETLK)")
+                        help="auto (default): /proc/locks while reading it is cheap, fcntl(F_GETLK) "
+                             "per byte while it is not; or always one of them")
 
 
 def build_parser(command: str) -> Parser:
