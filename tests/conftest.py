@@ -86,6 +86,26 @@ def live_db(tmp_path: Path, spawn) -> tuple[Path, Helper]:
     return db, app
 
 
+@pytest.fixture
+def reader_change(live_db, spawn):
+    """One poll's Change of a database with a live reader and held locks (a rich reading),
+    through the real Poller."""
+    from waltui.collector import Poller
+    from waltui.config import Config
+
+    db, app = live_db
+    spawn(db).do("begin_read")
+    app.do("insert 10")
+    poller = Poller(Config())
+    poller.attach(str(db))
+    try:
+        [change] = poller.poll_once()
+    finally:
+        poller.close()
+    assert change.reading.readers and change.reading.held_locks
+    return change
+
+
 def our_locks_on(path: Path) -> list[str]:
     """Locks held by this test process on a file, as /proc/locks lines without their
     ordinal: the "12:" in front moves whenever any other process on the host takes or drops

@@ -190,12 +190,11 @@ async def test_hold_times_go_on_in_the_locks_pane_though_the_collector_sends_not
         assert app.latest[str(db)] is sent  # nothing new came: the pane aged it
 
 
-def test_same_reading_ignores_only_the_times_and_sees_every_other_field(live_db, spawn):
+def test_same_reading_ignores_only_the_times_and_sees_every_other_field(reader_change):
     """What decides whether a database is resent: a real reading with a reader and held
     locks, equal to itself aged, different when anything else differs."""
     from dataclasses import fields, replace
 
-    from waltui.collector import Poller
     from waltui.collector.consumer import aged
     from waltui.collector.core import same_reading
     from waltui.model import HeldLock, Reader
@@ -204,17 +203,7 @@ def test_same_reading_ignores_only_the_times_and_sees_every_other_field(live_db,
     assert {f.name for f in fields(HeldLock)} == {"lock", "process", "held_seconds", "ours"}
     assert {f.name for f in fields(Reader)} == {"pid", "slot", "read_mark", "process",
                                                 "held_seconds", "pins", "ours"}
-    db, app = live_db
-    spawn(db).do("begin_read")
-    app.do("insert 10")
-    poller = Poller(Config())
-    poller.attach(str(db))
-    try:
-        [change] = poller.poll_once()
-    finally:
-        poller.close()
-    reading = change.reading
-    assert reading.readers and reading.held_locks
+    reading = reader_change.reading
     assert same_reading(aged(reading, reading.taken_at + 30), reading)
     assert same_reading(replace(reading, poll_ms=99.0), reading)
     held = reading.held_locks[0]

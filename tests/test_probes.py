@@ -279,14 +279,6 @@ def test_getlk_fallback_finds_the_same_pin_and_writer(live_db, spawn):
            [(p.pid, p.slot, p.read_mark) for p in from_proc.pins]
 
 
-UNRELATED_LOCKER = """
-import fcntl, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
-for i in range(int(sys.argv[2])):  # every other byte: ranges that never merge
-    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 2 * i)
-print("ready", flush=True)
-sys.stdin.read()
-"""
 
 
 def test_auto_asks_per_byte_while_proc_locks_is_dear_and_names_the_same_holders(
@@ -295,8 +287,7 @@ def test_auto_asks_per_byte_while_proc_locks_is_dear_and_names_the_same_holders(
     costs more than asking F_GETLK about the one watched database, so auto switches, says
     so on the reading, names the same writer and pinning reader and raises the same
     finding as /proc/locks does; when the host calms down it goes back."""
-    import sys
-
+    from bench.floor import unrelated_locks
     from waltui.collector import Poller
     from waltui.config import Config
     from waltui.probes.locks import GETLK_NOTE, LockSource
@@ -308,10 +299,8 @@ def test_auto_asks_per_byte_while_proc_locks_is_dear_and_names_the_same_holders(
     app.do("insert 1500")  # a checkpoint stops at the reader's mark: it pins
     writer = spawn(db)
     writer.do("begin_write")
-    locker = subprocess.Popen([sys.executable, "-c", UNRELATED_LOCKER,
-                               str(tmp_path / "unrelated.bin"), "20000"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert locker.stdout is not None and locker.stdout.readline().strip() == "ready"
+    locker = unrelated_locks(tmp_path / "unrelated.bin", 20_000)  # the bench's own locker
+    assert locker is not None
     adaptive, by_proc = Poller(Config()), Poller(Config(), "proc")
     adaptive.locks = LockSource("auto", recheck_seconds=0.0)
     try:
