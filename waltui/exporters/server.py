@@ -124,7 +124,6 @@ class Exporter:
     def __init__(self, config: Config, lock_source: str = "auto") -> None:
         self._lock = threading.Lock()
         self._state = ExportState()
-        self.polls = 0
         self.client = ThreadClient(config, self._on_batch, self._on_notice, lock_source)
 
     def _on_batch(self, batch: Batch) -> None:
@@ -135,7 +134,6 @@ class Exporter:
                 self._state.databases[change.path] = Exported(change.reading, change.findings)
             if batch.polled and batch.final:
                 self._state.cycle_seconds = batch.cycle_seconds
-                self.polls += 1
 
     def _on_notice(self, severity: str, text: str) -> None:
         print(f"waltui export: {severity}: {visible(text)}", file=sys.stderr)
