@@ -223,6 +223,12 @@ def test_export_requires_its_token_names_the_reader_and_stops_on_sigterm(tmp_pat
     assert [v for _, v in found["sqlite_wal_pending_frames"]] == [frames_pending(db)]
     assert found["waltui_finding"][0][0]["code"] == "checkpoint_starvation"
     assert all("pid" not in labels for family in found.values() for labels, _ in family)
+    # the reader's pin ages between scrapes though the collector resends nothing new
+    [(_, pinned)] = found["sqlite_wal_oldest_pin_seconds"]
+    time.sleep(1.5)
+    later = samples(served.get("/metrics", {"Authorization": "Bearer s3cret"})[1])
+    [(_, pinned_later)] = later["sqlite_wal_oldest_pin_seconds"]
+    assert pinned > 0 and pinned_later >= pinned + 1.0
     if PROMTOOL:  # the live exposition, a finding in it, lints as well as a snapshot's
         lint = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
                               text=True)

@@ -817,3 +817,22 @@ async def test_read_only_refuses_every_writing_key_in_the_same_words(live_db):
                                                       "kill")]
         assert refusals == [f"{label} refused: waltui runs with --read-only (nothing was "
                             "written)" for label in labels]
+
+
+async def test_many_databases_on_the_command_line_are_one_line_of_the_log(tmp_path):
+    """A directory of agents must not fill the event log (500 kept) with "attached"."""
+    paths = []
+    for i in range(25):
+        path = tmp_path / f"agent-{i:02d}.db"
+        sqlite3.connect(path).execute("PRAGMA journal_mode=wal").connection.close()
+        paths.append(str(path))
+    many = WaltuiApp(paths, FAST, poll=False, keep_settings=False)
+    async with many.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert [e.text for e in many.events if e.kind == "attach"] == ["attached 25 databases"]
+        assert len(many.attached) == 25
+    few = WaltuiApp(paths[:3], FAST, poll=False, keep_settings=False)
+    async with few.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert [(e.path, e.text) for e in few.events if e.kind == "attach"] == \
+               [(p, "attached") for p in paths[:3]]

@@ -48,6 +48,7 @@ from waltui.ui.widgets.overview_table import OverviewTable
 
 # Screens other than the overview and detail are imported where they are opened: the first
 # paint does not wait for them.
+ATTACH_LOGGED_EACH = 20  # more databases on the command line: one "attached" line for all
 APPLY_SLICE = 50  # changes applied per turn of the message loop (~2-4 ms of work)
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
@@ -104,8 +105,13 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
 
     def on_mount(self) -> None:
         self.restore_settings()
+        # A line a database for a few; for a directory of 1,000 agents one line, so the
+        # log (500 kept) still holds what happens next.
+        each = len(self.initial_paths) <= ATTACH_LOGGED_EACH
         for path in self.initial_paths:
-            self._attach_path(path)
+            self._attach_path(path, logged=each)
+        if not each:
+            self.state.record("", "attach", f"attached {len(self.initial_paths):,} databases")
         for note in self.initial_notes:
             self.state.record("", "attach", note)
         self.call_after_refresh(self.restore_sort)
@@ -254,8 +260,8 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
         table = self.overview_table
         return table.selected_path if table is not None else None
 
-    def _attach_path(self, path: str) -> None:
-        if not self.state.attach(path):
+    def _attach_path(self, path: str, logged: bool = True) -> None:
+        if not self.state.attach(path, logged):
             return
         if (table := self.overview_table) is not None:
             table.show_pending(path)

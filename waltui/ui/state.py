@@ -37,12 +37,13 @@ class DashboardState:
         self.events.clear()
         self._last_error.clear()
 
-    def attach(self, path: str) -> bool:
-        """False when it already was."""
+    def attach(self, path: str, logged: bool = True) -> bool:
+        """False when it already was. logged=False: the caller says it once for many."""
         if path in self.attached:
             return False
         self.attached[path] = None
-        self.record(path, "attach", "attached")
+        if logged:
+            self.record(path, "attach", "attached")
         return True
 
     def detach(self, path: str) -> bool:
