@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.poll_cost import hold
+from bench.spread import spread
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -49,11 +50,6 @@ def scrape(url: str) -> tuple[float, bytes]:
     with urllib.request.urlopen(url, timeout=60) as response:
         body = response.read()
     return time.perf_counter() - started, body
-
-
-def spread(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
-    return (f"{statistics.median(values) * scale:.{digits}f} "
-            f"({min(values) * scale:.{digits}f}-{max(values) * scale:.{digits}f})")
 
 
 def main() -> None:

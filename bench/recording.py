@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from bench.poll_cost import hold
+from bench.spread import spread
 from waltui.collector import ThreadClient
 from waltui.config import Config
 from waltui.recording.writer import Recorder
@@ -92,7 +93,7 @@ def main() -> None:
     print(f"{'databases':<10} {'bytes/db/hour':>28} {'budget':>12} {'within':>7}")
     for kind, values in per_hour.items():
         median = statistics.median(values)
-        print(f"{kind:<10} {f'{median:,.0f} ({min(values):,.0f}-{max(values):,.0f})':>28} "
+        print(f"{kind:<10} {spread(values, digits=0, sep=','):>28} "
               f"{BUDGET[kind]:>12,} {'yes' if median <= BUDGET[kind] else 'NO':>7}")
     print("fixed cost, a recording closed after its first poll: " +
           ", ".join(f"{kind} {size:,} bytes" for kind, size in fixed.items()) +

@@ -9,7 +9,6 @@ floor"): first paint <= 0.5 s, snapshot <= 100 ms.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ import time
 from pathlib import Path
 
 from bench.poll_cost import hold
+from bench.spread import spread
 
 WALTUI = Path(sys.executable).with_name("waltui")
 SESSION = "waltui-bench-startup"
@@ -73,8 +73,7 @@ def main() -> None:
         holder.wait()
     print(f"start-up, {args.rounds} interleaved rounds; median (min-max), seconds")
     for name, values in samples.items():
-        print(f"{name:<28} {statistics.median(values):6.3f} "
-              f"({min(values):.3f}-{max(values):.3f})")
+        print(f"{name:<28} {spread(values, digits=3)}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import pytest
 from textual.widgets import Static
 
 from tests.conftest import waltui_json
+from tests.test_ui import wait_for
 from waltui.collector.commands import Change
 from waltui.config import Config
 from waltui.demo import demo_config, start_workload
@@ -28,14 +29,6 @@ from waltui.ui.app import WaltuiApp
 
 WALTUI = [sys.executable, "-m", "waltui"]
 PID = re.compile(r"pid (\d+)")
-
-
-async def wait_for(pilot, condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 def starvation(app: WaltuiApp, path: str):
@@ -52,7 +45,7 @@ async def test_the_demo_recorded_live_replays_its_starvation_at_the_same_poll_an
         app = WaltuiApp(workload.paths, demo_config(Config(interval=0.5)), transport="thread",
                         recorder=Recorder(str(out), interval=0.5), keep_settings=False)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: starvation(app, gamma) is not None)
+            await wait_for(pilot, lambda: starvation(app, gamma) is not None, timeout=30)
             [raised, *_] = [e for e in app.events if e.path == gamma
                             and e.text.startswith("Checkpoint starvation")]
             live_poll = raised.cycle  # the cycle whose batch raised it, as the log says
@@ -179,7 +172,7 @@ async def test_the_dashboard_goes_on_when_its_recording_disk_fills(tmp_path, sma
                         recorder=Recorder(str(small_disk / "run.waltui"), interval=0.1),
                         keep_settings=False)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: app.readings.batches > 3)
+            await wait_for(pilot, lambda: app.readings.batches > 3, timeout=30)
             fill(small_disk)
             await wait_for(pilot, lambda: any("recording stopped: the disk is full" in e.text
                                               for e in app.events), timeout=20)

@@ -79,9 +79,8 @@ def _main(args: list[str]) -> int:
     command = args.pop(0) if args[0] in COMMANDS and args[0] else ""
     if not command and not args[0].startswith("-") and not os.path.lexists(args[0]) \
             and (near := near_command(args[0])) is not None:
-        print(f"waltui: {visible(args[0])!s} is not a command and no such file exists; "
-              f"did you mean `waltui {near}`?", file=sys.stderr)
-        return exits.USAGE
+        return _usage(f"{args[0]} is not a command and no such file exists; "
+                      f"did you mean `waltui {near}`?")
     options = build_parser(command).parse_args(args)
     if command == "completion":
         print(completion(options.shell), end="")
@@ -99,9 +98,8 @@ def _main(args: list[str]) -> int:
     if command in ("", "demo"):
         config = replace(config, collector=options.collector)
     if command in ("", "demo", "replay") and not (sys.stdout.isatty() and sys.stdin.isatty()):
-        print("waltui: the dashboard needs a terminal; for files, pipes and cron use "
-              "`waltui snapshot` or `waltui check`", file=sys.stderr)
-        return exits.USAGE
+        return _usage("the dashboard needs a terminal; for files, pipes and cron use "
+                      "`waltui snapshot` or `waltui check`")
     if command == "replay":
         from waltui.recording.commands import run_replay
         return run_replay(options.file, config)
@@ -136,17 +134,15 @@ def _main(args: list[str]) -> int:
         for note in found.skipped:  # a directory's other files: counted, never dropped unsaid
             print(f"waltui: {visible(note)}", file=sys.stderr)
     if not paths:
-        print("waltui: no database paths given (or no SQLite file matched); "
-              "waltui --help lists the commands", file=sys.stderr)
-        return exits.USAGE
+        return _usage("no database paths given (or no SQLite file matched); "
+                      "waltui --help lists the commands")
     if command == "snapshot":
         output = options.format or ("json" if options.json else
                                     "prometheus" if options.textfile else
                                     "ndjson" if options.watch else "text")
         if options.textfile and (output != "prometheus" or options.watch):
-            print("waltui: --textfile writes one Prometheus poll (run it from a timer); "
-                  "drop --format and --watch", file=sys.stderr)
-            return exits.USAGE
+            return _usage("--textfile writes one Prometheus poll (run it from a timer); "
+                          "drop --format and --watch")
         if options.watch:
             return watch(paths, config, output, options.count, options.lock_source)
         return snapshot(paths, config, output=output, lock_source=options.lock_source,
@@ -176,6 +172,7 @@ def _main(args: list[str]) -> int:
 
 
 def _usage(text: str) -> int:
+    """Every usage error: one line (what was typed shown literally), exit 64."""
     print(f"waltui: {visible(text)}", file=sys.stderr)
     return exits.USAGE
 
@@ -218,9 +215,8 @@ def watch(paths: list[str], config: Config, output: str, count: int | None,
     from waltui.report import reading_json
 
     if output != "ndjson":
-        print("waltui: --watch prints NDJSON (one line per database per poll); "
-              "drop --format or use --format ndjson", file=sys.stderr)
-        return exits.USAGE
+        return _usage("--watch prints NDJSON (one line per database per poll); "
+                      "drop --format or use --format ndjson")
     poller = Poller(config, lock_source)
     for path in paths:
         poller.attach(path)

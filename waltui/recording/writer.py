@@ -155,11 +155,7 @@ class Recorder:
         why = "the disk is full" if full else visible(exc)
         self.failed = (f"recording stopped: {why} ({visible(self.path)}); {self.polls_written} "
                        "polls were written and stay readable")
-        self._parts = []
-        try:
-            self._conn.execute("ROLLBACK")
-        except apsw.Error:
-            pass
+        self._parts = []  # its transaction was rolled back by `with self._conn`
         self.on_failure(self.failed)
 
     def _finish(self) -> None:

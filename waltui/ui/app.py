@@ -79,10 +79,6 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
         self._events_grew = False
         self._cycle_complete = True
         self._draining = False
-        self.events = self.state.events
-        self.readings = self.state.readings
-        self.latest = self.state.latest
-        self.attached = self.state.attached
         self.poll_enabled = poll
         self.recorder = recorder
         if recorder is not None:

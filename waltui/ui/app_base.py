@@ -19,12 +19,25 @@ from waltui.ui.widgets.overview_table import OverviewTable
 class AppBase(App[None]):
     config: Config
     collector: CollectorClient
-    readings: Readings
-    latest: dict[str, Update]
-    attached: dict[str, None]
-    events: deque[Event]
     saved: SavedState
     state: DashboardState
+
+    # Views of the one UI state (ui/state.py), never copies of it
+    @property
+    def readings(self) -> Readings:
+        return self.state.readings
+
+    @property
+    def latest(self) -> dict[str, Update]:
+        return self.state.latest
+
+    @property
+    def attached(self) -> dict[str, None]:
+        return self.state.attached
+
+    @property
+    def events(self) -> deque[Event]:
+        return self.state.events
 
     @property
     def overview_table(self) -> OverviewTable | None:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from waltui.recording.replay import ReplayClient
 from waltui.units import human_seconds, visible
 
 if TYPE_CHECKING:
@@ -17,10 +16,10 @@ if TYPE_CHECKING:
 
 
 def status_text(app: WaltuiApp) -> Text:
-    collector = app.collector
+    collector, replay = app.collector, app.replay
     count = len(app.attached)
-    if isinstance(collector, ReplayClient):
-        polling = collector.position_text()
+    if replay is not None:
+        polling = replay.position_text()
     else:
         polling = "PAUSED" if collector.paused else f"every {collector.interval:g}s"
         if collector.paused and (batch := app.readings.last_batch) is not None:
@@ -38,7 +37,7 @@ def status_text(app: WaltuiApp) -> Text:
         mode += f" · by {table.sort_label}"
     if table is not None and table.filter_text:
         mode += f" · filter {visible(table.filter_text)!r}"
-    if isinstance(collector, ReplayClient):  # the shown poll's time first: 80 columns
+    if replay is not None:  # the shown poll's time first: 80 columns
         return Text(f"{polling} · {problems} of {count} with findings{mode}   ? help")
     return Text(f"waltui · {count} database{'s' * (count != 1)} · {polling} · "
                 f"{problems} with findings · cycle {collector.cycle_seconds * 1000:.0f} ms"
