@@ -90,6 +90,22 @@ def test_a_hung_mount_costs_only_its_own_database(tmp_path, hung_mount):
         assert report["healthy.db"]["error"] is None
 
 
+def test_recordings_and_textfiles_on_a_hung_mount_are_a_line_not_a_hang(tmp_path, hung_mount):
+    remote, hang = hung_mount
+    healthy = tmp_path / "healthy.db"
+    make_database(healthy)
+    hang()
+    where = remote.parent
+    for command, code, said in (
+            (["record", "--out", str(where / "r.waltui"), "--for", "1", str(healthy)], 73,
+             "does not answer"),
+            (["check", "--from", str(where / "old.waltui")], 65, "does not answer"),
+            (["snapshot", "--textfile", str(where), str(healthy)], 73, "does not answer")):
+        out, took = run_waltui(*command)
+        assert took < 10, f"{command} took {took:.1f} s"
+        assert out.returncode == code and said in out.stderr, (command, out.stderr)
+
+
 @needs_tmux
 def test_quit_quits_while_a_read_is_stuck_on_a_hung_mount(hung_mount):
     """The poll's read and the pragma panel's worker both block in the kernel on the hung

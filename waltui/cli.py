@@ -119,9 +119,9 @@ def _main(args: list[str]) -> int:
     recorder = None
     if command in ("", "demo") and options.record:
         from waltui.recording.schema import RecordingError
-        from waltui.recording.writer import Recorder
+        from waltui.recording.writer import create_recorder
         try:
-            recorder = Recorder(options.record, interval=config.interval)
+            recorder = create_recorder(options.record, interval=config.interval)
         except RecordingError as exc:
             print(f"waltui: {exc}", file=sys.stderr)
             return exits.CANNOT_CREATE

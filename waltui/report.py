@@ -157,6 +157,7 @@ def write_snapshot(changes: Sequence[Change], output: str, textfile: str | None 
     """A snapshot's output, from a live poll or a recording (`snapshot --at`)."""
     readings = [change.reading for change in changes]
     if output == "prometheus":
+        from waltui.deadline import within_deadline
         from waltui.exporters.prometheus import (
             Exported,
             ExportState,
@@ -168,8 +169,10 @@ def write_snapshot(changes: Sequence[Change], output: str, textfile: str | None 
         if textfile is None:
             sys.stdout.write(text.decode())
             return exits.OK
-        try:
-            write_textfile(textfile, text)
+        directory = textfile
+        try:  # under a deadline: a timer's run on a hung mount must end, and say why
+            if within_deadline(lambda: write_textfile(directory, text), None) is None:
+                raise OSError(f"{directory}: the filesystem does not answer")
         except OSError as exc:
             print(f"waltui: cannot write into {visible(textfile)}: "
                   f"{visible(exc.strerror or exc)}", file=sys.stderr)

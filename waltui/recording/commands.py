@@ -14,11 +14,12 @@ from datetime import datetime
 from waltui import exits
 from waltui.collector import ThreadClient, Update, raise_fd_limit
 from waltui.config import Config
+from waltui.deadline import within_deadline
 from waltui.history import History
 from waltui.model import Finding
 from waltui.recording.reader import Recording
 from waltui.recording.schema import RecordingError
-from waltui.recording.writer import Recorder
+from waltui.recording.writer import create_recorder
 from waltui.units import literal_lines, visible
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -55,7 +56,7 @@ def run_record(paths: list[str], config: Config, *, out: str, seconds: float | N
                lock_source: str = "auto") -> int:
     raise_fd_limit()
     try:
-        recorder = Recorder(out, interval=config.interval)
+        recorder = create_recorder(out, interval=config.interval)
     except RecordingError as exc:
         print(f"waltui record: {exc}", file=sys.stderr)
         return exits.CANNOT_CREATE
@@ -91,8 +92,12 @@ def run_record(paths: list[str], config: Config, *, out: str, seconds: float | N
 
 
 def open_recording(path: str) -> Recording | None:
+    """Opened under a deadline: a recording on a hung mount is a line, not a hang."""
     try:
-        return Recording(path)
+        recording = within_deadline(lambda: Recording(path), None)
+        if recording is None:
+            raise RecordingError(f"{visible(path)}: its filesystem does not answer")
+        return recording
     except RecordingError as exc:
         print(f"waltui: {exc}", file=sys.stderr)
         return None

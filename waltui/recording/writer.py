@@ -16,6 +16,7 @@ import apsw
 
 from waltui import __version__
 from waltui.collector.commands import Batch, Change
+from waltui.deadline import within_deadline
 from waltui.history import CheckpointResult
 from waltui.recording.codec import compress, pack, to_json
 from waltui.recording.schema import (
@@ -39,6 +40,8 @@ class _Event:
 
 
 _CLOSE = object()
+MAX_BACKLOG = 600  # items queued for a disk that stopped answering: then the recording stops
+CLOSE_WAIT_SECONDS = 10.0  # quit always quits: a disk that hangs keeps only this thread
 
 
 class Recorder:
@@ -76,6 +79,9 @@ class Recorder:
     # --- from any thread ------------------------------------------------------------------
     def batch(self, batch: Batch) -> None:
         if self.failed is None:
+            if self._queue.qsize() > MAX_BACKLOG:  # the writer is stuck in the kernel
+                self._stop(f"its disk has not taken a write for {MAX_BACKLOG} polls")
+                return
             self._queue.put(batch)
 
     def event(self, path: str, kind: str, text: str, at: float | None = None,
@@ -85,9 +91,10 @@ class Recorder:
                                    checkpoint))
 
     def close(self) -> None:
-        """Everything queued is written, then the file is made whole: one file, no -wal."""
+        """Everything queued is written, then the file is made whole: one file, no -wal;
+        waited for at most CLOSE_WAIT_SECONDS (a hung disk keeps the thread, not the app)."""
         self._queue.put(_CLOSE)
-        self._thread.join(30)
+        self._thread.join(CLOSE_WAIT_SECONDS)
 
     # --- the recorder's thread ------------------------------------------------------------
     def _run(self) -> None:
@@ -152,10 +159,12 @@ class Recorder:
 
     def _fail(self, exc: BaseException) -> None:
         full = isinstance(exc, apsw.FullError) or getattr(exc, "errno", None) == 28
-        why = "the disk is full" if full else visible(exc)
+        self._parts = []  # its transaction was rolled back by `with self._conn`
+        self._stop("the disk is full" if full else visible(exc))
+
+    def _stop(self, why: str) -> None:
         self.failed = (f"recording stopped: {why} ({visible(self.path)}); {self.polls_written} "
                        "polls were written and stay readable")
-        self._parts = []  # its transaction was rolled back by `with self._conn`
         self.on_failure(self.failed)
 
     def _finish(self) -> None:
@@ -171,3 +180,13 @@ class Recorder:
         except apsw.Error:
             pass  # a full disk: the -wal stays beside the file and is read from there
         self._conn.close()
+
+
+def create_recorder(path: str, *, interval: float) -> Recorder:
+    """A Recorder made under a deadline: a recording asked for on a hung mount is refused
+    with a line, instead of the dashboard never starting."""
+    recorder = within_deadline(lambda: Recorder(path, interval=interval), None)
+    if recorder is None:
+        raise RecordingError(f"cannot create the recording {visible(path)}: its filesystem "
+                             "does not answer")
+    return recorder
