@@ -130,12 +130,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--presses", type=int, default=30)
+    parser.add_argument("--only", choices=("changing",), default=None,
+                        help="only the 1,000 changing rows (to iterate on latency)")
     args = parser.parse_args()
     raise_fd_limit()
     rows = []
     cases = [(10, "idle", "process"), (10, LOCKED, "process"), (1000, "idle", "process"),
              (1000, "idle", "thread"), (1000, "all changing", "process"),
              (1000, "all changing", "thread")]
+    if args.only == "changing":
+        cases = [case for case in cases if case[1] == "all changing"]
     with tempfile.TemporaryDirectory(prefix="waltui-uibench-") as tmp:
         for count, label, collector in cases:
             directory = Path(tmp) / f"n{count}-{label.replace(' ', '-')}-{collector}"
@@ -169,6 +173,8 @@ def main() -> None:
         return sorted(keys)[int(len(keys) * 0.9)]
 
     for label in ("idle", "all changing"):
+        if (1000, label, "process") not in by:
+            continue
         own, shared = by[(1000, label, "process")], by[(1000, label, "thread")]
         print(f"1,000 {label}: process / thread collector: UI CPU "
               f"{own[3] / max(shared[3], 0.01):.2f}x, key p90 "

@@ -45,7 +45,9 @@ class Readings:
         """Also for a caller that polls in its own thread (check, snapshot)."""
         updates = []
         for change in changes:
-            history = self.histories.setdefault(change.path, History())
+            history = self.histories.get(change.path)
+            if history is None:  # not setdefault(path, History()): five 300-sample rings a call
+                history = self.histories[change.path] = History()
             history.add(change.reading)
             update = Update(change.path, change.reading, change.findings, history,
                             change.raised, change.cleared)

@@ -27,6 +27,7 @@ from waltui.recording.replay import ReplayClient, replay_paths
 from waltui.recording.writer import Recorder
 from waltui.ui.announcing import Announcing
 from waltui.ui.database_actions import DatabaseActions
+from waltui.ui.heap import freeze_startup_heap, tune_collector
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import (
     ActionFinished,
@@ -78,6 +79,7 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
         self._applied: list[Update] = []  # applied to the state, not yet drawn
         self._events_grew = False
         self._cycle_complete = True
+        self._heap_frozen = False
         self._draining = False
         self.poll_enabled = poll
         self.recorder = recorder
@@ -188,6 +190,9 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
             return
         updates, self._applied = self._applied, []
         self.show_updates(updates)
+        if not self._heap_frozen:
+            self._heap_frozen = True
+            self.call_after_refresh(freeze_startup_heap)
         if self._events_grew:
             self._events_grew = False
             self._redraw_event_logs()
@@ -409,6 +414,7 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
 def run_dashboard(paths: list[str], config: Config,
                   on_exit: Callable[[], None] | None = None, notes: Iterable[str] = (),
                   recorder: Recorder | None = None, replay: Recording | None = None) -> int:
+    tune_collector()
     WaltuiApp(paths, config, on_exit=on_exit, notes=notes, recorder=recorder,
               replay=replay).run()
     return 0
