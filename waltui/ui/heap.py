@@ -7,19 +7,24 @@ from __future__ import annotations
 import gc
 
 YOUNG_GENERATION = 50_000  # container objects allocated between two young collections
+_tuned = False  # only the real dashboard process: a test suite's heap is not the app's
 
 
 def tune_collector() -> None:
     """At start: a poll's readings live about one cycle. With a larger young generation
     most are freed by reference counting before a collection sees them, so few are promoted
     to the old generation, whose growth is what triggers a full walk."""
+    global _tuned
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_GENERATION, middle, old)
+    _tuned = True
 
 
 def freeze_startup_heap() -> None:
     """Once the first poll is on screen: what exists then (modules, Textual, the widgets)
     lives as long as the app. Frozen, it is left out of every later collection, which then
     walks only what came after."""
+    if not _tuned:
+        return
     gc.collect()
     gc.freeze()
