@@ -22,12 +22,13 @@ from waltui.ui.columns import COLUMNS, Column, fitting
 from waltui.ui.format import unique_names
 from waltui.ui.messages import SortChanged
 from waltui.ui.palette import Themed
+from waltui.ui.widgets.cell_cache import CellCachingTable
 
 Cells = tuple[object, ...]
 RESORT_SECONDS = 2.0
 
 
-class OverviewTable(Themed, DataTable[object]):
+class OverviewTable(Themed, CellCachingTable[object]):
     # One column of databases: Home and End go to the first and last row, not sideways.
     BINDINGS = [Binding("home", "scroll_top", show=False), Binding("end", "scroll_bottom", show=False)]
 
