@@ -27,7 +27,7 @@ from waltui.recording.replay import ReplayClient, replay_paths
 from waltui.recording.writer import Recorder
 from waltui.ui.announcing import Announcing
 from waltui.ui.database_actions import DatabaseActions
-from waltui.ui.heap import freeze_startup_heap, tune_collector
+from waltui.ui.heap import collect_young, freeze_startup_heap, tune_collector
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import (
     ActionFinished,
@@ -50,6 +50,7 @@ from waltui.ui.widgets.overview_table import OverviewTable
 # Screens other than the overview and detail are imported where they are opened: the first
 # paint does not wait for them.
 ATTACH_LOGGED_EACH = 20  # more databases on the command line: one "attached" line for all
+SCREEN_GARBAGE_AFTER = 0.15  # s: a changed screen took up to ~90 ms to draw on a loaded host
 APPLY_SLICE = 50  # changes applied per turn of the message loop (~2-4 ms of work)
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
@@ -119,6 +120,10 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
         # Paused, no poll refreshes the status line: its "data Ns old" ages by this timer.
         self.set_interval(1.0, self._age_paused_status)
         self.terminal_watch.start()  # a dropped SSH session must not leave a process behind
+        self.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        self.set_timer(SCREEN_GARBAGE_AFTER, collect_young)  # once the new screen is drawn
 
     def _age_paused_status(self) -> None:
         if self.collector.paused:
