@@ -582,6 +582,29 @@ async def test_help_lists_widget_keys_and_the_status_says_filter_and_data_age(li
                        timeout=6)
 
 
+async def test_help_is_made_once_and_shown_again_in_the_theme_of_the_moment(live_db):
+    """Help is installed, not rebuilt at each `?`; a theme changed while it is hidden still
+    reaches it."""
+    from waltui.ui.screens.help import HelpScreen
+
+    db, _app = live_db
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        app.theme = "textual-dark"
+        first = await open_screen(pilot, "question_mark", HelpScreen)
+        dark = first.query_one("#help-keys", Static).render()
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        app.theme = "textual-light"
+        await pilot.pause(0.2)
+        again = await open_screen(pilot, "question_mark", HelpScreen)
+        assert again is first
+        light = again.query_one("#help-keys", Static).render()
+        assert str(light) == str(dark)  # the same keys
+        assert [span.style for span in light.spans] != [span.style for span in dark.spans]
+
+
 async def test_every_event_opens_in_full_and_y_copies_over_osc52(live_db, spawn):
     from waltui.ui.screens.events import EventsScreen
 

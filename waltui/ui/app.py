@@ -405,7 +405,9 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
     def action_help(self) -> None:
         from waltui.ui.screens.help import HelpScreen
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            if not self.is_screen_installed("help"):
+                self.install_screen(HelpScreen(), "help")
+            self.push_screen("help")
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

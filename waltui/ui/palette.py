@@ -86,7 +86,11 @@ class Themed(_WidgetBase):
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
     def _theme_changed(self, _theme: object) -> None:
-        # after the new CSS has reached this widget's component styles
+        self.redraw_in_theme()
+
+    def redraw_in_theme(self) -> None:
+        """After the new CSS has reached this widget's component styles (for a widget on a
+        hidden screen, when the screen is shown again)."""
         self._palette = None
         self.call_after_refresh(self.restyle)
 

@@ -7,7 +7,7 @@ from itertools import groupby
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import Screen
 from textual.widgets import Static
 
 from waltui.keys import effective_key
@@ -43,9 +43,17 @@ class HelpKeys(ThemedStatic):
         self.update(help_text(app_of(self).config.read_only, self.palette, app_of(self).config.key_remap))
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Screen[None]):
+    """A whole screen, made once and shown again (the app installs it): as a modal it was
+    built anew at every `?`, and the overview under it tinted, 50-60 ms before it showed
+    on a quiet host, more than the key-to-repaint budget of the issue it serves."""
+
     BINDINGS = [("escape", "dismiss", "Close"), ("question_mark", "dismiss", "Close"),
                 ("q", "dismiss", "Close")]
+
+    def on_screen_resume(self) -> None:
+        """A theme chosen while help was hidden reaches its CSS only now."""
+        self.query_one(HelpKeys).redraw_in_theme()
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
