@@ -148,6 +148,33 @@ def measure_in_tmux(directory: Path, count: int, seconds: float, presses: int,
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
+ECHO = """
+import os, tty
+tty.setraw(0)
+shown = False
+while os.read(0, 1):  # each `?` shows the marker or clears it, at once
+    shown = not shown
+    os.write(1, b"\\x1b[2J\\x1b[Hwaltui keys" if shown else b"\\x1b[2J\\x1b[H")
+"""
+
+
+def harness_floor(tmp: Path, presses: int) -> list[float]:
+    """The same timing of a program that writes the marker as soon as it reads the key:
+    what tmux, the pty and this harness add to every row."""
+    session, output = "waltui-bench-floor", tmp / "floor.terminal"
+    subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
+                    f"{sys.executable} -c '{ECHO}'"], check=True)
+    try:
+        output.touch()
+        subprocess.run(["tmux", "pipe-pane", "-t", session, "-o", f"cat >> {output}"],
+                       check=True)
+        time.sleep(1)
+        return key_latencies(session, presses, output)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -163,6 +190,7 @@ def main() -> None:
     if args.only == "changing":
         cases = [case for case in cases if case[1] == "all changing"]
     with tempfile.TemporaryDirectory(prefix="waltui-uibench-") as tmp:
+        floor = harness_floor(Path(tmp), args.presses)
         for count, label, collector in cases:
             directory = Path(tmp) / f"n{count}-{label.replace(' ', '-')}-{collector}"
             directory.mkdir()
@@ -189,6 +217,10 @@ def main() -> None:
               f"{child_cpu if collector == 'process' else float('nan'):>11.1f} {rss:>9.1f} "
               f"{cycle:>8.0f} {statistics.median(keys):>14.0f} "
               f"{keys[int(len(keys) * 0.9)]:>5.0f} {keys[-1]:>5.0f}")
+    floor.sort()
+    print(f"{'harness floor: a program that answers at once':>52} "
+          f"{statistics.median(floor):>31.0f} {floor[int(len(floor) * 0.9)]:>5.0f} "
+          f"{floor[-1]:>5.0f}")
     by = {(r[0], r[1], r[2]): r for r in rows}
 
     def p90(keys: list[float]) -> float:

@@ -124,6 +124,44 @@ async def test_the_dashboard_says_its_collector_died_and_goes_on(tmp_path):
         assert "ERR" not in str(app.overview_table.get_row_at(0)[1])
 
 
+def test_a_consumer_with_its_own_loop_gets_the_process_batches_still_pickled(tmp_path):
+    """on_frame: the pipe's thread only reads bytes; take() unpickles where the consumer
+    runs, and keeps the client's cycle time as a batch would."""
+    from waltui.collector import Frame
+
+    db = quiet_db(tmp_path / "agent.db")
+    frames: list[Frame] = []
+    batches: list = []
+    client = make_client("process", FAST, batches.append, on_frame=frames.append)
+    client.start()
+    client.attach(str(db))
+    try:
+        Received().wait(lambda: len(frames) >= 2)
+        assert not batches and all(isinstance(f, Frame) for f in frames)
+        assert client.cycle_seconds == 0.0  # nothing read yet
+        taken = [client.take(frame) for frame in frames]
+        assert any(c.path == str(db) for batch in taken for c in batch.changes)
+        assert client.cycle_seconds > 0
+    finally:
+        client.stop()
+        client.join(3)
+
+
+async def test_a_damaged_part_is_a_notice_and_the_next_ones_still_apply(tmp_path):
+    from waltui.collector import Frame
+    from waltui.ui.messages import BatchArrived
+
+    db = quiet_db(tmp_path / "agent.db")
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        app.post_message(BatchArrived(Frame(b"not a pickle")))
+        await wait_for(pilot, lambda: any("could not be read" in e.text for e in app.events))
+        seen = app.readings.batches
+        await wait_for(pilot, lambda: app.readings.batches > seen + 1)
+        assert app.is_running
+
+
 def test_the_dashboard_state_logs_each_change_once_and_drops_what_was_detached(tmp_path):
     from waltui.collector import Poller
     from waltui.history import CheckpointResult

@@ -7,10 +7,11 @@ from waltui.collector.consumer import Readings, Update
 from waltui.collector.core import Collector, Poller, raise_fd_limit
 from waltui.collector.transport import (
            CollectorClient,
+           Frame,
            ProcessClient,
            ThreadClient,
            make_client,
 )
 
-__all__ = ["Batch", "Change", "Collector", "CollectorClient", "Poller", "ProcessClient",
+__all__ = ["Batch", "Change", "Collector", "CollectorClient", "Frame", "Poller", "ProcessClient",
            "Readings", "ThreadClient", "Update", "make_client", "raise_fd_limit"]

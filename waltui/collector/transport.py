@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO, Any
 
 from waltui.collector.commands import (
@@ -48,6 +49,10 @@ def write_frame(stream: IO[bytes], value: object) -> None:
 
 def read_frame(stream: IO[bytes]) -> Any:
     """The next value, or EOFError when the other side has gone."""
+    return pickle.loads(read_frame_bytes(stream))
+
+
+def read_frame_bytes(stream: IO[bytes]) -> bytes:
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         raise EOFError
@@ -55,7 +60,17 @@ def read_frame(stream: IO[bytes]) -> Any:
     data = stream.read(size)
     if len(data) < size:
         raise EOFError
-    return pickle.loads(data)
+    return data
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A batch as the collector process wrote it, not yet unpickled. A consumer with a loop
+    of its own (the dashboard) unpickles it there, a part between two turns of the loop:
+    unpickled in the pipe's thread, 1,000 changes a second held the interpreter lock
+    against the UI thread, and a key press waited for both."""
+
+    data: bytes
 
 
 class CollectorClient:
@@ -64,10 +79,14 @@ class CollectorClient:
 
     def __init__(self, config: Config, on_batch: Callable[[Batch], None],
                  on_notice: Notice = lambda severity, text: None,
-                 lock_source: str = "auto") -> None:
+                 lock_source: str = "auto",
+                 on_frame: Callable[[Frame], None] | None = None) -> None:
+        """on_frame: where a child process's batches go still pickled, to be read with
+        take() (a thread's batches are never pickled, and go to on_batch)."""
         self.config = config
         self.lock_source = lock_source
         self.on_batch = on_batch
+        self.on_frame = on_frame
         self.on_notice = on_notice
         self.interval = config.interval
         self.paused = False
@@ -90,8 +109,18 @@ class CollectorClient:
         raise NotImplementedError
 
     def _received(self, batch: Batch) -> None:
-        self.cycle_seconds = batch.cycle_seconds if batch.polled else self.cycle_seconds
+        self._note(batch)
         self.on_batch(batch)
+
+    def _note(self, batch: Batch) -> None:
+        self.cycle_seconds = batch.cycle_seconds if batch.polled else self.cycle_seconds
+
+    def take(self, frame: Frame) -> Batch:
+        """A frame's batch, read in the consumer's own thread (pickle.UnpicklingError if
+        damaged)."""
+        batch: Batch = pickle.loads(frame.data)
+        self._note(batch)
+        return batch
 
     def attach(self, path: str) -> None:
         self.attached[path] = None
@@ -190,7 +219,11 @@ class ProcessClient(CollectorClient):
         assert process.stdout is not None
         try:
             while True:
-                self._received(read_frame(process.stdout))
+                data = read_frame_bytes(process.stdout)
+                if self.on_frame is not None:
+                    self.on_frame(Frame(data))
+                else:
+                    self._received(pickle.loads(data))
         except (EOFError, OSError, pickle.UnpicklingError):
             pass
         code = process.wait()
@@ -243,6 +276,7 @@ class ProcessClient(CollectorClient):
 
 def make_client(kind: str, config: Config, on_batch: Callable[[Batch], None],
                 on_notice: Notice = lambda severity, text: None,
-                lock_source: str = "auto") -> CollectorClient:
+                lock_source: str = "auto",
+                on_frame: Callable[[Frame], None] | None = None) -> CollectorClient:
     cls = {"thread": ThreadClient, "process": ProcessClient}[kind]
-    return cls(config, on_batch, on_notice, lock_source)
+    return cls(config, on_batch, on_notice, lock_source, on_frame)

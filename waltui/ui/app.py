@@ -1,13 +1,12 @@
 """The Textual app: composes screens, binds keys to actions, receives typed messages.
 
 It renders and dispatches only. Polling runs in the collector (a child process by default;
-its batches arrive as BatchArrived);
+its batches arrive as BatchArrived, and enter a slice at a time: ui/batch_intake.py);
 actions run through ui/perform.py in worker threads and end with one ActionFinished.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -18,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from waltui.collector import Batch, Update, make_client
+from waltui.collector import Update, make_client
 from waltui.config import Config
 from waltui.discovery import Found
 from waltui.probes.reading import opens_immutable
@@ -26,14 +25,14 @@ from waltui.recording.reader import RecordedEvent, Recording
 from waltui.recording.replay import ReplayClient, replay_paths
 from waltui.recording.writer import Recorder
 from waltui.ui.announcing import Announcing
+from waltui.ui.batch_intake import BatchIntake
 from waltui.ui.database_actions import DatabaseActions
-from waltui.ui.heap import collect_young, freeze_startup_heap, tune_collector
+from waltui.ui.heap import collect_young, tune_collector
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import (
     ActionFinished,
     ActionMessage,
     ActionProgress,
-    BatchArrived,
     CollectorNotice,
     PollResults,
 )
@@ -51,11 +50,10 @@ from waltui.ui.widgets.overview_table import OverviewTable
 # paint does not wait for them.
 ATTACH_LOGGED_EACH = 20  # more databases on the command line: one "attached" line for all
 SCREEN_GARBAGE_AFTER = 0.15  # s: a changed screen took up to ~90 ms to draw on a loaded host
-APPLY_SLICE = 50  # changes applied per turn of the message loop (~2-4 ms of work)
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
-class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions, App[None]):
+class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, DatabaseActions, App[None]):
     CSS_PATH = "waltui.tcss"
     TITLE = "waltui"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is one of its forms
@@ -76,12 +74,7 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
         self.config = config
         self.initial_paths = paths
         self.state = DashboardState()  # attached, latest, history, events: one place
-        self._pending: deque[Batch] = deque()  # batch slices not yet applied
-        self._applied: list[Update] = []  # applied to the state, not yet drawn
-        self._events_grew = False
-        self._cycle_complete = True
-        self._heap_frozen = False
-        self._draining = False
+        self.init_intake()
         self.poll_enabled = poll
         self.recorder = recorder
         if recorder is not None:
@@ -94,7 +87,8 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
         else:
             self.collector = make_client(transport or config.collector, config,
                                          self._batch_from_collector,
-                                         self._notice_from_collector)
+                                         self._notice_from_collector,
+                                         on_frame=self._frame_from_collector)
         self._on_exit = on_exit
         self.terminal_watch = TerminalWatch(self, self.action_quit, self._clean_up)
 
@@ -147,11 +141,6 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
         if self._on_exit is not None:
             self._on_exit()
 
-    def _batch_from_collector(self, batch: Batch) -> None:  # any thread
-        if self.recorder is not None:
-            self.recorder.batch(batch)
-        self.post_message(BatchArrived(batch))
-
     def _event_from_replay(self, event: RecordedEvent) -> None:  # the replay's thread
         self.post_message(ReplayedEvent(event))
 
@@ -162,46 +151,6 @@ class WaltuiApp(ReplayControls, Announcing, RememberedSettings, DatabaseActions,
         self.post_message(CollectorNotice(severity, text))
 
     # --- messages -----------------------------------------------------------------------
-    def on_batch_arrived(self, message: BatchArrived) -> None:
-        """Applied a slice at a time: each slice is its own turn of the message loop, so a
-        key pressed while 1,000 changes come in waits for one slice, not for all."""
-        batch = message.batch
-        count = max(len(batch.changes), 1)
-        self._pending.extend(
-            replace(batch, changes=batch.changes[i:i + APPLY_SLICE],
-                    detached=batch.detached if i == 0 else (),
-                    final=batch.final and i + APPLY_SLICE >= count)
-            for i in range(0, count, APPLY_SLICE))
-        if not self._draining:
-            self._draining = True
-            self.call_later(self._apply_slice)
-
-    def _apply_slice(self) -> None:
-        """State a slice at a time; the screen once, when no slice is left: drawing the
-        rows on screen, the status line and the event log per slice cost 20 times over."""
-        if not self.screen_stack:  # closing
-            self._draining = False
-            return
-        if self._pending:
-            logged = len(self.events)
-            part = self._pending.popleft()
-            self._applied.extend(self.state.apply(part))
-            self._events_grew |= len(self.events) != logged
-            self._cycle_complete = part.final
-            self.call_later(self._apply_slice)
-            return
-        self._draining = False
-        if not self._cycle_complete:  # the collector's next part is on its way
-            return
-        updates, self._applied = self._applied, []
-        self.show_updates(updates)
-        if not self._heap_frozen:
-            self._heap_frozen = True
-            self.call_after_refresh(freeze_startup_heap)
-        if self._events_grew:
-            self._events_grew = False
-            self._redraw_event_logs()
-
     def on_collector_notice(self, message: CollectorNotice) -> None:
         self.record_event("", "notice", message.text)
         self.announce("", "error" if message.severity == "error" else "warning", message.text,

@@ -55,6 +55,9 @@ class AppBase(App[None]):
     def show_updates(self, updates: list[Update]) -> None:
         raise NotImplementedError
 
+    def _redraw_event_logs(self) -> None:
+        raise NotImplementedError
+
     def _need_selection(self) -> str | None:
         raise NotImplementedError
 

@@ -6,6 +6,7 @@ from textual.message import Message
 
 from waltui.collector.commands import Batch
 from waltui.collector.consumer import Update
+from waltui.collector.transport import Frame
 from waltui.history import CheckpointResult
 
 
@@ -16,9 +17,10 @@ class PollResults(Message):
 
 
 class BatchArrived(Message):
-    """A cycle's changes from the collector (any thread may post it)."""
+    """A cycle's changes from the collector, or a part of them still pickled (any thread
+    may post it)."""
 
-    def __init__(self, batch: Batch) -> None:
+    def __init__(self, batch: Batch | Frame) -> None:
         super().__init__()
         self.batch = batch
 
