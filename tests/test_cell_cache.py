@@ -67,3 +67,28 @@ async def test_a_theme_change_draws_cells_in_the_new_theme() -> None:
         await pilot.pause()
         assert styles(table, 1) != dark[0] and styles(table, 2) != dark[1]
         assert drawn(table)[1] == "beta   beta-0"
+
+
+async def test_new_rows_widen_their_columns_as_datatable_measures_them() -> None:
+    """One-line cells measured by their length; markup and several lines go DataTable's
+    own way: both tables end with the same column widths."""
+    from textual.widgets import DataTable
+
+    rows = [(Text("agent-ü-名前"), "12.5 KiB"), (Text("b"), "[b]bold[/b] markup"),
+            (Text("two\nlines here"), "-"), ("plain str", Text("a longer text cell"))]
+
+    class Both(App[None]):
+        def compose(self) -> ComposeResult:
+            for table in (CellCachingTable(id="ours"), DataTable(id="theirs")):
+                table.add_column("name", key="name")
+                table.add_column("wal", key="wal")
+                for i, row in enumerate(rows):
+                    table.add_row(*row, key=str(i))
+                yield table
+
+    async with Both().run_test(size=(80, 20)) as pilot:
+        await pilot.pause()
+        ours, theirs = pilot.app.query_one("#ours"), pilot.app.query_one("#theirs")
+        widths = [{k.value: c.content_width for k, c in t.columns.items()}
+                  for t in (ours, theirs)]
+        assert widths[0] == widths[1] and widths[0]["name"] == len("agent-ü-名前") + 2

@@ -37,13 +37,10 @@ def discover(arguments: list[str]) -> Found:
     for arg in arguments:
         fallback: tuple[list[str], str | None] = ([arg], None)
         paths, note = within_deadline(partial(_expand_one, arg), fallback)
-        found += paths
+        found += canonical_all(paths)
         if note:
             skipped.append(note)
-    unique: dict[str, None] = {}
-    for path in found:
-        unique.setdefault(canonical(path), None)
-    return Found(list(unique), skipped)
+    return Found(list(dict.fromkeys(found)), skipped)
 
 
 def _expand_one(arg: str) -> tuple[list[str], str | None]:
@@ -64,6 +61,13 @@ def canonical(path: str) -> str:
     """The name SQLite's unix VFS works under: symlinks resolved (its -wal and -shm sit
     beside the target, not the link), so a link and its target are one database."""
     return within_deadline(lambda: os.path.realpath(path), os.path.abspath(path))
+
+
+def canonical_all(paths: list[str]) -> list[str]:
+    """canonical() of one argument's paths under one deadline: a helper thread per path
+    made a directory of 1,000 databases ~0.3 s slower to start."""
+    return within_deadline(lambda: [os.path.realpath(p) for p in paths],
+                           [os.path.abspath(p) for p in paths])
 
 
 def _keep_databases(where: str, candidates: list[str]) -> tuple[list[str], str | None]:
