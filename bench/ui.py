@@ -178,7 +178,7 @@ def harness_floor(tmp: Path, presses: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--presses", type=int, default=30)
+    parser.add_argument("--presses", type=int, default=60)
     parser.add_argument("--only", choices=("changing",), default=None,
                         help="only the 1,000 changing rows (to iterate on latency)")
     args = parser.parse_args()

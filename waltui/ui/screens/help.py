@@ -51,9 +51,13 @@ class HelpScreen(Screen[None]):
     BINDINGS = [("escape", "dismiss", "Close"), ("question_mark", "dismiss", "Close"),
                 ("q", "dismiss", "Close")]
 
+    _shown_in: str | None = None  # the theme it was last shown in
+
     def on_screen_resume(self) -> None:
         """A theme chosen while help was hidden reaches its CSS only now."""
-        self.query_one(HelpKeys).redraw_in_theme()
+        if self._shown_in not in (None, self.app.theme):
+            self.query_one(HelpKeys).redraw_in_theme()
+        self._shown_in = self.app.theme
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
