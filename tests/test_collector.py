@@ -110,18 +110,24 @@ def test_a_collector_process_that_dies_is_restarted_with_the_same_databases(tmp_
         client.join(3)
 
 
-async def test_the_dashboard_says_its_collector_died_and_goes_on(tmp_path):
+async def dashboard_goes_on(tmp_path, disrupt, says: str) -> None:
+    """The real app, disrupted: it logs what happened and the polls after it still apply."""
     db = quiet_db(tmp_path / "agent.db")
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
-        os.kill(app.collector.process.pid, signal.SIGKILL)
-        await wait_for(pilot, lambda: any("collector process ended" in e.text
-                                          for e in app.events))
+        disrupt(app)
+        await wait_for(pilot, lambda: any(says in e.text for e in app.events))
         seen = app.readings.batches
         await wait_for(pilot, lambda: app.readings.batches > seen + 1)
         assert str(db) in app.latest and app.is_running
         assert "ERR" not in str(app.overview_table.get_row_at(0)[1])
+
+
+async def test_the_dashboard_says_its_collector_died_and_goes_on(tmp_path):
+    await dashboard_goes_on(tmp_path, lambda app: os.kill(app.collector.process.pid,
+                                                          signal.SIGKILL),
+                            "collector process ended")
 
 
 def test_a_consumer_with_its_own_loop_gets_the_process_batches_still_pickled(tmp_path):
@@ -151,15 +157,9 @@ async def test_a_damaged_part_is_a_notice_and_the_next_ones_still_apply(tmp_path
     from waltui.collector import Frame
     from waltui.ui.messages import BatchArrived
 
-    db = quiet_db(tmp_path / "agent.db")
-    app = WaltuiApp([str(db)], FAST)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: str(db) in app.latest)
-        app.post_message(BatchArrived(Frame(b"not a pickle")))
-        await wait_for(pilot, lambda: any("could not be read" in e.text for e in app.events))
-        seen = app.readings.batches
-        await wait_for(pilot, lambda: app.readings.batches > seen + 1)
-        assert app.is_running
+    await dashboard_goes_on(
+        tmp_path, lambda app: app.post_message(BatchArrived(Frame(b"not a pickle"))),
+        "could not be read")
 
 
 def test_the_dashboard_state_logs_each_change_once_and_drops_what_was_detached(tmp_path):
