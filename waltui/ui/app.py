@@ -53,7 +53,8 @@ SCREEN_GARBAGE_AFTER = 0.15  # s: a changed screen took up to ~90 ms to draw on 
 INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
-class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, DatabaseActions, App[None]):
+class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, DatabaseActions,
+                App[None]):
     CSS_PATH = "waltui.tcss"
     TITLE = "waltui"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is one of its forms
