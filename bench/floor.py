@@ -10,7 +10,8 @@ Rows for each number of databases, on a host with no other locks and with N unre
 locks (a process holding them on another file). With many unrelated locks waltui stops
 reading /proc/locks and asks fcntl(F_GETLK) about each watched byte instead (LockSource,
 "auto"), so it can go below this floor, which always reads /proc/locks. Each cell is the
-median of interleaved rounds of process CPU per database, with the spread; the ratio column is waltui / floor.
+median of interleaved rounds of process CPU per database, with the spread; the ratio column
+is waltui / floor.
 
     python -m bench.floor [--sizes 10,100,1000] [--unrelated 0,20000] [--rounds 7]"""
 
