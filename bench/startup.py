@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench.poll_cost import hold
 from bench.spread import spread
+from bench.terminal import pipe_output, seconds_until
 
 WALTUI = Path(sys.executable).with_name("waltui")
 SESSION = "waltui-bench-startup"
@@ -35,30 +36,18 @@ def wall(argv: list[str]) -> float:
 
 def first_paint(paths: list[str], output: Path) -> float:
     """From the Enter that execs the dashboard until the table's header is in what it has
-    written to its terminal (tmux pipe-pane into a file read as it grows; asking tmux
-    capture-pane every few ms cost the CPU the start-up needs)."""
+    written to its terminal (bench/terminal.py)."""
     subprocess.run(["tmux", "kill-session", "-t", SESSION], stderr=subprocess.DEVNULL)
     command = " ".join(["exec env -u PYTHONDONTWRITEBYTECODE TERM=xterm-256color",
                         str(WALTUI), *paths])
     subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24",
                     f"read go; {command}"], check=True)
     try:
-        output.write_bytes(b"")
-        subprocess.run(["tmux", "pipe-pane", "-t", SESSION, "-o", f"cat >> {output}"],
-                       check=True)
+        pipe_output(SESSION, output)
         with output.open("rb") as stream:
-            seen = b""
             started = time.perf_counter()
             subprocess.run(["tmux", "send-keys", "-t", SESSION, "Enter"], check=True)
-            while b"pinned by" not in seen:
-                if time.perf_counter() - started > 30:
-                    raise SystemExit("the dashboard did not paint within 30 s")
-                chunk = stream.read()
-                if chunk:
-                    seen = seen[-16:] + chunk
-                else:
-                    time.sleep(0.001)
-            return time.perf_counter() - started
+            return seconds_until(stream, b"pinned by", started, timeout=30)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", SESSION], stderr=subprocess.DEVNULL)
 

@@ -27,6 +27,7 @@ import psutil
 
 from bench.floor import unrelated_locks
 from bench.poll_cost import hold
+from bench.terminal import pipe_output, seconds_until
 from waltui.collector import raise_fd_limit
 
 WALTUI = Path(sys.executable).with_name("waltui")
@@ -50,27 +51,16 @@ def wait_for_screen(session: str, shown: bool, marker: str = "waltui keys") -> N
 def key_latencies(session: str, presses: int, output: Path, marker: str = "waltui keys"
                   ) -> list[float]:
     """Key to repaint: `?` is sent, timed until the help screen's title is in what the app
-    writes to its terminal (tmux pipe-pane into a file read as it grows). Polling with
-    `tmux capture-pane` every 3 ms, as this bench first did, cost ~65 % of a core in tmux
-    clients on a 2-core machine, and slowed the app it timed. Only openings are timed;
-    each closes again untimed. (Not Esc: a terminal app must wait to tell a lone Esc from
-    the start of a sequence.)"""
+    writes to its terminal (bench/terminal.py). Only openings are timed; each closes again
+    untimed. (Not Esc: a terminal app must wait to tell a lone Esc from the start of a
+    sequence.)"""
     samples = []
     with output.open("rb") as stream:
         for _ in range(presses):
             stream.seek(0, 2)  # only what is written after the press
-            seen = b""
             started = time.perf_counter()
             subprocess.run(["tmux", "send-keys", "-t", session, "?"])
-            while marker.encode() not in seen:
-                if time.perf_counter() - started > 10:
-                    raise SystemExit("the dashboard did not repaint within 10 s")
-                chunk = stream.read()
-                if chunk:
-                    seen = seen[-len(marker):] + chunk
-                else:
-                    time.sleep(0.0005)
-            samples.append((time.perf_counter() - started) * 1000)
+            samples.append(seconds_until(stream, marker.encode(), started) * 1000)
             wait_for_screen(session, shown=True)
             subprocess.run(["tmux", "send-keys", "-t", session, "?"])
             wait_for_screen(session, shown=False)
@@ -128,9 +118,7 @@ def measure_in_tmux(directory: Path, count: int, seconds: float, presses: int,
         if proc is None:
             raise SystemExit("waltui did not start")
         output = directory.parent / f"{directory.name}.terminal"  # not among the databases
-        output.touch()
-        subprocess.run(["tmux", "pipe-pane", "-t", session, "-o", f"cat >> {output}"],
-                       check=True)
+        pipe_output(session, output)
         time.sleep(max(5.0, count / 200))  # warm up: first polls, first paint
         child = collector_of(proc)
         cpu_before = sum(proc.cpu_times()[:2])
@@ -166,9 +154,7 @@ def harness_floor(tmp: Path, presses: int) -> list[float]:
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
                     f"{sys.executable} -c '{ECHO}'"], check=True)
     try:
-        output.touch()
-        subprocess.run(["tmux", "pipe-pane", "-t", session, "-o", f"cat >> {output}"],
-                       check=True)
+        pipe_output(session, output)
         time.sleep(1)
         return key_latencies(session, presses, output)
     finally:
