@@ -60,7 +60,7 @@ def _expand_one(arg: str) -> tuple[list[str], str | None]:
 def canonical(path: str) -> str:
     """The name SQLite's unix VFS works under: symlinks resolved (its -wal and -shm sit
     beside the target, not the link), so a link and its target are one database."""
-    return within_deadline(lambda: os.path.realpath(path), os.path.abspath(path))
+    return canonical_all([path])[0]
 
 
 def canonical_all(paths: list[str]) -> list[str]:
