@@ -99,6 +99,7 @@ class Poller:
     def close(self) -> None:
         for path in list(self.states):
             self.detach(path)
+        self.reads.close()
 
     def _watched_inodes(self) -> frozenset[int] | None:
         """The inodes of every database and -shm as last seen; None while one has never

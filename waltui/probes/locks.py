@@ -57,9 +57,15 @@ class LockTable:
         -shm's); on a host with 20,000 unrelated locks the rest cost a split, no more."""
         try:
             with open(path, "rb") as handle:
-                return cls.parse(handle.read(), inodes)
+                data = handle.read()
         except OSError:
             return None
+        last = _LAST_TABLE.get(path)
+        if last is not None and last[0] == data and last[1] == inodes:
+            return last[2]  # nothing came or went on the whole host: the same table
+        table = cls.parse(data, inodes)
+        _LAST_TABLE[path] = (data, inodes, table)
+        return table
 
     @classmethod
     def parse(cls, text: str | bytes, inodes: frozenset[int] | None = None) -> LockTable:
@@ -79,6 +85,11 @@ class LockTable:
                 by_file[parsed[0]].append(parsed[1])
         return cls(dict(by_file), "proc")
 
+    def raw_for(self, ids: Iterable[FileId]) -> tuple[tuple[RawLock, ...], ...]:
+        """The undecoded lines on these files: enough to tell whether anything changed."""
+        by_file = self.by_file
+        return tuple(tuple(by_file.get(file_id, ())) for file_id in ids)
+
     def locks_for(self, db_ids: Iterable[FileId], shm_ids: Iterable[FileId]) -> list[Lock]:
         """The locks on a database and its -shm, each known by every (device, inode) that
         /proc/locks may use for it."""
@@ -88,6 +99,10 @@ class LockTable:
         return sorted(set(locks), key=_lock_order)
 
 
+# The last read of each lock file, and its table: on a quiet host /proc/locks reads the same
+# from poll to poll, and an observer that is handed the very same table knows its locks are
+# unchanged without looking (DatabaseObserver._read_again).
+_LAST_TABLE: dict[str, tuple[bytes, frozenset[int] | None, LockTable]] = {}
 PARSED_KEPT = 100_000  # distinct lock lines remembered; a host past that starts afresh
 _PARSED: dict[bytes, tuple[FileId, RawLock] | None] = {}
 
