@@ -31,6 +31,7 @@ from pathlib import Path
 from bench.poll_cost import hold
 from waltui.collector import Poller, raise_fd_limit
 from waltui.config import Config
+from waltui.heap import freeze_startup_heap, tune_collector
 
 LOCKER = """
 import fcntl, os, sys
@@ -87,6 +88,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     raise_fd_limit()
+    tune_collector()  # as the collector's process runs (waltui/collector/child.py)
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="waltui-floor-") as tmp:
@@ -107,6 +109,7 @@ def main() -> None:
                             poller.attach(path)
                         poller.poll_once()  # warm: first reads, caches
                         pollers[label] = poller
+                    freeze_startup_heap()  # as the collector does after its first cycle
                     samples: dict[str, list[float]] = {"floor": [], **{k: [] for k in pollers}}
                     try:
                         for _ in range(args.rounds):  # interleaved: noise hits all alike

@@ -138,7 +138,7 @@ class IntegrityRun:
 
     path: str
     full: bool = False
-    immutable: bool = False  # probes.reading.opens_immutable of the latest reading
+    immutable: bool = False  # probes.sql_values.opens_immutable of the latest reading
     progress_steps: int = 0
     pinned_frame: int | None = None
     _conn: apsw.Connection | None = field(default=None, repr=False)

@@ -22,13 +22,23 @@ class Ring:
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self._data = array("d", [math.nan]) * capacity
+        self._capacity = capacity
         self._next = 0
         self._count = 0
 
     def append(self, value: float | None) -> None:
-        self._data[self._next] = math.nan if value is None else float(value)
-        self._next = (self._next + 1) % len(self._data)
-        self._count = min(self._count + 1, len(self._data))
+        self._data[self._next] = math.nan if value is None else value  # the array: a float
+        self._advance()
+
+    def repeat(self) -> None:
+        """The last value again (NaN on an empty ring)."""
+        self._data[self._next] = self._data[self._next - 1] if self._count else math.nan
+        self._advance()
+
+    def _advance(self) -> None:
+        self._next = (self._next + 1) % self._capacity
+        if self._count < self._capacity:
+            self._count += 1
 
     def values(self) -> list[float]:
         if self._count < len(self._data):
@@ -74,13 +84,19 @@ class History:
         self.queues: dict[str, Ring] = {}
         self._queue_seen: dict[str, int] = {}
         self.writers: deque[int | None] = deque(maxlen=60)
+        self._writer_counts: dict[int, int] = {}  # pid -> polls in the window it wrote in
         self.d_state_since: dict[int, float] = {}
         self.checkpoints: deque[CheckpointResult] = deque(maxlen=50)
         self.wal_high_water = 0
         self.polls = 0
         self._capacity = capacity
 
-    def add(self, reading: Reading) -> None:
+    def add(self, reading: Reading, again: bool = False) -> None:
+        """again: ``reading`` is the last one handed out again (Reading.later), so each
+        series repeats its last value; what the reading would give, without asking it."""
+        if again and self.polls:
+            self._repeat(reading.taken_at)
+            return
         self.polls += 1
         self.times.append(reading.taken_at)
         self.wal_bytes.append(reading.wal_bytes)
@@ -88,7 +104,7 @@ class History:
         self.frames_pending.append(reading.frames_pending)
         self.max_frame.append(reading.wal_index.max_frame if reading.wal_index else None)
         self.wal_high_water = max(self.wal_high_water, reading.wal_bytes or 0)
-        self.writers.append(reading.writer_pid)
+        self._note_writer(reading.writer_pid)
         depths = {queue.name: queue.depth for queue in reading.queues}
         for name, depth in depths.items():
             if name not in self.queues and len(self.queues) < MAX_QUEUE_SERIES:
@@ -109,6 +125,20 @@ class History:
                 del self.d_state_since[pid]
         for pid in in_d:
             self.d_state_since.setdefault(pid, reading.taken_at)
+
+    def _repeat(self, taken_at: float) -> None:
+        self.polls += 1
+        self.times.append(taken_at)
+        for ring in (self.wal_bytes, self.wal_in_use, self.frames_pending, self.max_frame):
+            ring.repeat()
+        self._note_writer(self.writers[-1] if self.writers else None)
+        for name, ring in list(self.queues.items()):
+            if self._queue_seen.get(name) == self.polls - 1:
+                self._queue_seen[name] = self.polls
+            elif self.polls - self._queue_seen.get(name, 0) >= self._capacity:
+                del self.queues[name]
+                continue
+            ring.repeat()
 
     @property
     def span_seconds(self) -> float:
@@ -137,5 +167,21 @@ class History:
                 return (value, last) if ok else None
         return None
 
+    def _note_writer(self, pid: int | None) -> None:
+        """The window's writers counted as it slides: asked every poll of every database."""
+        if len(self.writers) == self.writers.maxlen and (gone := self.writers[0]) is not None:
+            if self._writer_counts[gone] == 1:
+                del self._writer_counts[gone]
+            else:
+                self._writer_counts[gone] -= 1
+        self.writers.append(pid)
+        if pid is not None:
+            self._writer_counts[pid] = self._writer_counts.get(pid, 0) + 1
+
     def distinct_writers(self) -> set[int]:
-        return {pid for pid in self.writers if pid is not None}
+        return set(self._writer_counts)
+
+    @property
+    def writer_count(self) -> int:
+        """How many distinct processes wrote in the window (asked every poll)."""
+        return len(self._writer_counts)

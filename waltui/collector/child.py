@@ -15,6 +15,7 @@ from dataclasses import replace
 from waltui.collector.commands import Batch, Stop
 from waltui.collector.core import Collector
 from waltui.collector.transport import read_frame, write_frame
+from waltui.heap import tune_collector
 from waltui.probes.processes import add_own_pid
 
 PART_SIZE = 40  # changes per frame: ~2 ms to unpickle
@@ -33,6 +34,7 @@ def main() -> int:
     except EOFError:
         return 0
     add_own_pid(parent)  # the dashboard's checkpoints and checks are ours, not suspects
+    tune_collector()
     out_lock = threading.Lock()
 
     def emit(batch: Batch) -> None:

@@ -79,8 +79,4 @@ def aged(reading: Reading, now: float) -> Reading:
     age = max(0.0, now - reading.taken_at)
     if age < 0.5 or not (reading.held_locks or reading.readers):
         return reading
-    return replace(reading, taken_at=now,
-                   held_locks=tuple(replace(h, held_seconds=h.held_seconds + age)
-                                    for h in reading.held_locks),
-                   readers=tuple(replace(r, held_seconds=r.held_seconds + age)
-                                 for r in reading.readers))
+    return reading.later(age, now)

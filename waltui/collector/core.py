@@ -28,10 +28,11 @@ from waltui.config import Config
 from waltui.deadline import GuardedReads
 from waltui.discovery import canonical
 from waltui.health import Judge
+from waltui.heap import freeze_startup_heap
 from waltui.history import History
 from waltui.model import Finding, Reading
 from waltui.probes.locks import LockSource
-from waltui.probes.reading import DatabaseObserver, PollContext
+from waltui.probes.reading import DatabaseObserver, PollContext, handed_out_again
 
 
 @dataclass
@@ -136,13 +137,14 @@ class Poller:
             state = self.states.get(path)
             if state is None:
                 continue
-            state.history.add(reading)
-            findings = state.judge.judge(reading, state.history, self.config.thresholds)
-            before = {f.code for f in state.findings}
-            now = {f.code for f in findings}
+            again = handed_out_again(reading, state.reading)
+            state.history.add(reading, again)
+            findings = state.judge.judge(reading, state.history, self.config.thresholds, again)
             same = (changed_only and state.reading is not None and findings == state.findings
-                    and same_reading(reading, state.reading))
+                    and (again or same_reading(reading, state.reading)))
             if not same:
+                before = {f.code for f in state.findings}
+                now = {f.code for f in findings}
                 changes.append(Change(
                     state.path, reading, tuple(findings),
                     tuple(f for f in findings if f.code not in before),
@@ -160,6 +162,7 @@ class Collector:
         self.poller = Poller(config, lock_source)
         self.interval = config.interval
         self.paused = False
+        self._settled = False
         self._emit = emit
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._wake = threading.Event()
@@ -184,6 +187,9 @@ class Collector:
                     if not self._stop.is_set():
                         self._emit(Batch(tuple(changes), len(self.poller.states), took,
                                          time.time(), detached))
+                    if not self._settled:  # what the first cycle built lives on
+                        self._settled = True
+                        freeze_startup_heap()
                     # start to start; when a cycle outlasts the interval, still rest a little
                     rest = self.interval - (time.monotonic() - started)
                     self._wake.wait(max(rest, self.interval / 10))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from waltui.config import Thresholds
-from waltui.health.registry import rule
+from waltui.health.registry import rule, timed_rule
 from waltui.history import History
 from waltui.model import WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, Finding, Reading
 from waltui.report import named_process
@@ -16,7 +16,7 @@ def _names(reading: Reading, pids: Iterable[int]) -> str:
     return ", ".join(named_process(reading, pid) for pid in sorted(pids))
 
 
-@rule
+@timed_rule(quiet=lambda reading, history: reading.writer is None)
 def write_lock_held(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     # The hold is timed per transaction: the probe restarts the clock whenever a commit moves
     # the -shm's counter (or the header's), so a busy writer that commits and locks again
@@ -54,8 +54,10 @@ def write_lock_held(reading: Reading, history: History, t: Thresholds) -> Iterat
         "BEGIN IMMEDIATE left open on an error path.")
 
 
-@rule
+@timed_rule(quiet=lambda reading, history: not history.d_state_since)
 def holder_in_d_state(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
+    if not history.d_state_since:
+        return
     for pid, since in sorted(history.d_state_since.items()):
         stuck = reading.taken_at - since
         # A writer briefly in fsync on a busy disk is in D at every sample yet commits in
@@ -73,10 +75,11 @@ def holder_in_d_state(reading: Reading, history: History, t: Thresholds) -> Iter
             "I/O returns. Look at the device under the database; its locks stay until then.")
 
 
-@rule
+# quiet: a repeated reading adds its writer again, so the count of writers cannot rise
+@timed_rule(quiet=lambda reading, history: True)
 def writers_take_turns(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
-    writers = history.distinct_writers()
-    if len(writers) >= t.writer_rotation:
+    if history.writer_count >= t.writer_rotation:
+        writers = history.distinct_writers()
         yield Finding(
             "many_writers", "info", f"{len(writers)} processes take the write lock in turn",
             f"writer pids seen in the last {len(history.writers)} polls: "

@@ -9,6 +9,9 @@ Three promises every rule keeps:
 - Growth is judged over seconds of poll time, never over a count of polls.
 - waltui's own locks (a checkpoint, an integrity check) are never evidence: rules read
   ``reading.theirs``, ``writer``, ``pins`` and ``open_by``, which leave them out.
+A rule that reads a hold time or the history is a ``timed_rule``: asked every poll unless
+its ``quiet`` says it cannot find anything new. Any other is asked only when the reading
+changes: an idle database's poll repeats its last reading (Reading.later).
 Findings speak of processes, files and SQL, never of the dashboard's panes or keys, so the
 same text serves `check`, JSON and the dashboard.
 """
@@ -16,13 +19,18 @@ same text serves `check`, JSON and the dashboard.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 
 from waltui.config import Thresholds
 from waltui.history import History
 from waltui.model import Finding, Reading
 
 Rule = Callable[[Reading, History, Thresholds], Iterator[Finding]]
+Quiet = Callable[[Reading, History], bool]
 RULES: list[Rule] = []
+# Rules whose verdict can change while the reading does not: they read how long a lock or
+# pin has been held, or the history. The others are asked again only when the reading changes.
+TIMED: dict[Rule, Quiet] = {}
 AUTOCHECKPOINT_FRAMES = 1000  # SQLite's default wal_autocheckpoint: below it, growth is normal
 
 
@@ -31,21 +39,56 @@ def rule(func: Rule) -> Rule:
     return func
 
 
-def evaluate(reading: Reading, history: History, thresholds: Thresholds) -> list[Finding]:
-    """Every rule's verdict on one poll, unconfirmed (see Judge), most severe first."""
+def timed_rule(quiet: Quiet) -> Callable[[Rule], Rule]:
+    """quiet(reading, history): true where the rule, having found nothing on this reading a
+    poll ago, cannot find anything on it now (no writer to time, no pin, no queue): then it
+    is not asked. At 1,000 idle databases that is most of their polls."""
+    def register(func: Rule) -> Rule:
+        TIMED[func] = quiet
+        return rule(func)
+    return register
+
+
+def verdicts(reading: Reading, history: History, thresholds: Thresholds,
+             last: list[list[Finding]] | None = None) -> list[list[Finding]]:
+    """Each rule's findings, in RULES order. last: the verdicts on the same reading a poll
+    ago (Reading.later), of which only the timed rules' are asked again."""
     if reading.files is None or reading.files.db_header is None:
         return []
-    found: list[Finding] = []
-    for check in RULES:
-        try:
-            found += check(reading, history, thresholds)
-        except Exception as exc:  # a bug in one rule must not silence the others
-            found.append(Finding(
-                "rule_failed", "warning", f"waltui's rule {check.__name__} failed",
-                f"{type(exc).__name__}: {exc}",
-                "A bug in waltui, not in the database: the other rules still ran. Please "
-                "report it with `waltui snapshot --json` of this database."))
-    return sorted(found, key=lambda f: -f.rank)
+    if last is None:
+        return [_ask(check, reading, history, thresholds) for check in RULES]
+    found = last.copy()
+    for index in _timed_indexes(len(RULES)):
+        check = RULES[index]
+        if last[index] or not TIMED[check](reading, history):
+            found[index] = _ask(check, reading, history, thresholds)
+    return found
+
+
+@lru_cache(maxsize=4)
+def _timed_indexes(count: int) -> tuple[int, ...]:
+    return tuple(i for i, check in enumerate(RULES[:count]) if check in TIMED)
+
+
+def _ask(check: Rule, reading: Reading, history: History, thresholds: Thresholds
+         ) -> list[Finding]:
+    try:
+        return list(check(reading, history, thresholds))
+    except Exception as exc:  # a bug in one rule must not silence the others
+        return [Finding(
+            "rule_failed", "warning", f"waltui's rule {check.__name__} failed",
+            f"{type(exc).__name__}: {exc}",
+            "A bug in waltui, not in the database: the other rules still ran. Please "
+            "report it with `waltui snapshot --json` of this database.")]
+
+
+def evaluate(reading: Reading, history: History, thresholds: Thresholds) -> list[Finding]:
+    """Every rule's verdict on one poll, unconfirmed (see Judge), most severe first."""
+    return _ranked(verdicts(reading, history, thresholds))
+
+
+def _ranked(found: list[list[Finding]]) -> list[Finding]:
+    return sorted((f for findings in found for f in findings), key=lambda f: -f.rank)
 
 
 class Judge:
@@ -55,10 +98,14 @@ class Judge:
 
     def __init__(self) -> None:
         self._candidates: set[str] = set()
+        self._verdicts: list[list[Finding]] = []
 
-    def judge(self, reading: Reading, history: History, thresholds: Thresholds
-              ) -> list[Finding]:
-        found = evaluate(reading, history, thresholds)
+    def judge(self, reading: Reading, history: History, thresholds: Thresholds,
+              same_reading: bool = False) -> list[Finding]:
+        """same_reading: the observer handed out the last reading again, held longer."""
+        last = self._verdicts if same_reading and self._verdicts else None
+        self._verdicts = verdicts(reading, history, thresholds, last)
+        found = _ranked(self._verdicts) if any(self._verdicts) else []
         confirmed = [f for f in found if f.code in self._candidates]
         self._candidates = {f.code for f in found}
         return confirmed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from waltui.config import Thresholds
-from waltui.health.registry import AUTOCHECKPOINT_FRAMES, rule
+from waltui.health.registry import AUTOCHECKPOINT_FRAMES, rule, timed_rule
 from waltui.history import History
 from waltui.model import WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, Finding, Reading
 from waltui.probes.pins import limit_frame
@@ -48,14 +48,20 @@ def stopping_pins(reading: Reading) -> list[int]:
             if limit_frame(r.slot, r.read_mark, index) <= index.backfilled]
 
 
-@rule
+def _nothing_to_starve(reading: Reading, history: History) -> bool:
+    """No pin, and a WAL within one autocheckpoint: what most idle databases are."""
+    index = reading.wal_index
+    return not reading.pins and (index is None or index.max_frame <= AUTOCHECKPOINT_FRAMES)
+
+
+@timed_rule(quiet=_nothing_to_starve)
 def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     # In a healthy database each complete checkpoint lets the next writer restart the WAL, so
     # max_frame falls back below ~1,000 frames. Starvation is the WAL staying above that and
     # still growing, or more than a checkpoint's worth not copied because a live reader stops
     # the copy. A pin that stops nothing (no checkpoint has reached its mark) is not a cause.
     index = reading.wal_index
-    if index is None:
+    if index is None or _nothing_to_starve(reading, history):
         return
     pending, max_frame = index.frames_pending, index.max_frame
     growth = (history.rising_over(history.max_frame, t.starvation_seconds)
@@ -94,7 +100,9 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
                   title, "; ".join(evidence), fix)
 
 
-@rule
+# Timed for its words only (how long a pin has been seen); whether it fires depends on sizes
+# and the high-water mark, which a repeated reading cannot raise.
+@timed_rule(quiet=lambda reading, history: True)
 def wal_large(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     # The ratio test starts at four autocheckpoints' worth: a 4 MB -wal beside a 300 KB
     # database is how SQLite's defaults run a small queue (simplebroker), not a problem.
@@ -189,9 +197,9 @@ def wal_deleted(reading: Reading, history: History, t: Thresholds) -> Iterator[F
             "from backup if data is missing.")
 
 
-@rule
+@timed_rule(quiet=lambda reading, history: not reading.queues)
 def queue_growing(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
-    consumers = len(reading.open_by)
+    consumers = len(reading.open_by) if reading.queues else 0
     if not consumers:
         return
     for queue in reading.queues:

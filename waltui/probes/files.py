@@ -188,6 +188,28 @@ class FileWatch:
         facts = replace(facts, wal_header=wal_header, wal_index=wal_index)
         return facts, shm_error
 
+    def fingerprint(self) -> tuple[object, ...] | None:
+        """Everything a WAL database's reading is made of that can change, read as cheaply
+        as it can be: three stats and the -shm header. Every commit moves the -shm's
+        counters, every WAL restart its salts, and every checkpoint its nBackfill after it
+        has written the database file (so a fingerprint taken before a full read can only
+        be older than what that read saw). A change of journal mode removes the -shm. None
+        where the kept fds do not name the files the paths do now, or there is no -shm
+        (rollback mode): then only a full read can tell."""
+        try:
+            db, shm = os.stat(self.path), os.stat(self.shm.path)
+            wal = _stat(self.wal.path)
+            if (db.st_dev, db.st_ino) != self.db.identity or self.db.fd is None or \
+                    (shm.st_dev, shm.st_ino) != self.shm.identity or self.shm.fd is None or \
+                    (wal is not None and (wal.st_dev, wal.st_ino) != self.wal.identity):
+                return None
+            return (db.st_mode, db.st_nlink, db.st_size, db.st_mtime_ns, db.st_ctime_ns,
+                    shm.st_mode, shm.st_size,
+                    (wal.st_mode, wal.st_size, wal.st_mtime_ns) if wal is not None else None,
+                    os.pread(self.shm.fd, SHM_HEADER_BYTES, 0))
+        except OSError:
+            return None
+
     def read_wal_index(self) -> tuple[WalIndex | None, DbError | None]:
         """Both header copies must agree; differing copies mean a write in flight: read again."""
         for _ in range(5):

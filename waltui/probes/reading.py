@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import os
 import time
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import NamedTuple
-
-import apsw
 
 from waltui.model import (
     DbError,
@@ -24,13 +21,11 @@ from waltui.model import (
     HeldLock,
     Lock,
     ProcessInfo,
-    QueueDepth,
     Reading,
-    WalIndex,
 )
-from waltui.options import ObserveOptions, QueueQuery
+from waltui.options import ObserveOptions
 from waltui.probes.files import FileWatch, parse_db_header
-from waltui.probes.filesystem import MountTable
+from waltui.probes.filesystem import MOUNTS, MountTable
 from waltui.probes.locks import (
     GETLK_NOTE,
     RESERVED,
@@ -43,24 +38,9 @@ from waltui.probes.locks import (
 from waltui.probes.page_one import page_one_header
 from waltui.probes.pins import find_readers
 from waltui.probes.processes import HoldTracker, ProcessProbe, own_pids, paths_opened_as
-from waltui.probes.sqlite import (
-    classify,
-    observer_connection,
-    preset_queries,
-    run_query,
-)
+from waltui.probes.sql_values import SqlPart, SqlValues, content_key
 
 _SHARED_PROCESS_PROBE = ProcessProbe()
-
-
-class SqlValues(NamedTuple):
-    """What the SQL part of a poll learned, or why it learned nothing."""
-
-    pragmas: dict[str, object]
-    queues: tuple[QueueDepth, ...] = ()
-    error: DbError | None = None
-    notes: tuple[str, ...] = ()
-
 
 
 class PollContext:
@@ -82,7 +62,7 @@ class PollContext:
         """inodes: the watched files' (None: every lock on the host is decoded); a
         LockSource kept across polls chooses between /proc/locks and F_GETLK."""
         source = lock_source if isinstance(lock_source, LockSource) else LockSource(lock_source)
-        context = cls(source.table(inodes, watched), MountTable.capture())
+        context = cls(source.table(inodes, watched), MOUNTS.current())
         if context.locks is None and source.source != "getlk":  # chosen, not asked for
             context.lock_note = GETLK_NOTE
         return context
@@ -94,11 +74,25 @@ class PollContext:
             self._process_memo.update({pid: found.get(pid) for pid in wanted})
         return {pid: info for pid in pids if (info := self._process_memo.get(pid)) is not None}
 
-    def filesystem(self, path: str) -> Filesystem | None:
-        directory = os.path.dirname(os.path.abspath(path))
+    def filesystem(self, path: str, directory: str | None = None) -> Filesystem | None:
+        """directory: the path's own, where the caller has it (this runs 1,000 times a poll)."""
+        directory = directory or os.path.dirname(os.path.abspath(path))
         if directory not in self._fs_memo:
             self._fs_memo[directory] = self.mounts.lookup(path)
         return self._fs_memo[directory]
+
+
+class _Steady(NamedTuple):
+    """A reading that may be handed out again, aged, while its raw inputs stay the same."""
+
+    fingerprint: tuple[object, ...]
+    reading: Reading
+    taken_monotonic: float
+    fresh_until: float  # time.time() when its SQL values must be read again
+    lock_note: str | None
+    lock_files: tuple[FileId, ...]  # the database's and -shm's ids in /proc/locks
+    locks: tuple[object, ...]  # their /proc/locks lines, or the F_GETLK answers
+    lock_table: LockTable | None  # the whole table they came from (the same while unchanged)
 
 
 class DatabaseObserver:
@@ -109,15 +103,11 @@ class DatabaseObserver:
         self.options = options or ObserveOptions()
         self.watch = FileWatch(path)
         self.holds = HoldTracker()
-        self._presets: tuple[int | None, list[QueueQuery]] = (None, [])
-        self._our_marks: dict[int, int] = {}  # read slot -> the mark our last query left
+        self.sql = SqlPart(path, self.watch, self.options)
+        self._directory = os.path.dirname(os.path.abspath(path))
         self._page_one_cache: tuple[object, dict[str, object]] | None = None
-        # (content key, when read, values): reused while the database has not changed
-        self._sql_cache: tuple[tuple[object, ...], float, SqlValues] | None = None
-        # Each database's own share of sql_max_age (75-100 %, fixed by its path): 1,000
-        # databases attached together then refresh over a quarter of it, not in one cycle.
-        self._sql_max_age = self.options.sql_max_age * (
-            0.75 + 0.25 * (zlib.crc32(os.fsencode(path)) % 1000) / 1000)
+        self._steady: _Steady | None = None
+        self.unchanged_reads = 0  # readings handed out again (tests and benches count them)
 
     def close(self) -> None:
         self.watch.close()
@@ -129,18 +119,70 @@ class DatabaseObserver:
         try:
             return self._read(ctx)
         finally:
-            filesystem = ctx.filesystem(self.path)
+            filesystem = ctx.filesystem(self.path, self._directory)
             if filesystem is not None and (filesystem.network or filesystem.fuse):
                 self.watch.close()
 
     def _read(self, ctx: PollContext) -> Reading:
         started = time.perf_counter()
+        fingerprint = self.watch.fingerprint()
+        if fingerprint is not None and self._steady is not None:
+            again = self._read_again(ctx, fingerprint, started)
+            if again is not None:
+                return again
+        self._steady = None
+        reading, clean = self._read_all(ctx, started)
+        if fingerprint is not None and clean:
+            assert reading.files is not None
+            lock_files = tuple(i for ids in lock_table_ids(reading.files, reading.filesystem)
+                               for i in ids)
+            self._steady = _Steady(
+                fingerprint, reading, time.monotonic(),
+                self.sql.fresh_until(reading.pragmas.get("schema_version")), ctx.lock_note,
+                lock_files, ctx.locks.raw_for(lock_files) if ctx.locks is not None
+                else tuple(h.lock for h in reading.held_locks), ctx.locks)
+        return reading
+
+    def _read_again(self, ctx: PollContext, fingerprint: tuple[object, ...], started: float
+                    ) -> Reading | None:
+        """The last reading, its locks and pins held longer, when nothing it was made of has
+        changed: the same files (stat, database header, -shm header), the same locks held by
+        the same processes in the same state, SQL values still fresh. A fingerprint taken
+        before the reading it is kept with can only be older than it: a change in between
+        makes the next poll read in full, never the reverse."""
+        steady = self._steady
+        assert steady is not None
+        last = steady.reading
+        if fingerprint != steady.fingerprint or ctx.lock_note != steady.lock_note \
+                or time.time() >= steady.fresh_until:
+            return None
+        filesystem = ctx.filesystem(self.path, self._directory)
+        assert last.files is not None
+        if filesystem != last.filesystem:
+            return None
+        if ctx.locks is None:
+            if tuple(self._locks(ctx, last.files, filesystem)) != steady.locks:
+                return None
+        elif ctx.locks is not steady.lock_table and \
+                ctx.locks.raw_for(steady.lock_files) != steady.locks:
+            return None
+        held = last.held_locks
+        infos = ctx.describe([h.lock.pid for h in held]) if held else {}
+        if any(infos.get(h.lock.pid) != h.process for h in held):
+            return None
+        self.unchanged_reads += 1
+        return last.later(time.monotonic() - steady.taken_monotonic, time.time(),
+                          (time.perf_counter() - started) * 1000)
+
+    def _read_all(self, ctx: PollContext, started: float) -> tuple[Reading, bool]:
+        """A reading from every probe, and whether it may be handed out again while its
+        inputs stay the same (a WAL database read without error or note)."""
         facts, error = self.watch.read()
         if facts is None:
             return Reading(self.path, time.time(), error=error,
-                           poll_ms=(time.perf_counter() - started) * 1000)
+                           poll_ms=(time.perf_counter() - started) * 1000), False
         header = facts.db_header
-        filesystem = ctx.filesystem(self.path)
+        filesystem = ctx.filesystem(self.path, self._directory)
         self.holds.begin_poll()
         own = own_pids()
         held = self._held_locks(ctx, facts, filesystem, own)
@@ -160,7 +202,7 @@ class DatabaseObserver:
             if unreadable is not None:
                 sql = SqlValues(pragmas, notes=(unreadable,))
             elif self.options.sql:
-                sql, sql_taken_at = self._sql_values(facts, held, pragmas)
+                sql, sql_taken_at = self.sql.values(facts, held, pragmas)
                 error = sql.error
             else:
                 sql = SqlValues(pragmas)
@@ -169,17 +211,21 @@ class DatabaseObserver:
         if header is not None and header.journal_mode != "wal" and error is None:
             error = DbError("not_wal", "rollback-journal mode, not WAL: readers block writers. "
                             "Locks, pragmas and queues are still shown.")
-        return Reading(
+        marks = self.sql.our_marks
+        reading = Reading(
             path=self.path, taken_at=time.time(), error=error, files=facts,
             journal_mode=header.journal_mode if header else None,
             page_size=header.page_size if header else None,
             held_locks=held, readers=readers, filesystem=filesystem,
-            stale_marks=tuple(replace(m, ours=self._our_marks.get(m.slot) == m.read_mark)
+            stale_marks=tuple(replace(m, ours=marks.get(m.slot) == m.read_mark)
                               for m in stale),
             pragmas=sql.pragmas, queues=sql.queues, sql_taken_at=sql_taken_at,
             notes=(*sql.notes, ctx.lock_note) if ctx.lock_note else sql.notes,
             poll_ms=(time.perf_counter() - started) * 1000, opened_as=opened_as,
         )
+        clean = (error is None and not sql.notes and facts.wal_index is not None
+                 and not facts.journal_hot and not opened_as)
+        return reading, clean
 
     def _nobody_reserved(self) -> bool:
         """Asked after the -journal was read: the lock table was read before it, so a writer
@@ -243,38 +289,17 @@ class DatabaseObserver:
                             "the database file this poll")
         return values, None
 
-    def _sql_values(self, facts: FileFacts, held: Sequence[HeldLock],
-                    pragmas: dict[str, object]) -> tuple[SqlValues, float | None]:
-        """Opening a connection is most of a poll's cost, and it writes (a read mark), so it
-        happens only for queue queries. Queue depths cannot change without a commit, and
-        every commit moves content_key(), so an unchanged database reuses the last values;
-        sql_max_age bounds the wait for SQL whose answer depends on the clock."""
-        schema = pragmas.get("schema_version")
-        presets_known = self._presets[0] == schema
-        if not self.options.queries and (not self.options.presets or
-                                         (presets_known and not self._presets[1])):
-            return SqlValues(pragmas), None  # nothing to ask SQLite: open nothing
-        key, now = content_key(facts), time.time()
-        if self._sql_cache is not None:
-            cached_key, taken_at, values = self._sql_cache
-            age = now - taken_at
-            fresh_enough = age < min(self.options.sql_min_age, self._sql_max_age)
-            if fresh_enough or (cached_key == key and age < self._sql_max_age):
-                return values._replace(pragmas=pragmas), taken_at
-        values = self._read_sql(facts, held, pragmas)
-        clean = values.error is None and not values.notes
-        self._sql_cache = (key, now, values) if clean else None
-        return values, now
+    def _locks(self, ctx: PollContext, facts: FileFacts, filesystem: Filesystem | None
+               ) -> list[Lock]:
+        if ctx.locks is not None:
+            return ctx.locks.locks_for(*lock_table_ids(facts, filesystem))
+        if self.watch.db.fd is not None:
+            return probe_with_getlk(self.watch.db.fd, self.watch.shm.fd)
+        return []
 
     def _held_locks(self, ctx: PollContext, facts: FileFacts, filesystem: Filesystem | None,
                     own: frozenset[int]) -> tuple[HeldLock, ...]:
-        locks: list[Lock]
-        if ctx.locks is not None:
-            locks = ctx.locks.locks_for(*lock_table_ids(facts, filesystem))
-        elif self.watch.db.fd is not None:
-            locks = probe_with_getlk(self.watch.db.fd, self.watch.shm.fd)
-        else:
-            locks = []
+        locks = self._locks(ctx, facts, filesystem)
         infos = ctx.describe([lock.pid for lock in locks])
         commits = commit_counter(facts)
         return tuple(
@@ -283,56 +308,11 @@ class DatabaseObserver:
             for lock in locks
         )
 
-    def _read_sql(self, facts: FileFacts, held: Sequence[HeldLock],
-                  pragmas: dict[str, object]) -> SqlValues:
-        wal_mode = facts.db_header is not None and facts.db_header.journal_mode == "wal"
-        no_sidecars = opens_immutable(facts)
-        someone_has_it_open = any(h.lock.lock == "dms" or h.lock.file == "db" for h in held)
-        if wal_mode and facts.wal_bytes is None and facts.shm_bytes is not None:
-            return SqlValues(pragmas, notes=(
-                "queue depths not read: the -wal is missing beside its -shm (deleted under a "
-                "running application?)",))
-        if wal_mode and not someone_has_it_open and not no_sidecars:
-            return SqlValues(pragmas, notes=(
-                "queue depths not read: no process has the database open, and opening it "
-                "would run WAL recovery, which rewrites the -shm; they are read while an "
-                "application holds it",))
-        try:
-            before = self.watch.read_wal_index()[0]
-            with observer_connection(self.path, immutable=no_sidecars) as conn:
-                queries = list(self.options.queries)
-                if self.options.presets:
-                    queries += self._preset_queries(conn, pragmas.get("schema_version"))
-                queues = tuple(q for query in queries
-                               for q in run_query(conn, query, self.options.query_limit_ms))
-            self._note_our_marks(before)
-            return SqlValues(pragmas, queues)
-        except apsw.BusyError:
-            return SqlValues(pragmas, notes=(
-                "queue depths not read this poll: the database was busy (a writer in rollback "
-                "mode or a WAL recovery)",))
-        except apsw.ReadOnlyError as exc:
-            return SqlValues(pragmas, notes=(
-                f"queue depths not read: {exc} (a hot journal a read-only observer may not "
-                "roll back)",))
-        except apsw.Error as exc:
-            return SqlValues(pragmas, error=classify(exc))
-
-    def _note_our_marks(self, before: WalIndex | None) -> None:
-        """A read transaction of ours may move a read mark; remember it, so that the mark
-        it leaves is shown as waltui's, never as a stale mark of the application's."""
-        after = self.watch.read_wal_index()[0]
-        if before is None or after is None:
-            return
-        for slot, (old, new) in enumerate(zip(before.read_marks, after.read_marks)):
-            if slot > 0 and new is not None and new != old:
-                self._our_marks[slot] = new
-
-    def _preset_queries(self, conn: apsw.Connection, schema_version: object) -> list[QueueQuery]:
-        """Known queue tables, looked for again only when the schema changes."""
-        if self._presets[0] != schema_version or schema_version is None:
-            self._presets = (schema_version, preset_queries(conn))  # type: ignore[assignment]
-        return self._presets[1]
+def handed_out_again(reading: Reading, previous: Reading | None) -> bool:
+    """Whether an observer handed out its previous reading again, held longer: nothing it
+    reads had changed. Such readings share the very FileFacts of the reading they repeat."""
+    return (previous is not None and reading.files is not None
+            and reading.files is previous.files)
 
 
 WRITE_LOCKS = frozenset({("shm", "write"), ("db", "reserved"), ("db", "pending"),
@@ -365,26 +345,6 @@ def lock_table_ids(facts: FileFacts, filesystem: Filesystem | None
         for ids in files:
             ids += [(device, inode) for _, inode in ids]
     return files
-
-
-def content_key(facts: FileFacts) -> tuple[object, ...]:
-    """Moves with every commit: the -shm's transaction counter and mxFrame (WAL), the file
-    header's change counter (rollback mode), and the sizes and WAL salts as a backstop."""
-    index, wal, header = facts.wal_index, facts.wal_header, facts.db_header
-    return (
-        facts.db_bytes, facts.wal_bytes, facts.shm_bytes, facts.journal_bytes,
-        header.change_counter if header else None,
-        (index.change_counter, index.max_frame) if index else None,
-        (wal.checkpoint_seq, wal.salt1, wal.salt2) if wal else None,
-    )
-
-
-def opens_immutable(facts: FileFacts) -> bool:
-    """A WAL database with no -wal content and no -shm: the file holds everything, and a
-    plain read-only open would create both sidecars and leave them behind (measured)."""
-    header = facts.db_header
-    return (header is not None and header.journal_mode == "wal" and not facts.wal_bytes
-            and facts.shm_bytes is None)
 
 
 def header_pragmas(header: DbHeader) -> dict[str, object]:

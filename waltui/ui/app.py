@@ -20,14 +20,14 @@ from textual.worker import Worker, WorkerState
 from waltui.collector import Update, make_client
 from waltui.config import Config
 from waltui.discovery import Found
-from waltui.probes.reading import opens_immutable
+from waltui.heap import collect_young, tune_collector
+from waltui.probes.sql_values import opens_immutable
 from waltui.recording.reader import RecordedEvent, Recording
 from waltui.recording.replay import ReplayClient, replay_paths
 from waltui.recording.writer import Recorder
 from waltui.ui.announcing import Announcing
 from waltui.ui.batch_intake import BatchIntake
 from waltui.ui.database_actions import DatabaseActions
-from waltui.ui.heap import collect_young, tune_collector
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import (
     ActionFinished,

@@ -13,9 +13,9 @@ from collections import deque
 from dataclasses import replace
 
 from waltui.collector import Batch, Frame, Update
+from waltui.heap import freeze_startup_heap
 from waltui.recording.writer import Recorder
 from waltui.ui.app_base import AppBase
-from waltui.ui.heap import freeze_startup_heap
 from waltui.ui.messages import BatchArrived, CollectorNotice
 
 APPLY_SLICE = 50  # changes applied per turn of the message loop (~2-4 ms of work)

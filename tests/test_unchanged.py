@@ -1,0 +1,259 @@
+"""An idle database's poll hands out its last reading again (issue "A poll at the syscall
+floor"); every kind of change, made by a real process, still reaches the next reading, and
+findings that depend on time still come and go."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from waltui.collector import Poller
+from waltui.collector.core import same_reading
+from waltui.config import Config, Thresholds
+from waltui.history import History
+from waltui.model import Reading
+from waltui.probes.filesystem import MountWatch
+from waltui.probes.locks import LockTable
+from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
+from waltui.probes.sql_values import QueueQuery
+
+NO_SQL = ObserveOptions(sql=False)
+WRITE_LOCKER = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX, 1, 120)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def read(observer: DatabaseObserver):
+    return observer.read(PollContext.capture())
+
+
+def fresh(db) -> object:
+    """What an observer that has never seen the database reads now."""
+    observer = DatabaseObserver(str(db), NO_SQL)
+    try:
+        return read(observer)
+    finally:
+        observer.close()
+
+
+def test_an_idle_database_is_read_again_and_each_change_is_read_in_full(live_db, spawn):
+    db, app = live_db
+    observer = DatabaseObserver(str(db), NO_SQL)
+    try:
+        read(observer)  # opens the files it keeps: nothing to compare yet
+        first = read(observer)
+        again = read(observer)
+        assert observer.unchanged_reads == 1 and again.files is first.files
+        assert again.taken_at > first.taken_at
+        assert same_reading(again, fresh(db))  # what a full read finds, but for the times
+
+        reader = spawn(db)
+        reader.do("begin_read")  # a lock came: read in full
+        pinned = read(observer)
+        assert observer.unchanged_reads == 1 and pinned.readers
+        later = read(observer)
+        assert observer.unchanged_reads == 2
+        assert later.readers[0].held_seconds > pinned.readers[0].held_seconds
+        assert same_reading(later, fresh(db))
+
+        app.do("insert 3")  # a commit moves the -shm header
+        committed = read(observer)
+        assert observer.unchanged_reads == 2
+        assert committed.wal_index.max_frame > later.wal_index.max_frame
+        reader.do("end")
+        app.do("checkpoint PASSIVE")  # a checkpoint moves nBackfill (and writes the file)
+        checkpointed = read(observer)
+        assert checkpointed.wal_index.backfilled == checkpointed.wal_index.max_frame > 0
+        assert not checkpointed.readers and same_reading(checkpointed, fresh(db))
+        assert read(observer).files is checkpointed.files
+        os.truncate(f"{db}-wal", 0)  # the file itself, behind SQLite's back
+        assert read(observer).files.wal_bytes == 0
+    finally:
+        observer.close()
+
+
+@pytest.mark.parametrize("source", ["proc", "getlk"])
+def test_a_change_only_in_the_locks_or_only_in_the_shm_is_read(live_db, spawn, source):
+    """Each input on its own: a lock taken on the -shm changes only the locks; a read
+    transaction begun and ended between two polls moves only a read mark."""
+    db, app = live_db
+    observer = DatabaseObserver(str(db), NO_SQL)
+
+    def read() -> Reading:
+        return observer.read(PollContext.capture(source))
+
+    try:
+        read()
+        before = read()
+        locker = subprocess.Popen(  # the WAL write lock, as a writer would take it
+            [sys.executable, "-c", WRITE_LOCKER, f"{db}-shm"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True)
+        try:
+            assert locker.stdout.readline().strip() == "held"
+            locked = read()
+        finally:
+            locker.kill()
+            locker.wait()
+        assert locked.files == before.files  # not a byte of the files changed
+        assert locked.writer_pid == locker.pid and before.writer_pid is None
+        assert read().writer_pid is None  # and gone again
+        other = spawn(db)
+        other.do("count")  # opened: its DMS lock is held from now on
+        app.do("insert 2")
+        committed = read()
+        read()  # handed out again
+        other.do("begin_read")  # takes a read mark at the new end of the WAL...
+        other.do("end")  # ...and leaves it there: no lock, no file size, only the -shm
+        marked = read()
+        assert marked.locks == committed.locks
+        assert marked.wal_index.read_marks != committed.wal_index.read_marks
+        assert marked.wal_index == fresh(db).wal_index
+    finally:
+        observer.close()
+
+
+def test_a_holder_that_stops_is_seen_though_nothing_else_changes(live_db):
+    db, app = live_db
+    observer = DatabaseObserver(str(db), NO_SQL)
+    try:
+        read(observer)
+        read(observer)
+        os.kill(app.pid, signal.SIGSTOP)
+        try:
+            deadline = time.monotonic() + 5
+            while (state := read(observer).held_locks[0].process.state) != "stopped" \
+                    and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert state == "stopped"
+        finally:
+            os.kill(app.pid, signal.SIGCONT)
+    finally:
+        observer.close()
+
+
+def test_queue_depths_of_an_idle_database_are_read_again_after_sql_max_age(live_db):
+    db, _app = live_db
+    query = QueueQuery("pending", "SELECT count(*) FROM queue WHERE state = 'pending'")
+    observer = DatabaseObserver(str(db), ObserveOptions(queries=(query,), sql_max_age=0.3,
+                                                        sql_min_age=0))
+    try:
+        read(observer)
+        first = read(observer)
+        assert read(observer).sql_taken_at == first.sql_taken_at  # handed out again
+        time.sleep(0.35)
+        assert read(observer).sql_taken_at > first.sql_taken_at
+    finally:
+        observer.close()
+
+
+def test_a_write_lock_held_without_commit_is_found_and_clears(live_db):
+    """The finding depends on time alone: the readings in between are handed out again."""
+    db, app = live_db
+    config = Config(sql=False, thresholds=Thresholds(write_hold_seconds=0.4))
+    poller = Poller(config)
+    poller.attach(str(db))
+    try:
+        app.do("begin_write")
+        app.do("write_row")
+        codes: set[str] = set()
+        deadline = time.monotonic() + 5
+        while "write_lock_held" not in codes and time.monotonic() < deadline:
+            [change] = poller.poll_once()
+            codes = {f.code for f in change.findings}
+            time.sleep(0.1)
+        assert "write_lock_held" in codes
+        assert poller.states[str(db)].observer.unchanged_reads > 0
+        app.do("end")
+        for _ in range(2):
+            [change] = poller.poll_once()
+        assert "write_lock_held" not in {f.code for f in change.findings}
+    finally:
+        poller.close()
+
+
+def test_a_repeated_reading_adds_to_the_history_what_adding_it_would(live_db):
+    db, app = live_db
+    query = QueueQuery("pending", "SELECT count(*) FROM queue WHERE state = 'pending'")
+    observer = DatabaseObserver(str(db), ObserveOptions(queries=(query,)))
+    try:
+        app.do("begin_write")  # a writer, so the writers' window has a pid
+        read(observer)
+        first, again = read(observer), read(observer)
+        app.do("end")
+    finally:
+        observer.close()
+    assert again.files is first.files and again.queues and again.writer_pid == app.pid
+    added, repeated = History(capacity=4), History(capacity=4)
+    for history, is_again in ((added, False), (repeated, True)):
+        history.add(first)
+        for k in range(6):  # past the capacity: the rings wrap
+            history.add(replace(again, taken_at=again.taken_at + k), is_again)
+    for name in ("times", "wal_bytes", "wal_in_use", "frames_pending", "max_frame"):
+        assert getattr(added, name).values() == getattr(repeated, name).values(), name
+    assert added.queues["pending"].values() == repeated.queues["pending"].values()
+    assert list(added.writers) == list(repeated.writers)
+    assert added.distinct_writers() == repeated.distinct_writers() == {app.pid}
+
+
+def test_an_unchanged_lock_file_gives_the_same_table(tmp_path):
+    locks = tmp_path / "locks"
+    line = "1: POSIX  ADVISORY  READ 4242 fd:01:5000 128 128\n"
+    locks.write_text(line)
+    first = LockTable.capture(str(locks))
+    assert LockTable.capture(str(locks)) is first
+    locks.write_text(line + "2: POSIX  ADVISORY  WRITE 4243 fd:01:5000 120 120\n")
+    second = LockTable.capture(str(locks))
+    assert second is not first and len(second.by_file[(os.makedev(0xfd, 1), 5000)]) == 2
+
+
+def test_the_mount_table_is_read_again_only_when_a_mount_comes_or_goes(tmp_path):
+    watch = MountWatch()
+    where = tmp_path / "mnt"
+    where.mkdir()
+    before = watch.current()
+    assert watch.current() is before
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.fail(f"cannot mount a tmpfs (the suite runs as root): {mounted.stderr}")
+    try:
+        during = watch.current()
+        assert during is not before and during.lookup(str(where / "x.db")).type == "tmpfs"
+        assert watch.current() is during
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+    assert watch.current().lookup(str(where / "x.db")).type != "tmpfs"
+    watch.close()
+
+
+def test_one_reader_thread_serves_every_cycle_and_ends_with_the_poller(live_db):
+    db, _app = live_db
+    poller = Poller(Config(sql=False))
+    poller.attach(str(db))
+
+    def readers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "waltui-read"]
+
+    before = set(readers())
+    try:
+        seen = set()
+        for _ in range(4):
+            poller.poll_once()
+            seen |= set(readers()) - before
+        assert len(seen) == 1
+    finally:
+        poller.close()
+    [thread] = seen
+    thread.join(timeout=2)
+    assert not thread.is_alive()

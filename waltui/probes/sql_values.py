@@ -1,0 +1,154 @@
+"""The SQL part of a poll: queue depths through a sandboxed read-only connection, opened
+only when a database has changed (or its values are older than sql_max_age).
+
+Opening a connection is most of a poll's cost, and it writes (a read mark), so nothing else
+of a poll uses SQLite: pragmas come from page 1 (page_one.py).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import zlib
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import apsw
+
+from waltui.model import DbError, FileFacts, HeldLock, QueueDepth, WalIndex
+from waltui.options import ObserveOptions, QueueQuery
+from waltui.probes.files import FileWatch
+from waltui.probes.sqlite import (
+    classify,
+    observer_connection,
+    preset_queries,
+    run_query,
+)
+
+
+class SqlValues(NamedTuple):
+    """What the SQL part of a poll learned, or why it learned nothing."""
+
+    pragmas: dict[str, object]
+    queues: tuple[QueueDepth, ...] = ()
+    error: DbError | None = None
+    notes: tuple[str, ...] = ()
+
+
+class SqlPart:
+    """One database's queue depths across polls: the last values and when they go stale,
+    the preset tables found, and the read marks waltui's own queries left."""
+
+    def __init__(self, path: str, watch: FileWatch, options: ObserveOptions) -> None:
+        self.path, self.watch, self.options = path, watch, options
+        self.our_marks: dict[int, int] = {}  # read slot -> the mark our last query left
+        self._presets: tuple[int | None, list[QueueQuery]] = (None, [])
+        # (content key, when read, values): reused while the database has not changed
+        self._cache: tuple[tuple[object, ...], float, SqlValues] | None = None
+        # Each database's own share of sql_max_age (75-100 %, fixed by its path): 1,000
+        # databases attached together then refresh over a quarter of it, not in one cycle.
+        self._max_age = options.sql_max_age * (
+            0.75 + 0.25 * (zlib.crc32(os.fsencode(path)) % 1000) / 1000)
+
+    def _asks_nothing(self, schema: object) -> bool:
+        presets_known = self._presets[0] == schema
+        return not self.options.queries and (not self.options.presets or
+                                             (presets_known and not self._presets[1]))
+
+    def fresh_until(self, schema: object) -> float:
+        """Until when (time.time()) an unchanged database's values may be reused: never
+        stale when nothing is asked of SQLite, at once when the last values were not clean."""
+        if not self.options.sql or self._asks_nothing(schema):
+            return math.inf
+        return self._cache[1] + self._max_age if self._cache is not None else 0.0
+
+    def values(self, facts: FileFacts, held: Sequence[HeldLock],
+               pragmas: dict[str, object]) -> tuple[SqlValues, float | None]:
+        """Queue depths cannot change without a commit, and every commit moves
+        content_key(), so an unchanged database reuses the last values; sql_max_age bounds
+        the wait for SQL whose answer depends on the clock."""
+        if self._asks_nothing(pragmas.get("schema_version")):
+            return SqlValues(pragmas), None  # nothing to ask SQLite: open nothing
+        key, now = content_key(facts), time.time()
+        if self._cache is not None:
+            cached_key, taken_at, values = self._cache
+            age = now - taken_at
+            fresh_enough = age < min(self.options.sql_min_age, self._max_age)
+            if fresh_enough or (cached_key == key and age < self._max_age):
+                return values._replace(pragmas=pragmas), taken_at
+        values = self._read(facts, held, pragmas)
+        clean = values.error is None and not values.notes
+        self._cache = (key, now, values) if clean else None
+        return values, now
+
+    def _read(self, facts: FileFacts, held: Sequence[HeldLock],
+              pragmas: dict[str, object]) -> SqlValues:
+        wal_mode = facts.db_header is not None and facts.db_header.journal_mode == "wal"
+        no_sidecars = opens_immutable(facts)
+        someone_has_it_open = any(h.lock.lock == "dms" or h.lock.file == "db" for h in held)
+        if wal_mode and facts.wal_bytes is None and facts.shm_bytes is not None:
+            return SqlValues(pragmas, notes=(
+                "queue depths not read: the -wal is missing beside its -shm (deleted under a "
+                "running application?)",))
+        if wal_mode and not someone_has_it_open and not no_sidecars:
+            return SqlValues(pragmas, notes=(
+                "queue depths not read: no process has the database open, and opening it "
+                "would run WAL recovery, which rewrites the -shm; they are read while an "
+                "application holds it",))
+        try:
+            before = self.watch.read_wal_index()[0]
+            with observer_connection(self.path, immutable=no_sidecars) as conn:
+                queries = list(self.options.queries)
+                if self.options.presets:
+                    queries += self._preset_queries(conn, pragmas.get("schema_version"))
+                queues = tuple(q for query in queries
+                               for q in run_query(conn, query, self.options.query_limit_ms))
+            self._note_our_marks(before)
+            return SqlValues(pragmas, queues)
+        except apsw.BusyError:
+            return SqlValues(pragmas, notes=(
+                "queue depths not read this poll: the database was busy (a writer in rollback "
+                "mode or a WAL recovery)",))
+        except apsw.ReadOnlyError as exc:
+            return SqlValues(pragmas, notes=(
+                f"queue depths not read: {exc} (a hot journal a read-only observer may not "
+                "roll back)",))
+        except apsw.Error as exc:
+            return SqlValues(pragmas, error=classify(exc))
+
+    def _note_our_marks(self, before: WalIndex | None) -> None:
+        """A read transaction of ours may move a read mark; remember it, so that the mark
+        it leaves is shown as waltui's, never as a stale mark of the application's."""
+        after = self.watch.read_wal_index()[0]
+        if before is None or after is None:
+            return
+        for slot, (old, new) in enumerate(zip(before.read_marks, after.read_marks)):
+            if slot > 0 and new is not None and new != old:
+                self.our_marks[slot] = new
+
+    def _preset_queries(self, conn: apsw.Connection, schema_version: object) -> list[QueueQuery]:
+        """Known queue tables, looked for again only when the schema changes."""
+        if self._presets[0] != schema_version or schema_version is None:
+            self._presets = (schema_version, preset_queries(conn))  # type: ignore[assignment]
+        return self._presets[1]
+
+
+def content_key(facts: FileFacts) -> tuple[object, ...]:
+    """Moves with every commit: the -shm's transaction counter and mxFrame (WAL), the file
+    header's change counter (rollback mode), and the sizes and WAL salts as a backstop."""
+    index, wal, header = facts.wal_index, facts.wal_header, facts.db_header
+    return (
+        facts.db_bytes, facts.wal_bytes, facts.shm_bytes, facts.journal_bytes,
+        header.change_counter if header else None,
+        (index.change_counter, index.max_frame) if index else None,
+        (wal.checkpoint_seq, wal.salt1, wal.salt2) if wal else None,
+    )
+
+
+def opens_immutable(facts: FileFacts) -> bool:
+    """A WAL database with no -wal content and no -shm: the file holds everything, and a
+    plain read-only open would create both sidecars and leave them behind (measured)."""
+    header = facts.db_header
+    return (header is not None and header.journal_mode == "wal" and not facts.wal_bytes
+            and facts.shm_bytes is None)
