@@ -107,7 +107,8 @@ def main() -> None:
                         poller = Poller(config)
                         for path in paths:
                             poller.attach(path)
-                        poller.poll_once()  # warm: first reads, caches
+                        poller.poll_once()  # opens the files each database keeps
+                        poller.poll_once()  # the first reading later polls may repeat
                         pollers[label] = poller
                     freeze_startup_heap()  # as the collector does after its first cycle
                     samples: dict[str, list[float]] = {"floor": [], **{k: [] for k in pollers}}

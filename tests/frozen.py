@@ -5,7 +5,7 @@ from __future__ import annotations
 from waltui.collector import Update
 from waltui.config import Thresholds
 from waltui.health import evaluate
-from waltui.history import History
+from waltui.history import ChartHistory
 from waltui.model import (
     DbError,
     DbHeader,
@@ -49,7 +49,7 @@ WRITER = ProcessInfo(4122, "python", "python worker.py", "svc", "sleeping")
 def frozen_updates() -> list[Update]:
     updates = []
     # A healthy agent.
-    healthy_hist = History()
+    healthy_hist = ChartHistory()
     lock = lambda pid, f, name, slot=None, mode="shared": Lock(pid, f, name, slot, mode)
     for i in range(20):
         r = _reading("/srv/agents/alpha.db", 200 + i * 10, 200 + i * 10, (0, 210, None, None, None),
@@ -58,7 +58,7 @@ def frozen_updates() -> list[Update]:
         healthy_hist.add(r)
     updates.append(Update(r.path, r, (), healthy_hist, (), ()))
     # A starved agent: a report pins the WAL at frame 151.
-    starved_hist = History()
+    starved_hist = ChartHistory()
     held = [HeldLock(lock(4121, "shm", "dms"), AGENT, 600),
             HeldLock(lock(4122, "shm", "write", mode="exclusive"), WRITER, 0.2),
             HeldLock(lock(4122, "shm", "dms"), WRITER, 600),
@@ -76,7 +76,7 @@ def frozen_updates() -> list[Update]:
     # A file that is not a database.
     junk = Reading("/srv/agents/notes.db", T0, DbError("not_sqlite", "not an SQLite database "
                    "(no 'SQLite format 3' header)"))
-    junk_hist = History()
+    junk_hist = ChartHistory()
     junk_hist.add(junk)
     updates.append(Update(junk.path, junk, (), junk_hist, (), ()))
     return updates

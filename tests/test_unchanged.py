@@ -17,7 +17,7 @@ import pytest
 from waltui.collector import Poller
 from waltui.collector.core import same_reading
 from waltui.config import Config, Thresholds
-from waltui.history import History
+from waltui.history import ChartHistory
 from waltui.model import Reading
 from waltui.probes.filesystem import MountWatch
 from waltui.probes.locks import LockTable
@@ -194,7 +194,7 @@ def test_a_repeated_reading_adds_to_the_history_what_adding_it_would(live_db):
     finally:
         observer.close()
     assert again.files is first.files and again.queues and again.writer_pid == app.pid
-    added, repeated = History(capacity=4), History(capacity=4)
+    added, repeated = ChartHistory(capacity=4), ChartHistory(capacity=4)
     for history, is_again in ((added, False), (repeated, True)):
         history.add(first)
         for k in range(6):  # past the capacity: the rings wrap

@@ -75,11 +75,11 @@ class CheckpointResult:
 
 
 class History:
+    """What the health rules judge from. ChartHistory adds what the dashboard's charts draw,
+    which the collector, that only judges, does not keep."""
+
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.times = Ring(capacity)
-        self.wal_bytes = Ring(capacity)
-        self.wal_in_use = Ring(capacity)
-        self.frames_pending = Ring(capacity)
         self.max_frame = Ring(capacity)
         self.queues: dict[str, Ring] = {}
         self._queue_seen: dict[str, int] = {}
@@ -94,30 +94,18 @@ class History:
     def add(self, reading: Reading, again: bool = False) -> None:
         """again: ``reading`` is the last one handed out again (Reading.later), so each
         series repeats its last value; what the reading would give, without asking it."""
-        if again and self.polls:
-            self._repeat(reading.taken_at)
-            return
+        repeat = again and self.polls > 0
         self.polls += 1
         self.times.append(reading.taken_at)
-        self.wal_bytes.append(reading.wal_bytes)
-        self.wal_in_use.append(reading.wal_bytes_in_use)
-        self.frames_pending.append(reading.frames_pending)
-        self.max_frame.append(reading.wal_index.max_frame if reading.wal_index else None)
+        if repeat:
+            self._repeat_samples()
+            self._note_writer(self.writers[-1] if self.writers else None)
+            self._step_queues(None)
+            return
+        self._add_samples(reading)
         self.wal_high_water = max(self.wal_high_water, reading.wal_bytes or 0)
         self._note_writer(reading.writer_pid)
-        depths = {queue.name: queue.depth for queue in reading.queues}
-        for name, depth in depths.items():
-            if name not in self.queues and len(self.queues) < MAX_QUEUE_SERIES:
-                ring = self.queues[name] = Ring(self._capacity)
-                for _ in range(len(self.times) - 1):
-                    ring.append(None)
-        for name, ring in list(self.queues.items()):
-            if name in depths:
-                self._queue_seen[name] = self.polls
-            elif self.polls - self._queue_seen.get(name, 0) >= self._capacity:
-                del self.queues[name]  # not seen for a whole window: forget it
-                continue
-            ring.append(depths.get(name))  # None keeps every ring in step with times
+        self._step_queues({queue.name: queue.depth for queue in reading.queues})
         in_d = {h.lock.pid for h in reading.theirs
                 if h.process is not None and h.process.uninterruptible}
         for pid in list(self.d_state_since):
@@ -126,19 +114,31 @@ class History:
         for pid in in_d:
             self.d_state_since.setdefault(pid, reading.taken_at)
 
-    def _repeat(self, taken_at: float) -> None:
-        self.polls += 1
-        self.times.append(taken_at)
-        for ring in (self.wal_bytes, self.wal_in_use, self.frames_pending, self.max_frame):
-            ring.repeat()
-        self._note_writer(self.writers[-1] if self.writers else None)
+    def _add_samples(self, reading: Reading) -> None:
+        self.max_frame.append(reading.wal_index.max_frame if reading.wal_index else None)
+
+    def _repeat_samples(self) -> None:
+        self.max_frame.repeat()
+
+    def _step_queues(self, depths: dict[str, int | None] | None) -> None:
+        """One sample for every queue's ring; depths None: each repeats its last."""
+        for name in depths or ():
+            if name not in self.queues and len(self.queues) < MAX_QUEUE_SERIES:
+                ring = self.queues[name] = Ring(self._capacity)
+                for _ in range(len(self.times) - 1):
+                    ring.append(None)
         for name, ring in list(self.queues.items()):
-            if self._queue_seen.get(name) == self.polls - 1:
+            seen_now = name in depths if depths is not None else \
+                self._queue_seen.get(name) == self.polls - 1  # seen the poll it repeats
+            if seen_now:
                 self._queue_seen[name] = self.polls
             elif self.polls - self._queue_seen.get(name, 0) >= self._capacity:
-                del self.queues[name]
+                del self.queues[name]  # not seen for a whole window: forget it
                 continue
-            ring.repeat()
+            if depths is None:
+                ring.repeat()
+            else:
+                ring.append(depths.get(name))  # None keeps every ring in step with times
 
     @property
     def span_seconds(self) -> float:
@@ -185,3 +185,24 @@ class History:
     def writer_count(self) -> int:
         """How many distinct processes wrote in the window (asked every poll)."""
         return len(self._writer_counts)
+
+
+class ChartHistory(History):
+    """A consumer's history: also what the WAL charts draw."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        super().__init__(capacity)
+        self.wal_bytes = Ring(capacity)
+        self.wal_in_use = Ring(capacity)
+        self.frames_pending = Ring(capacity)
+
+    def _add_samples(self, reading: Reading) -> None:
+        super()._add_samples(reading)
+        self.wal_bytes.append(reading.wal_bytes)
+        self.wal_in_use.append(reading.wal_bytes_in_use)
+        self.frames_pending.append(reading.frames_pending)
+
+    def _repeat_samples(self) -> None:
+        super()._repeat_samples()
+        for ring in (self.wal_bytes, self.wal_in_use, self.frames_pending):
+            ring.repeat()

@@ -7,7 +7,7 @@ definition. Frozen so a reading handed to the UI thread cannot change under it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 READ_SLOTS = 5
 WAL_HEADER_BYTES = 32
@@ -230,11 +230,8 @@ class Reading:
         if poll_ms is not None:
             fields["poll_ms"] = poll_ms
         if seconds:
-            fields["held_locks"] = tuple(HeldLock(h.lock, h.process, h.held_seconds + seconds,
-                                                  h.ours) for h in self.held_locks)
-            fields["readers"] = tuple(Reader(r.pid, r.slot, r.read_mark, r.process,
-                                             r.held_seconds + seconds, r.pins, r.ours)
-                                      for r in self.readers)
+            fields["held_locks"] = tuple(_held_longer(h, seconds) for h in self.held_locks)
+            fields["readers"] = tuple(_held_longer(r, seconds) for r in self.readers)
         return copy
 
     @property
@@ -316,6 +313,18 @@ class Reading:
             if held.lock.pid == pid and held.process is not None:
                 return held.process
         return None
+
+
+Held = TypeVar("Held", HeldLock, Reader)
+
+
+def _held_longer(held: Held, seconds: float) -> Held:
+    """A copy held ``seconds`` longer, built as Reading.later builds its copy."""
+    copy = object.__new__(type(held))
+    fields = copy.__dict__
+    fields.update(held.__dict__)
+    fields["held_seconds"] = held.held_seconds + seconds
+    return copy
 
 
 Severity = Literal["info", "warning", "critical"]

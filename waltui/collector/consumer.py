@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from waltui.collector.commands import Batch, Change
-from waltui.history import CheckpointResult, History
+from waltui.history import ChartHistory, CheckpointResult
 from waltui.model import Finding, Reading
 
 
@@ -20,7 +20,7 @@ class Update:
     path: str
     reading: Reading
     findings: tuple[Finding, ...]
-    history: History
+    history: ChartHistory
     raised: tuple[Finding, ...]
     cleared: tuple[Finding, ...]
 
@@ -29,7 +29,7 @@ class Readings:
     """Batches in, Updates out; the one place a consumer keeps per-database history."""
 
     def __init__(self) -> None:
-        self.histories: dict[str, History] = {}
+        self.histories: dict[str, ChartHistory] = {}
         self.latest: dict[str, Update] = {}
         self.last_batch: Batch | None = None
         self.batches = 0  # cycles seen, changed or not
@@ -46,8 +46,8 @@ class Readings:
         updates = []
         for change in changes:
             history = self.histories.get(change.path)
-            if history is None:  # not setdefault(path, History()): five 300-sample rings a call
-                history = self.histories[change.path] = History()
+            if history is None:  # not setdefault(path, ChartHistory()): rings at every call
+                history = self.histories[change.path] = ChartHistory()
             history.add(change.reading)
             update = Update(change.path, change.reading, change.findings, history,
                             change.raised, change.cleared)

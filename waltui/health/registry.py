@@ -42,7 +42,9 @@ def rule(func: Rule) -> Rule:
 def timed_rule(quiet: Quiet) -> Callable[[Rule], Rule]:
     """quiet(reading, history): true where the rule, having found nothing on this reading a
     poll ago, cannot find anything on it now (no writer to time, no pin, no queue): then it
-    is not asked. At 1,000 idle databases that is most of their polls."""
+    is not asked. At 1,000 idle databases that is most of their polls. It may read the
+    reading, and of the history only what a repeated reading leaves as it is
+    (d_state_since, wal_high_water): the Judge asks it once for a run of repeats."""
     def register(func: Rule) -> Rule:
         TIMED[func] = quiet
         return rule(func)
@@ -99,15 +101,20 @@ class Judge:
     def __init__(self) -> None:
         self._candidates: set[str] = set()
         self._verdicts: list[list[Finding]] = []
+        self._resting = False  # nothing found, and every timed rule quiet: see timed_rule
 
     def judge(self, reading: Reading, history: History, thresholds: Thresholds,
               same_reading: bool = False) -> list[Finding]:
         """same_reading: the observer handed out the last reading again, held longer."""
+        if same_reading and self._resting:
+            return []
         last = self._verdicts if same_reading and self._verdicts else None
         self._verdicts = verdicts(reading, history, thresholds, last)
         found = _ranked(self._verdicts) if any(self._verdicts) else []
         confirmed = [f for f in found if f.code in self._candidates]
         self._candidates = {f.code for f in found}
+        self._resting = not found and bool(self._verdicts) and all(
+            TIMED[RULES[index]](reading, history) for index in _timed_indexes(len(RULES)))
         return confirmed
 
     @property

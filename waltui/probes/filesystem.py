@@ -32,6 +32,7 @@ class MountTable:
         prefix that matches is the right one."""
         order = sorted(enumerate(mounts), key=lambda im: (len(im[1][0]), im[0]), reverse=True)
         self.mounts = [mount for _, mount in order]
+        self._looked_up: dict[tuple[int, int], Filesystem | None] = {}
 
     @classmethod
     def capture(cls, path: str = MOUNTINFO) -> MountTable:
@@ -52,7 +53,23 @@ class MountTable:
         return cls(mounts)
 
     def lookup(self, path: str) -> Filesystem | None:
-        where = os.path.realpath(os.path.dirname(os.path.abspath(path)) or ".")
+        """The filesystem a path's directory is on. Remembered by the directory's identity
+        for as long as this table is current (MountWatch): resolving the path costs a stat
+        per component, and every poll asks."""
+        directory = os.path.dirname(os.path.abspath(path)) or "."
+        try:
+            st = os.stat(directory)
+            identity: tuple[int, int] | None = (st.st_dev, st.st_ino)
+        except OSError:
+            identity = None
+        if identity is not None and identity in self._looked_up:
+            return self._looked_up[identity]
+        found = self._find(os.path.realpath(directory))
+        if identity is not None:
+            self._looked_up[identity] = found
+        return found
+
+    def _find(self, where: str) -> Filesystem | None:
         for mount_point, fstype, device in self.mounts:
             if where == mount_point or where.startswith(mount_point.rstrip("/") + "/"):
                 return Filesystem(

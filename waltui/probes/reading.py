@@ -67,6 +67,11 @@ class PollContext:
             context.lock_note = GETLK_NOTE
         return context
 
+    def process(self, pid: int) -> ProcessInfo | None:
+        if pid in self._process_memo:
+            return self._process_memo[pid]
+        return self.describe([pid]).get(pid)
+
     def describe(self, pids: Iterable[int]) -> dict[int, ProcessInfo]:
         wanted = set(pids) - self._process_memo.keys()
         if wanted:
@@ -146,15 +151,15 @@ class DatabaseObserver:
     def _read_again(self, ctx: PollContext, fingerprint: tuple[object, ...], started: float
                     ) -> Reading | None:
         """The last reading, its locks and pins held longer, when nothing it was made of has
-        changed: the same files (stat, database header, -shm header), the same locks held by
-        the same processes in the same state, SQL values still fresh. A fingerprint taken
+        changed: the same files (three stats, the -shm header), the same locks held by the
+        same processes in the same state, SQL values still fresh. A fingerprint taken
         before the reading it is kept with can only be older than it: a change in between
         makes the next poll read in full, never the reverse."""
         steady = self._steady
         assert steady is not None
-        last = steady.reading
+        last, now = steady.reading, time.time()
         if fingerprint != steady.fingerprint or ctx.lock_note != steady.lock_note \
-                or time.time() >= steady.fresh_until:
+                or now >= steady.fresh_until:
             return None
         filesystem = ctx.filesystem(self.path, self._directory)
         assert last.files is not None
@@ -166,12 +171,11 @@ class DatabaseObserver:
         elif ctx.locks is not steady.lock_table and \
                 ctx.locks.raw_for(steady.lock_files) != steady.locks:
             return None
-        held = last.held_locks
-        infos = ctx.describe([h.lock.pid for h in held]) if held else {}
-        if any(infos.get(h.lock.pid) != h.process for h in held):
-            return None
+        for held in last.held_locks:
+            if ctx.process(held.lock.pid) != held.process:
+                return None
         self.unchanged_reads += 1
-        return last.later(time.monotonic() - steady.taken_monotonic, time.time(),
+        return last.later(time.monotonic() - steady.taken_monotonic, now,
                           (time.perf_counter() - started) * 1000)
 
     def _read_all(self, ctx: PollContext, started: float) -> tuple[Reading, bool]:

@@ -15,7 +15,7 @@ from waltui import exits
 from waltui.collector import ThreadClient, Update, raise_fd_limit
 from waltui.config import Config
 from waltui.deadline import within_deadline
-from waltui.history import History
+from waltui.history import ChartHistory
 from waltui.model import Finding
 from waltui.recording.reader import Recording
 from waltui.recording.schema import RecordingError
@@ -148,14 +148,14 @@ def check_from(path: str, *, output: str) -> int:
     recording = open_recording(path)
     if recording is None:
         return exits.DATA_ERROR
-    histories: dict[str, History] = {}
+    histories: dict[str, ChartHistory] = {}
     latest: dict[str, Update] = {}
     seen: dict[str, dict[str, tuple[Finding, float]]] = {}
     try:
         for index in range(len(recording.polls)):
             batch = recording.batch(index)
             for change in batch.changes:
-                history = histories.setdefault(change.path, History())
+                history = histories.setdefault(change.path, ChartHistory())
                 history.add(change.reading)
                 firsts = seen.setdefault(change.path, {})
                 for finding in change.findings:

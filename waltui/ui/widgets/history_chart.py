@@ -7,7 +7,7 @@ from typing import Any
 
 from textual_plotext import PlotextPlot
 
-from waltui.history import History
+from waltui.history import ChartHistory
 
 
 def finite(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
@@ -32,7 +32,7 @@ class HistoryChart(PlotextPlot):
     def _theme_changed(self, _theme: object) -> None:
         self._drawn_polls = -1
 
-    def show(self, history: History) -> None:
+    def show(self, history: ChartHistory) -> None:
         if history.polls == self._drawn_polls:
             return
         self._drawn_polls = history.polls
@@ -43,5 +43,5 @@ class HistoryChart(PlotextPlot):
         self.plt.xlabel(self.x_label)
         self.refresh()
 
-    def draw(self, history: History, seconds_ago: list[float]) -> None:
+    def draw(self, history: ChartHistory, seconds_ago: list[float]) -> None:
         raise NotImplementedError

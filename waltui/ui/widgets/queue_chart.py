@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from waltui.history import History
+from waltui.history import ChartHistory
 from waltui.ui.palette import theme_rgb
 from waltui.ui.widgets.history_chart import HistoryChart, finite
 from waltui.units import visible
@@ -12,7 +12,7 @@ LINE_VARIABLES = ("accent", "secondary", "success", "warning", "primary", "error
 
 
 class QueueChart(HistoryChart):
-    def draw(self, history: History, seconds_ago: list[float]) -> None:
+    def draw(self, history: ChartHistory, seconds_ago: list[float]) -> None:
         plt = self.plt
         for variable, (name, ring) in zip(LINE_VARIABLES * 10, sorted(history.queues.items())):
             xs, ys = finite(seconds_ago, ring.values())

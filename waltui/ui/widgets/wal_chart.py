@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from waltui.history import History
+from waltui.history import ChartHistory
 from waltui.ui.palette import theme_rgb
 from waltui.ui.widgets.history_chart import HistoryChart, finite
 
@@ -19,7 +19,7 @@ class WalChart(HistoryChart):
         super().__init__(**kwargs)
         self.threshold_bytes = threshold_bytes
 
-    def draw(self, history: History, seconds_ago: list[float]) -> None:
+    def draw(self, history: ChartHistory, seconds_ago: list[float]) -> None:
         plt = self.plt
         wal_x, wal_y = finite(seconds_ago, [v / MiB for v in history.wal_bytes.values()])
         use_x, use_y = finite(seconds_ago, [v / MiB for v in history.wal_in_use.values()])
@@ -36,7 +36,7 @@ class WalChart(HistoryChart):
 
 
 class PendingChart(HistoryChart):
-    def draw(self, history: History, seconds_ago: list[float]) -> None:
+    def draw(self, history: ChartHistory, seconds_ago: list[float]) -> None:
         xs, ys = finite(seconds_ago, history.frames_pending.values())
         if xs:
             self.plt.plot(xs, ys, label="frames pending (not yet checkpointed)",
