@@ -4,7 +4,6 @@ and the shell completions that are generated from them, so none can disagree."""
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from typing import NoReturn
 
@@ -178,6 +177,8 @@ def main_help() -> str:
 def near_command(word: str) -> str | None:
     """A first argument that is no command and no file but looks like a command's name."""
     names = [c for c in COMMANDS if c]
+    import difflib  # only for a mistyped command
+
     near = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return near[0] if near else None
 

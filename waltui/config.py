@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import sys
@@ -12,11 +11,6 @@ from typing import Any
 
 from waltui.keys import check_remap
 from waltui.options import ObserveOptions, QueueQuery
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 MiB = 1024 * 1024
 DEFAULT_CONFIG = os.path.join(
@@ -127,6 +121,8 @@ TABLES = ("queues", "thresholds", "checkpoint", "keys")
 
 
 def _unknown(where: str, key: str, known: list[str]) -> ConfigError:
+    import difflib  # only for a mistyped key
+
     near = difflib.get_close_matches(key, known, n=1)
     hint = f" (did you mean {near[0]!r}?)" if near else f"; known: {', '.join(sorted(known))}"
     return ConfigError(f"{where}: unknown key {key!r}{hint}")
@@ -178,6 +174,10 @@ def load_with_sources(path: str | None, *, queue_specs: Sequence[str] = (),
     chosen = path or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
     data: dict[str, Any] = {}  # TOML: checked key by key below
     if chosen:
+        if sys.version_info >= (3, 11):  # imported only when there is a file to read
+            import tomllib
+        else:  # pragma: no cover - Python 3.10
+            import tomli as tomllib
         try:
             with open(chosen, "rb") as handle:
                 data = tomllib.load(handle)

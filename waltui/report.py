@@ -6,7 +6,7 @@ The JSON field names are a contract (README, "JSON"): add fields, never rename t
 from __future__ import annotations
 
 import json
-import socket
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -26,7 +26,7 @@ def envelope(kind: str) -> dict[str, object]:
     """What every JSON document starts with (JSON Schema: waltui/schemas/waltui.schema.json):
     kind is snapshot, check or reading (one NDJSON line)."""
     return {"kind": kind, "schema_version": JSON_SCHEMA_VERSION, "waltui_version": __version__,
-            "host": socket.gethostname(), "taken_at": round(time.time(), 3)}
+            "host": os.uname().nodename, "taken_at": round(time.time(), 3)}
 
 
 def reading_json(reading: Reading) -> dict[str, object]:
