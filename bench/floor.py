@@ -11,7 +11,8 @@ locks (a process holding them on another file). With many unrelated locks waltui
 reading /proc/locks and asks fcntl(F_GETLK) about each watched byte instead (LockSource,
 "auto"), so it can go below this floor, which always reads /proc/locks. Each cell is the
 median of interleaved rounds of process CPU per database, with the spread; the ratio column
-is waltui / floor.
+is waltui / floor. Each measure runs in a process of its own (as the collector does), so
+5,000 databases fit the fd limit and no poller's heap or caches weigh on another's.
 
     python -m bench.floor [--sizes 10,100,1000] [--unrelated 0,20000] [--rounds 7]"""
 
@@ -81,14 +82,69 @@ def per_db_us(cycle: Callable[[], object], count: int) -> float:
     return (time.process_time() - started) * 1e6 / count
 
 
+LABELS = ("floor", "waltui, no SQL", "waltui, default", "collector")
+
+
+def worker(label: str, paths_file: str) -> None:
+    """One measured poller in a process of its own, as the collector runs: its heap, its fds
+    (5,000 databases keep 15,000 open) and its caches are its own. Answers each line on
+    stdin with the process CPU per database of one cycle."""
+    raise_fd_limit()
+    tune_collector()  # as the collector's process runs (waltui/collector/child.py)
+    paths = Path(paths_file).read_text().splitlines()
+    if label == "floor":
+        fds = [os.open(p + "-shm", os.O_RDONLY) for p in paths]
+        cycle: Callable[[], object] = partial(floor_cycle, paths, fds)
+    else:
+        poller = Poller(Config(sql=False) if label == "waltui, no SQL" else Config())
+        for path in paths:
+            poller.attach(path)
+        poller.poll_once()  # opens the files each database keeps
+        poller.poll_once()  # the first reading later polls may repeat
+        # the collector's cycle asks only what changed (its Batch)
+        cycle = partial(poller.poll_once, changed_only=label == "collector")
+    freeze_startup_heap()  # as the collector does after its first cycle
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        print(f"{per_db_us(cycle, len(paths)):.3f}", flush=True)
+
+
+def measure(paths: list[str], rounds: int, tmp: Path) -> dict[str, list[float]]:
+    """Every label's worker, round by round in turn: noise hits all alike."""
+    paths_file = tmp / "paths.txt"
+    paths_file.write_text("\n".join(paths))
+    workers = {label: subprocess.Popen(
+        [sys.executable, "-m", "bench.floor", "--worker", label, str(paths_file)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for label in LABELS}
+    try:
+        for proc in workers.values():
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        samples: dict[str, list[float]] = {label: [] for label in LABELS}
+        for _ in range(rounds):
+            for label, proc in workers.items():
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write("round\n")
+                proc.stdin.flush()
+                samples[label].append(float(proc.stdout.readline()))
+        return samples
+    finally:
+        for proc in workers.values():
+            proc.kill()
+            proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--unrelated", default="0,20000")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--worker", nargs=2, metavar=("LABEL", "PATHS_FILE"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return
     raise_fd_limit()
-    tune_collector()  # as the collector's process runs (waltui/collector/child.py)
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="waltui-floor-") as tmp:
@@ -99,37 +155,12 @@ def main() -> None:
                     paths = [str(Path(tmp) / f"u{unrelated}-n{count}-{i}.db")
                              for i in range(count)]
                     holder = hold(paths)
-                    fds = [os.open(p + "-shm", os.O_RDONLY) for p in paths]
-                    pollers = {}
-                    for label, config in (("waltui, no SQL", Config(sql=False)),
-                                          ("waltui, default", Config()),
-                                          ("collector", Config())):
-                        poller = Poller(config)
-                        for path in paths:
-                            poller.attach(path)
-                        poller.poll_once()  # opens the files each database keeps
-                        poller.poll_once()  # the first reading later polls may repeat
-                        pollers[label] = poller
-                    freeze_startup_heap()  # as the collector does after its first cycle
-                    samples: dict[str, list[float]] = {"floor": [], **{k: [] for k in pollers}}
                     try:
-                        for _ in range(args.rounds):  # interleaved: noise hits all alike
-                            samples["floor"].append(per_db_us(
-                                lambda: floor_cycle(paths, fds), count))
-                            for label, poller in pollers.items():
-                                # the collector's cycle asks only what changed (its Batch)
-                                cycle = partial(poller.poll_once, changed_only=True) \
-                                    if label == "collector" else poller.poll_once
-                                samples[label].append(per_db_us(cycle, count))
+                        rows.append((count, unrelated, measure(paths, args.rounds, Path(tmp))))
                     finally:
-                        for poller in pollers.values():
-                            poller.close()
-                        for fd in fds:
-                            os.close(fd)
                         assert holder.stdin is not None
                         holder.stdin.close()
                         holder.wait()
-                    rows.append((count, unrelated, samples))
             finally:
                 if locker is not None:
                     locker.kill()
@@ -142,8 +173,9 @@ def main() -> None:
             median = statistics.median(values)
             print(f"{count:>6} {unrelated:>11} {label:>16} {median:>12.1f} "
                   f"{min(values):>7.1f}-{max(values):<7.1f} {median / floor:>7.1f}x")
-    print(f"\n{args.rounds} interleaved rounds; process CPU per database per cycle; one run on "
-          "this machine (shared): read the ratios, not the absolute times")
+    print(f"\n{args.rounds} interleaved rounds; process CPU per database per cycle, each "
+          "measure in its own process; one run on this machine (shared): read the ratios, "
+          "not the absolute times")
 
 
 if __name__ == "__main__":
