@@ -19,6 +19,7 @@ import struct
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import NamedTuple
 
 from waltui.model import READ_SLOTS, DbError, DbHeader, FileFacts, WalHeader, WalIndex
 
@@ -68,6 +69,14 @@ def deferred_close_count() -> int:
 def _close_quietly(fd: int) -> None:
     with contextlib.suppress(OSError):
         os.close(fd)
+
+
+class Stats(NamedTuple):
+    """The database's, -wal's and -shm's stat results of one moment (None: no such file)."""
+
+    db: os.stat_result
+    wal: os.stat_result | None
+    shm: os.stat_result | None
 
 
 def sidecar(path: str, suffix: str) -> str:
@@ -130,9 +139,11 @@ class FileWatch:
         for kept in (self.db, self.wal, self.shm):
             kept.release()
 
-    def read(self) -> tuple[FileFacts | None, DbError | None]:
+    def read(self, stats: Stats | None = None) -> tuple[FileFacts | None, DbError | None]:
+        """stats: those of a fingerprint taken just before, so the files are not stat'ed
+        twice in one poll."""
         try:
-            return self._read()
+            return self._read(stats)
         except PermissionError as exc:
             return None, DbError("permission", f"permission denied: {exc.filename or self.path}")
         except OSError as exc:
@@ -140,8 +151,8 @@ class FileWatch:
                 return None, DbError("missing", f"no such file: {self.path}")
             return None, DbError("io", f"{os.strerror(exc.errno or 0)}: {exc.filename or self.path}")
 
-    def _read(self) -> tuple[FileFacts | None, DbError | None]:
-        db_st = _stat(self.path)
+    def _read(self, stats: Stats | None) -> tuple[FileFacts | None, DbError | None]:
+        db_st = stats.db if stats is not None else _stat(self.path)
         if db_st is None:
             self.close()
             return None, DbError("missing", f"no such file: {self.path}")
@@ -152,7 +163,8 @@ class FileWatch:
                                  "a regular file: not opened")
         self.db.refresh(db_st)
         header, error = parse_db_header(self.db.pread(100))
-        wal_st, shm_st = _stat(self.wal.path), _stat(self.shm.path)
+        wal_st, shm_st = (stats.wal, stats.shm) if stats is not None else \
+            (_stat(self.wal.path), _stat(self.shm.path))
         # A -journal matters in rollback mode (or when the header cannot say); in WAL mode
         # it is not stat'ed every poll (sidecars_not_regular still checks it before any
         # SQLite open, where a FIFO would block).
@@ -188,27 +200,33 @@ class FileWatch:
         facts = replace(facts, wal_header=wal_header, wal_index=wal_index)
         return facts, shm_error
 
-    def fingerprint(self) -> tuple[object, ...] | None:
+    def fingerprint(self) -> tuple[tuple[object, ...] | None, Stats | None]:
         """Everything a WAL database's reading is made of that can change, read as cheaply
         as it can be: three stats and the -shm header. Every commit moves the -shm's
         counters, every WAL restart its salts, and every checkpoint its nBackfill after it
         has written the database file (so a fingerprint taken before a full read can only
         be older than what that read saw). A change of journal mode removes the -shm. None
         where the kept fds do not name the files the paths do now, or there is no -shm
-        (rollback mode): then only a full read can tell."""
+        (rollback mode): then only a full read can tell. Also the three stats, for a full
+        read that follows to use rather than stat again."""
         try:
             db, shm = os.stat(self.path), os.stat(self.shm.path)
             wal = _stat(self.wal.path)
-            if (db.st_dev, db.st_ino) != self.db.identity or self.db.fd is None or \
-                    (shm.st_dev, shm.st_ino) != self.shm.identity or self.shm.fd is None or \
-                    (wal is not None and (wal.st_dev, wal.st_ino) != self.wal.identity):
-                return None
-            return (db.st_mode, db.st_nlink, db.st_size, db.st_mtime_ns, db.st_ctime_ns,
-                    shm.st_mode, shm.st_size,
-                    (wal.st_mode, wal.st_size, wal.st_mtime_ns) if wal is not None else None,
-                    os.pread(self.shm.fd, SHM_HEADER_BYTES, 0))
         except OSError:
-            return None
+            return None, None
+        stats = Stats(db, wal, shm)
+        if (db.st_dev, db.st_ino) != self.db.identity or self.db.fd is None or \
+                (shm.st_dev, shm.st_ino) != self.shm.identity or self.shm.fd is None or \
+                (wal is not None and (wal.st_dev, wal.st_ino) != self.wal.identity):
+            return None, stats
+        try:
+            header = os.pread(self.shm.fd, SHM_HEADER_BYTES, 0)
+        except OSError:
+            return None, stats
+        return (db.st_mode, db.st_nlink, db.st_size, db.st_mtime_ns, db.st_ctime_ns,
+                shm.st_mode, shm.st_size,
+                (wal.st_mode, wal.st_size, wal.st_mtime_ns) if wal is not None else None,
+                header), stats
 
     def read_wal_index(self) -> tuple[WalIndex | None, DbError | None]:
         """Both header copies must agree; differing copies mean a write in flight: read again."""

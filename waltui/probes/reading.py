@@ -24,7 +24,7 @@ from waltui.model import (
     Reading,
 )
 from waltui.options import ObserveOptions
-from waltui.probes.files import FileWatch, parse_db_header
+from waltui.probes.files import FileWatch, Stats, parse_db_header
 from waltui.probes.filesystem import MOUNTS, MountTable
 from waltui.probes.locks import (
     GETLK_NOTE,
@@ -130,13 +130,13 @@ class DatabaseObserver:
 
     def _read(self, ctx: PollContext) -> Reading:
         started = time.perf_counter()
-        fingerprint = self.watch.fingerprint()
+        fingerprint, stats = self.watch.fingerprint()
         if fingerprint is not None and self._steady is not None:
             again = self._read_again(ctx, fingerprint, started)
             if again is not None:
                 return again
         self._steady = None
-        reading, clean = self._read_all(ctx, started)
+        reading, clean = self._read_all(ctx, started, stats)
         if fingerprint is not None and clean:
             assert reading.files is not None
             lock_files = tuple(i for ids in lock_table_ids(reading.files, reading.filesystem)
@@ -178,10 +178,11 @@ class DatabaseObserver:
         return last.later(time.monotonic() - steady.taken_monotonic, now,
                           (time.perf_counter() - started) * 1000)
 
-    def _read_all(self, ctx: PollContext, started: float) -> tuple[Reading, bool]:
+    def _read_all(self, ctx: PollContext, started: float, stats: Stats | None
+                  ) -> tuple[Reading, bool]:
         """A reading from every probe, and whether it may be handed out again while its
         inputs stay the same (a WAL database read without error or note)."""
-        facts, error = self.watch.read()
+        facts, error = self.watch.read(stats)
         if facts is None:
             return Reading(self.path, time.time(), error=error,
                            poll_ms=(time.perf_counter() - started) * 1000), False
