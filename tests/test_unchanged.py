@@ -257,3 +257,43 @@ def test_one_reader_thread_serves_every_cycle_and_ends_with_the_poller(live_db):
     [thread] = seen
     thread.join(timeout=2)
     assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("scene", ["idle", "reader", "writer", "queue"])
+def test_a_quiet_timed_rule_stays_quiet_and_silent_while_a_reading_repeats(live_db, spawn,
+                                                                           scene):
+    """The promise timed_rule asks of quiet(): having found nothing on a reading, a rule it
+    calls quiet finds nothing on that reading however long it repeats, and a repeat does not
+    change what quiet() says. Checked on real readings, with thresholds small enough for
+    time to matter, over a minute of repeats."""
+    from waltui.health.registry import RULES, TIMED
+
+    db, app = live_db
+    if scene == "reader":
+        spawn(db).do("begin_read")
+    elif scene == "writer":
+        app.do("begin_write")
+    query = QueueQuery("pending", "SELECT count(*) FROM queue WHERE state = 'pending'")
+    options = ObserveOptions(queries=(query,)) if scene == "queue" else NO_SQL
+    observer = DatabaseObserver(str(db), options)
+    try:
+        for _ in range(2):
+            read(observer)
+        reading = read(observer)
+    finally:
+        observer.close()
+    small = Thresholds(starvation_seconds=1, queue_growth_seconds=1, write_hold_seconds=1,
+                       write_hold_critical_seconds=2, d_state_seconds=1, pin_seconds=1)
+    history = ChartHistory()
+    history.add(reading)
+    asked = 0
+    for check, quiet in TIMED.items():
+        if not quiet(reading, history) or list(check(reading, history, small)):
+            continue
+        asked += 1
+        for second in range(1, 61):
+            later = reading.later(float(second), reading.taken_at + second)
+            history.add(later, again=True)
+            assert quiet(later, history), (check.__name__, second)
+            assert not list(check(later, history, small)), (check.__name__, second)
+    assert asked >= 3 and len(TIMED) < len(RULES)
