@@ -15,7 +15,7 @@ from dataclasses import replace
 from waltui.collector.commands import Batch, Stop
 from waltui.collector.core import Collector
 from waltui.collector.transport import read_frame, write_frame
-from waltui.heap import tune_collector
+from waltui.heap import freeze_startup_heap, tune_collector
 from waltui.probes.processes import add_own_pid
 
 PART_SIZE = 40  # changes per frame: ~2 ms to unpickle
@@ -37,9 +37,14 @@ def main() -> int:
     tune_collector()
     out_lock = threading.Lock()
 
+    first_cycle = [True]  # emptied once the first batch is out
+
     def emit(batch: Batch) -> None:
         """In parts of PART_SIZE changes: unpickling 1,000 changes at once held the
-        dashboard's interpreter lock for ~60 ms in one C call, and a key waited for it."""
+        dashboard's interpreter lock for ~60 ms in one C call, and a key waited for it.
+        After the first cycle's batch, what it built (observers, kept fds) lives on: frozen
+        here, in the collector's own process; a collector in the dashboard's thread is
+        frozen with the dashboard's heap (ui/batch_intake.py), not twice."""
         changes = batch.changes
         starts = range(0, max(len(changes), 1), PART_SIZE)
         with out_lock:
@@ -51,6 +56,9 @@ def main() -> int:
                         final=start + PART_SIZE >= len(changes)))
             except (BrokenPipeError, OSError):
                 collector.send(Stop())
+        if first_cycle:
+            first_cycle.clear()
+            freeze_startup_heap()
 
     collector = Collector(config, emit, lock_source)
 

@@ -28,7 +28,6 @@ from waltui.config import Config
 from waltui.deadline import GuardedReads
 from waltui.discovery import canonical
 from waltui.health import Judge
-from waltui.heap import freeze_startup_heap
 from waltui.history import History
 from waltui.model import Finding, Reading
 from waltui.probes.locks import LockSource
@@ -162,7 +161,6 @@ class Collector:
         self.poller = Poller(config, lock_source)
         self.interval = config.interval
         self.paused = False
-        self._settled = False
         self._emit = emit
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._wake = threading.Event()
@@ -187,9 +185,6 @@ class Collector:
                     if not self._stop.is_set():
                         self._emit(Batch(tuple(changes), len(self.poller.states), took,
                                          time.time(), detached))
-                    if not self._settled:  # what the first cycle built lives on
-                        self._settled = True
-                        freeze_startup_heap()
                     # start to start; when a cycle outlasts the interval, still rest a little
                     rest = self.interval - (time.monotonic() - started)
                     self._wake.wait(max(rest, self.interval / 10))
