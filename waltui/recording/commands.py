@@ -155,7 +155,9 @@ def check_from(path: str, *, output: str) -> int:
         for index in range(len(recording.polls)):
             batch = recording.batch(index)
             for change in batch.changes:
-                history = histories.setdefault(change.path, ChartHistory())
+                history = histories.get(change.path)
+                if history is None:  # not setdefault: four rings built at every change
+                    history = histories[change.path] = ChartHistory()
                 history.add(change.reading)
                 firsts = seen.setdefault(change.path, {})
                 for finding in change.findings:
