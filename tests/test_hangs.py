@@ -55,6 +55,19 @@ def test_a_fifo_in_place_of_the_shm_is_refused_not_opened(tmp_path):
     assert IntegrityRun(str(trapped)).run()[0] == "error"  # what `i` runs
 
 
+def test_a_fifo_in_place_of_a_live_wal_databases_journal_is_not_opened(live_db):
+    """A poll stats a WAL database's db, -wal and -shm, not its -journal; SQLite's open
+    looks for a hot journal there and would block opening a FIFO. The SQL part stats the
+    -journal itself before it opens anything."""
+    db, _app = live_db
+    os.mkfifo(f"{db}-journal")
+    out, took = run_waltui("check", "--json", "--queue",
+                           "pending=SELECT count(*) FROM queue", str(db))
+    [report] = waltui_json(out.stdout)["databases"]
+    assert took < 10
+    assert report["error"]["kind"] == "io" and "-journal is a FIFO" in report["error"]["message"]
+
+
 @pytest.fixture
 def hung_mount(tmp_path):
     """A database on a real FUSE mount, and a function that hangs the mount."""

@@ -27,6 +27,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 SHM_HEADER_BYTES = 136
 WAL_INDEX_VERSION = 3007000
 READMARK_NOT_USED = 0xFFFFFFFF
+READ_MARKS_AT = 100  # aReadMark[] in the -shm, after the two header copies and nBackfill
 _O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 _O_PEEK = _O_FLAGS | os.O_NONBLOCK  # a FIFO put in a file's place must not block the open
 
@@ -228,6 +229,10 @@ class FileWatch:
                 (wal.st_mode, wal.st_size, wal.st_mtime_ns) if wal is not None else None,
                 header), stats
 
+    def read_marks_raw(self) -> bytes:
+        """The -shm's five read marks as bytes: cheap to compare before and after a query."""
+        return self.shm.pread(4 * READ_SLOTS, READ_MARKS_AT)
+
     def read_wal_index(self) -> tuple[WalIndex | None, DbError | None]:
         """Both header copies must agree; differing copies mean a write in flight: read again."""
         for _ in range(5):
@@ -302,7 +307,7 @@ def parse_wal_index(raw: bytes) -> WalIndex | None:
         struct.unpack_from("=IIIBBHII", raw, 0))
     if version != WAL_INDEX_VERSION:
         return None
-    backfilled, *marks = struct.unpack_from(f"={1 + READ_SLOTS}I", raw, 96)
+    backfilled, *marks = struct.unpack_from(f"={1 + READ_SLOTS}I", raw, READ_MARKS_AT - 4)
     (attempted,) = struct.unpack_from("=I", raw, 128)
     return WalIndex(
         version=version, change_counter=change, initialised=bool(is_init),
@@ -321,10 +326,13 @@ def file_kind(st: os.stat_result) -> str:
     return "special file"
 
 
-def sidecars_not_regular(path: str) -> str | None:
+def sidecars_not_regular(path: str, *, journal_only: bool = False) -> str | None:
     """Why SQLite must not open this database (it would block on a FIFO put in place of a
-    file), or None. Asked before every connection waltui opens."""
-    for name in (path, *(sidecar(path, s) for s in ("wal", "shm", "journal"))):
+    file), or None. Asked before every connection waltui opens. journal_only: the other three
+    were found regular files by this poll's own stats a moment ago."""
+    names = [sidecar(path, "journal")] if journal_only else \
+        [path, *(sidecar(path, s) for s in ("wal", "shm", "journal"))]
+    for name in names:
         st = _stat(name)
         if st is not None and not stat.S_ISREG(st.st_mode):
             return f"{name} is a {file_kind(st)}, not a regular file: not opened"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 import time
 import zlib
 from collections.abc import Sequence
@@ -16,14 +17,14 @@ from typing import NamedTuple
 
 import apsw
 
-from waltui.model import DbError, FileFacts, HeldLock, QueueDepth, WalIndex
+from waltui.model import READ_SLOTS, DbError, FileFacts, HeldLock, QueueDepth
 from waltui.options import ObserveOptions, QueueQuery
-from waltui.probes.files import FileWatch
+from waltui.probes.files import READMARK_NOT_USED, FileWatch
 from waltui.probes.sqlite import (
     classify,
     observer_connection,
     preset_queries,
-    run_query,
+    run_queries,
 )
 
 
@@ -97,13 +98,13 @@ class SqlPart:
                 "would run WAL recovery, which rewrites the -shm; they are read while an "
                 "application holds it",))
         try:
-            before = self.watch.read_wal_index()[0]
-            with observer_connection(self.path, immutable=no_sidecars) as conn:
+            before = self.watch.read_marks_raw()
+            with observer_connection(self.path, immutable=no_sidecars,
+                                     files_checked=True) as conn:
                 queries = list(self.options.queries)
                 if self.options.presets:
                     queries += self._preset_queries(conn, pragmas.get("schema_version"))
-                queues = tuple(q for query in queries
-                               for q in run_query(conn, query, self.options.query_limit_ms))
+                queues = run_queries(conn, queries, self.options.query_limit_ms)
             self._note_our_marks(before)
             return SqlValues(pragmas, queues)
         except apsw.BusyError:
@@ -117,14 +118,15 @@ class SqlPart:
         except apsw.Error as exc:
             return SqlValues(pragmas, error=classify(exc))
 
-    def _note_our_marks(self, before: WalIndex | None) -> None:
+    def _note_our_marks(self, before: bytes) -> None:
         """A read transaction of ours may move a read mark; remember it, so that the mark
         it leaves is shown as waltui's, never as a stale mark of the application's."""
-        after = self.watch.read_wal_index()[0]
-        if before is None or after is None:
+        after = self.watch.read_marks_raw()
+        if after == before or len(after) != len(before) or not before:
             return
-        for slot, (old, new) in enumerate(zip(before.read_marks, after.read_marks)):
-            if slot > 0 and new is not None and new != old:
+        olds, news = (struct.unpack(f"={READ_SLOTS}I", raw) for raw in (before, after))
+        for slot, (old, new) in enumerate(zip(olds, news)):
+            if slot > 0 and new != READMARK_NOT_USED and new != old:
                 self.our_marks[slot] = new
 
     def _preset_queries(self, conn: apsw.Connection, schema_version: object) -> list[QueueQuery]:

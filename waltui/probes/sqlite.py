@@ -13,7 +13,7 @@ import contextlib
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from urllib.parse import quote
 
 import apsw
@@ -48,8 +48,9 @@ def harden(conn: apsw.Connection, *, observer: bool, checkpoint_on_close: bool =
 
 @contextlib.contextmanager
 def _hardened(path: str, uri: str, flags: int, *, observer: bool, busy_timeout_ms: int,
-              checkpoint_on_close: bool = False) -> Iterator[apsw.Connection]:
-    if (why := sidecars_not_regular(path)) is not None:
+              checkpoint_on_close: bool = False, files_checked: bool = False
+              ) -> Iterator[apsw.Connection]:
+    if (why := sidecars_not_regular(path, journal_only=files_checked)) is not None:
         raise apsw.CantOpenError(why)
     with sqlite_guard():
         conn = apsw.Connection(uri, flags=flags | apsw.SQLITE_OPEN_URI)
@@ -61,13 +62,15 @@ def _hardened(path: str, uri: str, flags: int, *, observer: bool, busy_timeout_m
             conn.close()
 
 
-def observer_connection(path: str, *, immutable: bool
+def observer_connection(path: str, *, immutable: bool, files_checked: bool = False
                         ) -> contextlib.AbstractContextManager[apsw.Connection]:
     """Read-only connection. ``immutable`` when the WAL-mode database has no -wal and no -shm:
-    a plain read-only open would create both and leave them behind (measured)."""
+    a plain read-only open would create both and leave them behind (measured).
+    ``files_checked``: a poll found the database, -wal and -shm regular files a moment ago,
+    so only the -journal is stat'ed before SQLite opens."""
     params = {"immutable": "1"} if immutable else {"mode": "ro"}
     return _hardened(path, _uri(path, **params), apsw.SQLITE_OPEN_READONLY, observer=True,
-                     busy_timeout_ms=OBSERVER_BUSY_TIMEOUT_MS)
+                     busy_timeout_ms=OBSERVER_BUSY_TIMEOUT_MS, files_checked=files_checked)
 
 
 def action_connection(path: str, busy_timeout_ms: int, *, checkpoint_on_close: bool = False
@@ -123,15 +126,30 @@ def _one_read_only_statement() -> Callable[[apsw.Cursor, str, object], bool]:
     return check
 
 
-def run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> list[QueueDepth]:
-    """One named query; a scalar gives one depth, (label, count) rows give NAME:label each.
-    User SQL runs sandboxed: one read-only statement (authorizer and exec tracer), no
+def run_queries(conn: apsw.Connection, queries: Sequence[QueueQuery], limit_ms: float
+                ) -> tuple[QueueDepth, ...]:
+    """Named queries; a scalar gives one depth, (label, count) rows give NAME:label each.
+    User SQL runs sandboxed: one read-only statement each (authorizer and exec tracer), no
     string or blob over QUERY_MAX_BYTES (one call cannot allocate a gigabyte between two
-    progress checks), and a progress handler that cuts it off at limit_ms."""
-    deadline = time.monotonic() + limit_ms / 1000
-    conn.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+    progress checks), and a progress handler that cuts each off at limit_ms. The sandbox is
+    set up once for all of a connection's queries, and taken down after them."""
+    deadline = [0.0]
+    conn.set_progress_handler(lambda: time.monotonic() > deadline[0], 1000)
     previous_length = conn.limit(apsw.SQLITE_LIMIT_LENGTH, QUERY_MAX_BYTES)
     conn.authorizer = _only_reads
+    try:
+        depths: list[QueueDepth] = []
+        for query in queries:
+            deadline[0] = time.monotonic() + limit_ms / 1000
+            depths += _run_query(conn, query, limit_ms)
+        return tuple(depths)
+    finally:
+        conn.set_progress_handler(None)
+        conn.authorizer = None
+        conn.limit(apsw.SQLITE_LIMIT_LENGTH, previous_length)
+
+
+def _run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> list[QueueDepth]:
     started = time.perf_counter()
     try:
         cursor = conn.cursor()
@@ -152,10 +170,6 @@ def run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> list
     except apsw.Error as exc:
         return [QueueDepth(query.name, None, f"{type(exc).__name__}: {exc}",
                            (time.perf_counter() - started) * 1000)]
-    finally:
-        conn.set_progress_handler(None)
-        conn.authorizer = None
-        conn.limit(apsw.SQLITE_LIMIT_LENGTH, previous_length)
     elapsed = (time.perf_counter() - started) * 1000
     if len(rows) == 1 and len(rows[0]) == 1:
         return [QueueDepth(query.name, _as_int(rows[0][0]), None, elapsed)]
