@@ -379,3 +379,43 @@ def test_the_lock_table_decodes_only_the_watched_inodes(live_db):
     assert any(raw.pid == app.pid for raws in theirs.values() for raw in raws)
     assert set(only.by_file) <= set(full.by_file)
     assert LockTable.capture(inodes=frozenset({1})).by_file.keys().isdisjoint(ids)
+
+
+def test_a_one_shot_commands_early_read_of_proc_locks_is_used_once_and_only_fresh(
+        live_db, spawn, monkeypatch):
+    """`snapshot` and `check` begin reading /proc/locks before their imports (launch.py);
+    the first lock table is made of those bytes, a later one reads again, and bytes older
+    than MAX_AGE_SECONDS are never used."""
+    from waltui.probes import early_locks
+    from waltui.probes.locks import LockTable
+
+    db, _app = live_db
+    shm = os.stat(f"{db}-shm")
+
+    def readers_after_an_early_read() -> list[set[int]]:
+        """A reader begins after an early read has ended; the pids on the -shm in the
+        next two lock tables."""
+        reader = spawn(db)
+        early_locks.start()
+        time.sleep(0.2)  # the early read ends long before the reader's lock is taken
+        reader.do("begin_read")
+        tables = [LockTable.capture(), LockTable.capture()]
+        assert all(table is not None for table in tables)
+        return [reader.pid in {raw.pid for raw in table.by_file.get(
+            (shm.st_dev, shm.st_ino), [])} for table in tables]
+
+    assert readers_after_an_early_read() == [False, True]  # the early bytes, once
+    monkeypatch.setattr(early_locks, "MAX_AGE_SECONDS", 0.1)
+    assert readers_after_an_early_read() == [True, True]  # too old: read again
+
+
+@pytest.mark.parametrize(("args", "early"), [
+    (["snapshot", "--json", "a.db"], True), (["check", "a.db"], True),
+    (["check", "--from", "r.waltui"], False), (["snapshot", "--at=-5", "r.waltui"], False),
+    (["snapshot", "--lock-source", "getlk", "a.db"], False),
+    (["check", "--lock-source=getlk", "a.db"], False), (["a.db"], False), ([], False),
+    (["export", "a.db"], False)])
+def test_only_one_shot_commands_on_live_databases_read_proc_locks_early(args, early):
+    from waltui.launch import reads_proc_locks_first
+
+    assert reads_proc_locks_first(args) is early

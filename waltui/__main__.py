@@ -1,3 +1,3 @@
-from waltui.cli import main
+from waltui.launch import main
 
 raise SystemExit(main())

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from waltui.model import READ_SLOTS, Lock, LockFile
+from waltui.probes import early_locks
 
 SHM_WRITE, SHM_CHECKPOINT, SHM_RECOVER, SHM_READ0 = 120, 121, 122, 123
 SHM_DMS = SHM_WRITE + 8  # 128: the first byte after the eight lock bytes
@@ -55,11 +56,13 @@ class LockTable:
                 ) -> LockTable | None:
         """inodes: only lines on these inodes are decoded (the watched databases' and
         -shm's); on a host with 20,000 unrelated locks the rest cost a split, no more."""
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError:
-            return None
+        data = early_locks.take(path)  # a one-shot command's read, begun at its start
+        if data is None:
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                return None
         last = _LAST_TABLE.get(path)
         if last is not None and last[0] == data and last[1] == inodes:
             return last[2]  # nothing came or went on the whole host: the same table
