@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from tests.conftest import waltui_json
 from tests.test_ui import wait_for
-from waltui.collector.commands import Change
+from waltui.collector.changes import Change
 from waltui.config import Config
 from waltui.demo import demo_config, start_workload
 from waltui.recording.codec import Damaged, encode, pack, unpack

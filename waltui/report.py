@@ -17,7 +17,7 @@ from waltui.model import Reader, Reading, WalIndex
 from waltui.units import human_bytes, human_seconds, literal_lines, visible, who
 
 if TYPE_CHECKING:
-    from waltui.collector.commands import Change
+    from waltui.collector.changes import Change
 
 JSON_SCHEMA_VERSION = 1  # bumped only when a field changes meaning; fields are only added
 

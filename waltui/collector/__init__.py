@@ -2,16 +2,18 @@
 (the dashboard, `check`, `snapshot`) talk to it through a CollectorClient and keep their
 own history (consumer.Readings). Imports nothing of Textual or Rich (tests/test_layers.py).
 
-The transport (pickle, subprocess, the client threads) is imported on first use of one of
-its names: `snapshot` and `check` run a Poller in their own thread and never need it."""
+`snapshot` and `check` run a Poller in their own thread: the loop, the consumer's side and
+the transport (pickle, subprocess, the client threads) are imported on first use of one of
+their names, and the classes they define cost those commands' start-up nothing."""
 
 from typing import TYPE_CHECKING
 
-from waltui.collector.commands import Batch, Change
-from waltui.collector.consumer import Readings, Update
-from waltui.collector.core import Collector, Poller, raise_fd_limit
+from waltui.collector.changes import Batch, Change
+from waltui.collector.core import Poller, raise_fd_limit
 
 if TYPE_CHECKING:
+    from waltui.collector.consumer import Readings, Update
+    from waltui.collector.loop import Collector
     from waltui.collector.transport import (
         CollectorClient,
         Frame,
@@ -20,15 +22,16 @@ if TYPE_CHECKING:
         make_client,
     )
 
-_TRANSPORT = frozenset({"CollectorClient", "Frame", "ProcessClient", "ThreadClient",
-                        "make_client"})
+_LAZY = {"Collector": "loop", "Readings": "consumer", "Update": "consumer",
+         **dict.fromkeys(("CollectorClient", "Frame", "ProcessClient", "ThreadClient",
+                          "make_client"), "transport")}
 
 
 def __getattr__(name: str) -> object:
-    if name in _TRANSPORT:
-        from waltui.collector import transport
+    if name in _LAZY:
+        from importlib import import_module
 
-        return getattr(transport, name)
+        return getattr(import_module(f"waltui.collector.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -12,8 +12,9 @@ import sys
 import threading
 from dataclasses import replace
 
-from waltui.collector.commands import Batch, Stop
-from waltui.collector.core import Collector
+from waltui.collector.changes import Batch
+from waltui.collector.commands import Stop
+from waltui.collector.loop import Collector
 from waltui.collector.transport import read_frame, write_frame
 from waltui.heap import freeze_startup_heap, tune_collector
 from waltui.probes.processes import add_own_pid

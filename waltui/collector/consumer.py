@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from waltui.collector.commands import Batch, Change
+from waltui.collector.changes import Batch, Change
 from waltui.history import ChartHistory, CheckpointResult
 from waltui.model import Finding, Reading
 

@@ -1,29 +1,15 @@
-"""Observers, histories and findings for a set of databases, one cycle at a time; and the
-loop that runs cycles every interval and takes commands between them. No threads of its
-own and no UI: a transport decides where it runs (waltui/collector/transport.py)."""
+"""Observers, histories and findings for a set of databases, one cycle at a time (the loop
+that runs cycles every interval is loop.py). No threads of its own and no UI: `snapshot`
+and `check` call it directly, a transport runs the loop (waltui/collector/transport.py)."""
 
 from __future__ import annotations
 
-import queue
 import resource
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 
-from waltui.collector.commands import (
-    Attach,
-    Batch,
-    Change,
-    Command,
-    Detach,
-    Pause,
-    PollNow,
-    RecordCheckpoint,
-    SetInterval,
-    Stop,
-)
+from waltui.collector.changes import Change
 from waltui.config import Config
 from waltui.deadline import GuardedReads
 from waltui.discovery import canonical
@@ -36,6 +22,8 @@ from waltui.probes.reading import DatabaseObserver, PollContext, handed_out_agai
 
 @dataclass
 class DatabaseState:
+    """One attached database between polls: what the next poll is judged against."""
+
     path: str
     observer: DatabaseObserver
     history: History = field(default_factory=History)  # what the rules judge growth from
@@ -150,72 +138,3 @@ class Poller:
                     tuple(f for f in state.findings if f.code not in now)))
             state.reading, state.findings = reading, findings
         return changes
-
-
-class Collector:
-    """Runs a Poller every ``interval`` seconds until stopped, applying commands between
-    cycles, so only the thread in ``run`` ever touches observers and histories."""
-
-    def __init__(self, config: Config, emit: Callable[[Batch], None],
-                 lock_source: str = "auto") -> None:
-        self.poller = Poller(config, lock_source)
-        self.interval = config.interval
-        self.paused = False
-        self._emit = emit
-        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-
-    def send(self, command: Command) -> None:
-        """From any thread."""
-        self._commands.put(command)
-        if isinstance(command, Stop):
-            self._stop.set()
-        self._wake.set()
-
-    def run(self) -> None:
-        raise_fd_limit()
-        try:
-            while not self._stop.is_set():
-                detached = self._apply_commands()
-                if not self.paused and self.poller.states:
-                    started = time.monotonic()
-                    changes = self.poller.poll_once(self._stop.is_set, changed_only=True)
-                    took = time.monotonic() - started
-                    if not self._stop.is_set():
-                        self._emit(Batch(tuple(changes), len(self.poller.states), took,
-                                         time.time(), detached))
-                    # start to start; when a cycle outlasts the interval, still rest a little
-                    rest = self.interval - (time.monotonic() - started)
-                    self._wake.wait(max(rest, self.interval / 10))
-                else:
-                    if detached:
-                        self._emit(Batch((), len(self.poller.states), 0.0, time.time(),
-                                         detached))
-                    self._wake.wait(self.interval)
-                self._wake.clear()
-        finally:
-            self.poller.close()
-
-    def _apply_commands(self) -> tuple[str, ...]:
-        detached: list[str] = []
-        while True:
-            try:
-                command = self._commands.get_nowait()
-            except queue.Empty:
-                return tuple(detached)
-            if isinstance(command, Attach):
-                self.poller.attach(command.path)
-            elif isinstance(command, Detach):
-                if self.poller.detach(command.path):
-                    detached.append(command.path)
-            elif isinstance(command, SetInterval):
-                self.interval = max(0.1, command.seconds)
-            elif isinstance(command, Pause):
-                self.paused = command.paused
-            elif isinstance(command, RecordCheckpoint):
-                state = self.poller.states.get(command.path)
-                if state is not None:
-                    state.history.checkpoints.append(command.result)
-            elif isinstance(command, (PollNow, Stop)):
-                pass  # the wake-up was the point

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
+from waltui.collector.changes import Batch
 from waltui.collector.commands import (
     Attach,
-    Batch,
     Command,
     Detach,
     Pause,
@@ -30,7 +30,7 @@ from waltui.collector.commands import (
     SetInterval,
     Stop,
 )
-from waltui.collector.core import Collector
+from waltui.collector.loop import Collector
 from waltui.config import Config
 from waltui.history import CheckpointResult
 from waltui.probes.processes import add_own_pid

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import apsw
 
-from waltui.collector.commands import Batch, Change
+from waltui.collector.changes import Batch, Change
 from waltui.history import CheckpointResult
 from waltui.recording.codec import Damaged, from_json, inflate, unpack
 from waltui.recording.schema import KEYFRAME_EVERY, KIND, SCHEMA_VERSION, RecordingError

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from waltui.collector.commands import Batch, Command, Pause, PollNow, SetInterval, Stop
+from waltui.collector.changes import Batch
+from waltui.collector.commands import Command, Pause, PollNow, SetInterval, Stop
 from waltui.collector.transport import CollectorClient
 from waltui.config import Config
 from waltui.recording.reader import RecordedEvent, Recording

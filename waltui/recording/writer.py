@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import apsw
 
 from waltui import __version__
-from waltui.collector.commands import Batch, Change
+from waltui.collector.changes import Batch, Change
 from waltui.deadline import within_deadline
 from waltui.history import CheckpointResult
 from waltui.recording.codec import compress, pack, to_json

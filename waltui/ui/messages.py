@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from waltui.collector.commands import Batch
+from waltui.collector.changes import Batch
 from waltui.collector.consumer import Update
 from waltui.collector.transport import Frame
 from waltui.history import CheckpointResult
