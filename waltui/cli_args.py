@@ -4,6 +4,7 @@ and the shell completions that are generated from them, so none can disagree."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn
 
@@ -27,10 +28,29 @@ SHELLS = ("bash", "zsh", "fish")
 class Parser(argparse.ArgumentParser):
     """Usage errors exit with 64 (EX_USAGE): check's 0-3 stay verdicts about databases."""
 
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        """argparse asks for a formatter at every add_argument, and the first one imports
+        shutil (with what it imports) to learn the terminal's width: 4 ms of every start."""
+        return argparse.HelpFormatter(prog=self.prog, width=_terminal_columns() - 2)
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(exits.USAGE, f"{self.prog}: error: {message}\n"
                                f"(waltui --help lists every command and option)\n")
+
+
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size's answer for help text: $COLUMNS, else stdout's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def _sources(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from waltui.keys import check_remap
 from waltui.options import ObserveOptions, QueueQuery
 
 MiB = 1024 * 1024
@@ -23,6 +22,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Thresholds:
+    """Where each health rule starts to speak; [thresholds] in the config file."""
+
     wal_bytes: int = 64 * MiB  # -wal larger than this is a warning
     wal_db_ratio: float = 2.0  # ... or larger than this many times the database
     wal_slack_ratio: float = 4.0  # -wal file this many times larger than its content
@@ -38,6 +39,8 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Config:
+    """Every setting, from defaults, the config file and the command line, in that order."""
+
     interval: float = 1.0
     read_only: bool = False
     read_only_why: str = ""  # set when something other than --read-only made it so
@@ -244,6 +247,8 @@ def _read_keys(where: str, table: dict[str, object],
                sources: Sources) -> tuple[tuple[str, str], ...]:
     """[keys] action = "key": checked against the registry of keys, so a typo or a key two
     actions would share is refused here, not found when the key does nothing."""
+    if not table:
+        return ()
     remap: dict[str, str] = {}
     for action, key in table.items():
         if not isinstance(key, str) or not key.strip():
@@ -251,6 +256,8 @@ def _read_keys(where: str, table: dict[str, object],
                               "such as \"C\", \"ctrl+k\" or \"f5\"")
         remap[str(action)] = key.strip()
         sources[f"keys.{action}"] = (key.strip(), where)
+    from waltui.keys import check_remap  # the key registry: only where [keys] is set
+
     problems = check_remap(remap)
     if problems:
         raise ConfigError(f"{where}: " + "; ".join(problems))

@@ -18,6 +18,8 @@ PLURALS = {"directory (not searched)": "directories (not searched)",
 
 @dataclass(frozen=True)
 class Found:
+    """The databases a command line named, and what it named that was left out."""
+
     paths: list[str]
     skipped: list[str]  # one sentence per directory or glob that left files out, and why
 

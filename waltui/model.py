@@ -58,6 +58,8 @@ class DbHeader:
 
 @dataclass(frozen=True)
 class WalHeader:
+    """The -wal's 32-byte header: its salts change at every WAL restart."""
+
     magic: int
     version: int
     page_size: int
@@ -91,6 +93,8 @@ class WalIndex:
 
 @dataclass(frozen=True)
 class FileFacts:
+    """What the files say without SQLite: sizes, headers and the wal-index."""
+
     db_bytes: int
     wal_bytes: int | None  # None: no -wal file
     shm_bytes: int | None
@@ -131,6 +135,8 @@ class Lock:
 
 @dataclass(frozen=True)
 class ProcessInfo:
+    """A lock holder, named for the operator: who to ask, or to stop."""
+
     pid: int
     name: str
     cmdline: str
@@ -170,6 +176,8 @@ class StaleMark:
 
 @dataclass(frozen=True)
 class Filesystem:
+    """Where a database lives: WAL needs shared memory that network filesystems lack."""
+
     type: str
     mount_point: str
     network: bool
@@ -179,6 +187,8 @@ class Filesystem:
 
 @dataclass(frozen=True)
 class QueueDepth:
+    """One queue query's answer, or why there is none."""
+
     name: str
     depth: int | None
     error: str | None = None

@@ -8,12 +8,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class QueueQuery:
+    """A named queue-depth query: one number, or (label, count) rows."""
+
     name: str
     sql: str
 
 
 @dataclass(frozen=True)
 class ObserveOptions:
+    """What an observer may ask of SQLite, and how often: the probes' part of a Config."""
+
     queries: tuple[QueueQuery, ...] = ()
     sql: bool = True  # False: never open SQLite; files, locks and pins only
     presets: bool = True
