@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import struct
 import subprocess
 import sys
@@ -177,11 +178,44 @@ def _log_path() -> str:
     return os.path.join(state_dir(), "collector.log")
 
 
+_CLOSE = object()  # the end of a child's commands: its stdin is closed
+
+
+class _PipeWriter:
+    """Frames to one child's stdin, written by a thread of its own. The pipe holds 64 KB
+    and a child still importing (or in a long cycle) does not read it: 1,000 attaches at
+    start held the dashboard's UI thread ~100 ms in write() until the child read them."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="waltui-collector-commands",
+                         daemon=True).start()
+
+    def put(self, value: object) -> None:
+        self._queue.put(value)
+
+    def close(self) -> None:
+        """After what was put before: EOF, and the child stops after its cycle."""
+        self._queue.put(_CLOSE)
+
+    def _run(self) -> None:
+        while (value := self._queue.get()) is not _CLOSE:
+            try:
+                write_frame(self._stream, value)
+            except (OSError, ValueError):  # it died: the reader thread restarts it
+                break
+        try:
+            self._stream.close()
+        except OSError:
+            pass
+
+
 class ProcessClient(CollectorClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.process: subprocess.Popen[bytes] | None = None
-        self._write_lock = threading.Lock()
+        self._writer: _PipeWriter | None = None
         self._deaths: list[float] = []
         self.restarts = 0
 
@@ -189,6 +223,8 @@ class ProcessClient(CollectorClient):
         self._spawn()
 
     def _spawn(self) -> None:
+        if self._writer is not None:
+            self._writer.close()  # a dead child's: its thread ends
         try:
             os.makedirs(os.path.dirname(_log_path()), exist_ok=True)
             errors: IO[bytes] | int = open(_log_path(), "ab")  # noqa: SIM115 (child's stderr)
@@ -201,12 +237,12 @@ class ProcessClient(CollectorClient):
         if not isinstance(errors, int):
             errors.close()
         add_own_pid(process.pid)  # its brief reads must never be blamed for a checkpoint
-        self.process = process
-        with self._write_lock:
-            assert process.stdin is not None
-            write_frame(process.stdin, (self.config, self.lock_source, os.getpid()))
-            for command in self._replay():
-                write_frame(process.stdin, command)
+        assert process.stdin is not None
+        writer = _PipeWriter(process.stdin)
+        writer.put((self.config, self.lock_source, os.getpid()))
+        for command in self._replay():
+            writer.put(command)
+        self.process, self._writer = process, writer
         threading.Thread(target=self._read, args=(process,), name="waltui-collector-pipe",
                          daemon=True).start()
 
@@ -242,14 +278,8 @@ class ProcessClient(CollectorClient):
         self._spawn()
 
     def _send(self, command: Command) -> None:
-        process = self.process
-        if process is None or process.stdin is None:
-            return
-        with self._write_lock:
-            try:
-                write_frame(process.stdin, command)
-            except (BrokenPipeError, OSError, ValueError):
-                pass  # it died: the reader thread restarts it and replays the state
+        if self._writer is not None:
+            self._writer.put(command)  # a dead child's are dropped: a new one gets _replay()
 
     @property
     def running(self) -> bool:
@@ -257,12 +287,8 @@ class ProcessClient(CollectorClient):
 
     def stop(self) -> None:
         super().stop()
-        process = self.process
-        if process is not None and process.stdin is not None:
-            try:
-                process.stdin.close()  # EOF: the child stops after its cycle
-            except OSError:
-                pass
+        if self._writer is not None:
+            self._writer.close()
 
     def join(self, timeout: float) -> None:
         if self.process is None:
