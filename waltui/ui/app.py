@@ -92,6 +92,7 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
                                          on_frame=self._frame_from_collector)
         self._on_exit = on_exit
         self.terminal_watch = TerminalWatch(self, self.action_quit, self._clean_up)
+        self._overview_table: OverviewTable | None = None
 
     # --- start and stop -----------------------------------------------------------------
     def get_default_screen(self) -> Screen[None]:
@@ -102,8 +103,7 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         # A line a database for a few; for a directory of 1,000 agents one line, so the
         # log (500 kept) still holds what happens next.
         each = len(self.initial_paths) <= ATTACH_LOGGED_EACH
-        for path in self.initial_paths:
-            self._attach_path(path, logged=each)
+        self._attach_paths(self.initial_paths, logged=each)
         if not each:
             self.state.record("", "attach", f"attached {len(self.initial_paths):,} databases")
         for note in self.initial_notes:
@@ -203,11 +203,14 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
     # --- helpers ------------------------------------------------------------------------
     @property
     def overview_table(self) -> OverviewTable | None:
-        """None until the overview screen has composed (it then fills itself from state)."""
-        try:
-            return self.screen_stack[0].query_one(OverviewTable)
-        except (NoMatches, IndexError):
-            return None
+        """None until the overview screen has composed (it then fills itself from state).
+        Kept once found: attaching 1,000 databases asked for it 1,000 times."""
+        if self._overview_table is None or not self._overview_table.is_attached:
+            try:
+                self._overview_table = self.screen_stack[0].query_one(OverviewTable)
+            except (NoMatches, IndexError):
+                return None
+        return self._overview_table
 
     def selected_path(self) -> str | None:
         for screen in reversed(self.screen_stack):
@@ -216,12 +219,13 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         table = self.overview_table
         return table.selected_path if table is not None else None
 
-    def _attach_path(self, path: str, logged: bool = True) -> None:
-        if not self.state.attach(path, logged):
-            return
-        if (table := self.overview_table) is not None:
-            table.show_pending(path)
-        self.collector.attach(path)
+    def _attach_paths(self, paths: list[str], logged: bool = True) -> None:
+        table = self.overview_table  # once: before the screen composes, a failed query each
+        for path in paths:
+            if self.state.attach(path, logged):
+                if table is not None:
+                    table.show_pending(path)
+                self.collector.attach(path)
 
     def refresh_status(self) -> None:
         try:
@@ -303,8 +307,7 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         def chosen(found: Found | None) -> None:
             if found is None:
                 return
-            for path in found.paths:
-                self._attach_path(path)
+            self._attach_paths(found.paths)
             for note in found.skipped:
                 self.state.record("", "attach", note)
             self._redraw_event_logs()

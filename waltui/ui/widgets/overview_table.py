@@ -48,6 +48,9 @@ class OverviewTable(Themed, CellCachingTable[object]):
         # column until the first resize says how wide the table really is.
         self.shown_columns: tuple[Column, ...] = ()
         self._set_columns(COLUMNS)
+        # No row until the first resize: it chooses the columns, and 1,000 rows added
+        # before it were added twice (at mount, then again with the columns that fit).
+        self._fitted = False
 
     @property
     def selected_path(self) -> str | None:
@@ -102,7 +105,7 @@ class OverviewTable(Themed, CellCachingTable[object]):
         changed = [p for p, name in names.items() if self._names.get(p) != name]
         self._names = names
         for path in changed:
-            if path in self._shown:
+            if path in self._shown and str(self._shown[path][0]) != names[path]:
                 self._shown[path] = (Text(names[path]),) + self._shown[path][1:]
                 if path in self.rows:
                     self.update_cell(path, "name", Text(names[path]), update_width=True)
@@ -192,8 +195,10 @@ class OverviewTable(Themed, CellCachingTable[object]):
         header has the rest)."""
         name_width = max((len(n) for n in self._names.values()), default=8)
         wanted = fitting(self.size.width, max(name_width, len("database")))
-        if wanted != self.shown_columns:
-            self._set_columns(wanted)
+        if wanted != self.shown_columns or not self._fitted:
+            self._fitted = True
+            if wanted != self.shown_columns:
+                self._set_columns(wanted)
             self._rebuild()
 
     def keep_sorted(self) -> None:
@@ -250,6 +255,8 @@ class OverviewTable(Themed, CellCachingTable[object]):
         return width > self.columns[ColumnKey(column)].content_width
 
     def _add(self, path: str) -> None:
+        if not self._fitted:
+            return  # the first resize adds every row
         if path not in self._shown:
             self._shown[path] = (Text(self.name_of(path)),) + ("…",) * (
                 len(self.shown_columns) - 1)
