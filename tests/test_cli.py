@@ -136,3 +136,21 @@ def test_a_directory_says_what_it_skipped(tmp_path):
         str(tmp_path / "queue.db")]
     assert out.stderr == (f"waltui: {tmp_path}: 2 files skipped: 1 not SQLite (no \"SQLite "
                           "format 3\" header), 1 directory (not searched)\n")
+
+
+def test_a_directory_reached_through_links_names_each_database_as_sqlite_would(tmp_path):
+    """SQLite resolves every link in a database's path (its -wal and -shm sit beside the
+    target); a directory's files resolve their directory once, and a file that is itself a
+    link its own way."""
+    from waltui.discovery import discover
+
+    real, elsewhere = tmp_path / "real", tmp_path / "elsewhere"
+    real.mkdir()
+    elsewhere.mkdir()
+    (tmp_path / "via").symlink_to(real)
+    for db in (real / "a.db", elsewhere / "target.db"):
+        sqlite3.connect(db).execute("CREATE TABLE t(x)").connection.close()
+    (real / "b.db").symlink_to(elsewhere / "target.db")
+    found = discover([str(tmp_path / "via")]).paths
+    assert found == [os.path.realpath(real / "a.db"), os.path.realpath(elsewhere / "target.db")]
+    assert found == [os.path.realpath(tmp_path / "via" / name) for name in ("a.db", "b.db")]

@@ -11,8 +11,6 @@ import os
 import signal
 from dataclasses import dataclass
 
-import psutil
-
 from waltui.model import Reading
 from waltui.probes.pins import limit_frame
 from waltui.probes.processes import own_pids
@@ -54,6 +52,8 @@ def describe(reading: Reading, pid: int) -> Target | None:
     """What the operator is asked about; None when the process is gone or is waltui."""
     if pid in own_pids():
         return None
+    import psutil  # here, not at the top: 8 ms of the dashboard's start, for a rare key
+
     try:
         started = psutil.Process(pid).create_time()
     except psutil.Error:
@@ -71,6 +71,8 @@ def describe(reading: Reading, pid: int) -> Target | None:
 
 def send(target: Target, sig: signal.Signals) -> str:
     """Signal the target if it is still the same process; say what happened."""
+    import psutil
+
     try:
         if psutil.Process(target.pid).create_time() != target.started:
             return f"not sent: pid {target.pid} is now another process (the one shown ended)"

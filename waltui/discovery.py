@@ -68,8 +68,24 @@ def canonical(path: str) -> str:
 def canonical_all(paths: list[str]) -> list[str]:
     """canonical() of one argument's paths under one deadline: a helper thread per path
     made a directory of 1,000 databases ~0.3 s slower to start."""
-    return within_deadline(lambda: [os.path.realpath(p) for p in paths],
-                           [os.path.abspath(p) for p in paths])
+    return within_deadline(lambda: _realpaths(paths), [os.path.abspath(p) for p in paths])
+
+
+def _realpaths(paths: list[str]) -> list[str]:
+    """os.path.realpath of each, with a directory resolved once for all its files: realpath
+    lstats every component of every path (3,000-6,000 calls for a directory of 1,000), and
+    a file that is not itself a link resolves to its resolved directory and its name."""
+    directories: dict[str, str] = {}
+    resolved = []
+    for path in paths:
+        head, tail = os.path.split(path)
+        if tail in ("", ".", "..") or os.path.islink(path):
+            resolved.append(os.path.realpath(path))
+            continue
+        if head not in directories:
+            directories[head] = os.path.realpath(head or ".")
+        resolved.append(os.path.join(directories[head], tail))
+    return resolved
 
 
 def _keep_databases(where: str, candidates: list[str]) -> tuple[list[str], str | None]:
