@@ -110,6 +110,33 @@ def test_a_collector_process_that_dies_is_restarted_with_the_same_databases(tmp_
         client.join(3)
 
 
+def test_commands_never_wait_for_a_collector_process_that_is_not_reading(tmp_path):
+    """The pipe holds 64 KB, and a child still importing (here: stopped) does not read
+    it. 1,500 attaches and 100 detaches (~150 KB of commands) return at once, and arrive
+    in order once it reads again."""
+    got = Received()
+    client = make_client("process", FAST, got.batch, got.notice)
+    client.start()
+    child = client.process.pid
+    os.kill(child, signal.SIGSTOP)
+    try:
+        paths = [str(tmp_path / f"agent-{i:04d}.db") for i in range(1500)]  # none exists
+        sender = threading.Thread(target=lambda: [
+            *(client.attach(path) for path in paths),
+            *(client.detach(path) for path in paths[:100])])
+        sender.start()
+        sender.join(10)
+        assert not sender.is_alive(), "the caller waited for the stopped collector"
+        os.kill(child, signal.SIGCONT)
+        got.wait(lambda: got.batches and got.batches[-1].polled == 1400 and {
+            path for batch in got.batches for path in batch.detached} == set(paths[:100]),
+            timeout=60)
+    finally:
+        os.kill(child, signal.SIGCONT)
+        client.stop()
+        client.join(5)
+
+
 async def dashboard_goes_on(tmp_path, disrupt, says: str) -> None:
     """The real app, disrupted: it logs what happened and the polls after it still apply."""
     db = quiet_db(tmp_path / "agent.db")
