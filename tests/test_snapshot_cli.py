@@ -122,3 +122,19 @@ def test_a_reader_that_goes_away_and_ctrl_c_end_quietly(tmp_path):
     watcher.send_signal(signal.SIGINT)
     assert watcher.wait(timeout=10) == 130
     assert watcher.stderr.read() == "waltui: interrupted\n"
+
+
+def test_a_one_shot_command_that_ends_at_once_still_leaves_its_output_and_its_log(tmp_path):
+    """snapshot and check end without the interpreter's teardown (launch.end_now): what they
+    wrote to a pipe and to the --debug log is all there."""
+    for i in range(40):  # JSON larger than stdout's buffer
+        make_wal_db(tmp_path / f"agent-{i:02d}.db")
+    state = tmp_path / "state"
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    out = subprocess.run([sys.executable, "-m", "waltui", "snapshot", "--json", "--debug",
+                          str(tmp_path)], capture_output=True, text=True, timeout=60,
+                         env={**buffered, "XDG_STATE_HOME": str(state)})
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout) > 8192 and len(waltui_json(out.stdout)["databases"]) == 40
+    log = (state / "waltui" / "waltui.log").read_text()
+    assert "DEBUG waltui" in log and "'--debug'" in log

@@ -1,25 +1,55 @@
-"""The console script's entry: what a one-shot command can begin before the imports.
+"""The console script's entry: what a one-shot command can save around its work.
 
-`snapshot` and `check` are one poll and a report, and much of their time is the
-interpreter importing waltui. The first read of /proc/locks sleeps in the kernel for about
-as long (probes/early_locks.py), so it begins first, in a thread, and overlaps them.
+`snapshot` and `check` are one poll and a report, and most of their time is the interpreter
+starting, importing and tearing down. The first read of /proc/locks sleeps in the kernel
+(probes/early_locks.py), so it begins first, in a thread, and overlaps the imports; and
+once the report is written and flushed the process ends without the teardown.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import NoReturn
+
+from waltui import exits
 
 ONE_SHOT = ("snapshot", "check")
 
 
 def main() -> int:
-    if reads_proc_locks_first(sys.argv[1:]):
+    args = sys.argv[1:]
+    if reads_proc_locks_first(args):
         from waltui.probes import early_locks
 
         early_locks.start()
     from waltui.cli import main as run
 
-    return run()
+    code = run()
+    if args and args[0] in ONE_SHOT:
+        end_now(code)
+    return code
+
+
+def end_now(code: int) -> NoReturn:
+    """Flush what was written and end: an interpreter's teardown frees every object of
+    every module one by one, 11 ms of a 110 ms `snapshot`, and a one-shot command has
+    nothing left to clean up (no file of its own open, its threads are daemons)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away after the last write
+        code = exits.CLOSED_PIPE
+    except (OSError, ValueError):
+        pass
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    if "logging" in sys.modules:  # --debug, or a crash: its log file's last lines
+        import logging
+
+        logging.shutdown()
+    os._exit(code)
 
 
 def reads_proc_locks_first(args: list[str]) -> bool:
