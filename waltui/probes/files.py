@@ -17,7 +17,6 @@ import os
 import stat
 import struct
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -36,15 +35,17 @@ _open_connections = 0
 _deferred_closes: list[int] = []
 
 
-@contextlib.contextmanager
-def sqlite_guard() -> Iterator[None]:
-    """Mark that a SQLite connection of ours is open: raw-fd closes wait until none is."""
-    global _open_connections
-    with _guard_lock:
-        _open_connections += 1
-    try:
-        yield
-    finally:
+class _SqliteGuard:
+    """Marks that a SQLite connection of ours is open: raw-fd closes wait until none is.
+    A class, not a generator: every changed database's poll enters it."""
+
+    def __enter__(self) -> None:
+        global _open_connections
+        with _guard_lock:
+            _open_connections += 1
+
+    def __exit__(self, *_: object) -> None:
+        global _open_connections
         with _guard_lock:
             _open_connections -= 1
             ready = _deferred_closes[:] if _open_connections == 0 else []
@@ -52,6 +53,14 @@ def sqlite_guard() -> Iterator[None]:
                 _deferred_closes.clear()
         for fd in ready:
             _close_quietly(fd)
+
+
+_SQLITE_GUARD = _SqliteGuard()
+
+
+def sqlite_guard() -> _SqliteGuard:
+    """``with sqlite_guard():`` around every SQLite connection waltui opens."""
+    return _SQLITE_GUARD
 
 
 def close_when_safe(fd: int) -> None:

@@ -10,6 +10,7 @@ statement. Every connection is opened inside files.sqlite_guard() (the close haz
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import time
@@ -33,10 +34,15 @@ _URI_BYTE = tuple(chr(b) if b in _URI_SAFE else f"%{b:02X}" for b in range(256))
 
 def _uri(path: str, **params: str) -> str:
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    # Quote the file system's bytes: a name that is not UTF-8 keeps its raw bytes (%FF),
-    # which SQLite decodes back to the very same name.
-    quoted = "".join(_URI_BYTE[b] for b in os.fsencode(path))
-    return f"file:{quoted}" + (f"?{query}" if query else "")
+    return f"file:{_quoted(path)}" + (f"?{query}" if query else "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(path: str) -> str:
+    """The file system's bytes, quoted: a name that is not UTF-8 keeps its raw bytes (%FF),
+    which SQLite decodes back to the very same name. Kept: a database is opened again
+    at every change."""
+    return "".join(_URI_BYTE[b] for b in os.fsencode(path))
 
 
 def harden(conn: apsw.Connection, *, observer: bool, checkpoint_on_close: bool = False
