@@ -14,9 +14,9 @@ from waltui.actions import (
     IntegrityRun,
     Refused,
     checkpoint,
-    describe_checkpoint,
     set_pragma,
 )
+from waltui.history import describe_checkpoint
 from waltui.recovery import guided_recovery
 
 

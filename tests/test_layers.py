@@ -64,3 +64,13 @@ def test_snapshot_and_check_run_without_textual(tmp_path: Path, monkeypatch):
         # socket (the host name is os.uname's), difflib (for a mistyped command).
         slow = {"waltui.collector.transport", "logging", "tomllib", "socket", "difflib"}
         assert loaded & slow == set(), command
+
+
+def test_the_dashboard_paints_before_it_loads_the_probes_rules_actions_or_recordings():
+    """Its collector runs in a child process, and actions, recordings and signals wait for
+    a key: the first paint imports none of them (together ~60 ms of it)."""
+    loaded = imported_by("import waltui.ui.app")
+    later = {"apsw", "psutil", "waltui.probes.reading", "waltui.probes.sqlite", "waltui.health",
+             "waltui.collector.core", "waltui.collector.loop", "waltui.actions",
+             "waltui.recording.reader", "waltui.recording.writer", "waltui.recording.replay"}
+    assert "textual.app" in loaded and loaded & later == set()

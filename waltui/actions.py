@@ -115,23 +115,6 @@ def checkpoint(path: str, mode: str, *, deadline: float = 10.0, read_only: bool 
     return result(outcome, row, attempts, message, blamed)
 
 
-def describe_checkpoint(result: CheckpointResult) -> str:
-    """One line an operator can trust: the outcome in words and all the numbers."""
-    from waltui.units import human_bytes
-    numbers = (f"busy={result.busy} log={result.log} checkpointed={result.checkpointed}"
-               if result.log is not None else "no result row")
-    words = {"done": "done: every frame copied", "partial": "partial: readers stopped it",
-             "busy": "busy: could not finish", "error": "error", "refused": "refused"}
-    text = (f"{result.mode} checkpoint {words[result.outcome]}; {numbers}; "
-            f"{result.attempts} attempt(s) in {result.elapsed:.2f} s; -wal "
-            f"{human_bytes(result.wal_bytes_before)} -> {human_bytes(result.wal_bytes_after)}")
-    if result.message:
-        text += f"; {result.message}"
-    if result.blockers:
-        text += "; stopped by " + ", ".join(result.blockers)
-    return text
-
-
 @dataclass
 class IntegrityRun:
     """An integrity check that the UI can watch (progress) and cancel (apsw interrupt)."""

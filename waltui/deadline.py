@@ -16,10 +16,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from waltui.model import DbError, Reading
-from waltui.probes.reading import DatabaseObserver, PollContext
+
+if TYPE_CHECKING:  # discovery's within_deadline, in the dashboard, needs none of the probes
+    from waltui.probes.reading import DatabaseObserver, PollContext
 
 READ_DEADLINE_SECONDS = 2.0
 _WATCH_STEP = 0.05

@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from waltui.model import Reading
+from waltui.units import human_bytes
 
 DEFAULT_CAPACITY = 300
 MAX_QUEUE_SERIES = 64  # labels from SQL are outside data: a query could invent one a poll
@@ -72,6 +73,22 @@ class CheckpointResult:
     finished_at: float
     message: str = ""
     blockers: tuple[str, ...] = ()  # "pid 4121 `python agent.py` (read slot 1 at frame 151)"
+
+
+def describe_checkpoint(result: CheckpointResult) -> str:
+    """One line an operator can trust: the outcome in words and all the numbers."""
+    numbers = (f"busy={result.busy} log={result.log} checkpointed={result.checkpointed}"
+               if result.log is not None else "no result row")
+    words = {"done": "done: every frame copied", "partial": "partial: readers stopped it",
+             "busy": "busy: could not finish", "error": "error", "refused": "refused"}
+    text = (f"{result.mode} checkpoint {words[result.outcome]}; {numbers}; "
+            f"{result.attempts} attempt(s) in {result.elapsed:.2f} s; -wal "
+            f"{human_bytes(result.wal_bytes_before)} -> {human_bytes(result.wal_bytes_after)}")
+    if result.message:
+        text += f"; {result.message}"
+    if result.blockers:
+        text += "; stopped by " + ", ".join(result.blockers)
+    return text
 
 
 class History:

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from waltui.actions import (
     IntegrityRun,
     checkpoint,
-    describe_checkpoint,
     locks_now,
 )
-from waltui.history import CheckpointResult
+from waltui.history import CheckpointResult, describe_checkpoint
 from waltui.operations import READ_ONLY_REFUSAL
 from waltui.report import named_process
 

@@ -2,17 +2,18 @@
 (the dashboard, `check`, `snapshot`) talk to it through a CollectorClient and keep their
 own history (consumer.Readings). Imports nothing of Textual or Rich (tests/test_layers.py).
 
-`snapshot` and `check` run a Poller in their own thread: the loop, the consumer's side and
-the transport (pickle, subprocess, the client threads) are imported on first use of one of
-their names, and the classes they define cost those commands' start-up nothing."""
+Each part is imported on first use of one of its names. `snapshot` and `check` run a
+Poller in their own thread and never need the loop, the consumer's side or the transport
+(pickle, subprocess, the client threads); the dashboard, whose collector runs in a child
+process, never needs the Poller, the probes or the rules."""
 
 from typing import TYPE_CHECKING
 
 from waltui.collector.changes import Batch, Change
-from waltui.collector.core import Poller, raise_fd_limit
 
 if TYPE_CHECKING:
     from waltui.collector.consumer import Readings, Update
+    from waltui.collector.core import Poller, raise_fd_limit
     from waltui.collector.loop import Collector
     from waltui.collector.transport import (
         CollectorClient,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {"Collector": "loop", "Readings": "consumer", "Update": "consumer",
+         "Poller": "core", "raise_fd_limit": "core",
          **dict.fromkeys(("CollectorClient", "Frame", "ProcessClient", "ThreadClient",
                           "make_client"), "transport")}
 

@@ -31,7 +31,6 @@ from waltui.collector.commands import (
     SetInterval,
     Stop,
 )
-from waltui.collector.loop import Collector
 from waltui.config import Config
 from waltui.history import CheckpointResult
 from waltui.probes.processes import add_own_pid
@@ -77,6 +76,8 @@ class Frame:
 class CollectorClient:
     """What every consumer calls; the state it shows (interval, paused, cycle time) is kept
     here, so it never reads the collector's own variables across a thread or process."""
+
+    plays_a_recording = False  # True for recording.replay.ReplayClient
 
     def __init__(self, config: Config, on_batch: Callable[[Batch], None],
                  on_notice: Notice = lambda severity, text: None,
@@ -153,6 +154,10 @@ class CollectorClient:
 
 class ThreadClient(CollectorClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Here, not at the top: a dashboard whose collector is a child process never
+        # imports the probes and rules the loop brings (~25 ms of its first paint).
+        from waltui.collector.loop import Collector
+
         super().__init__(*args, **kwargs)
         self.collector = Collector(self.config, self._received, self.lock_source)
         self._thread: threading.Thread | None = None

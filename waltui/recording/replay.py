@@ -32,6 +32,8 @@ class Move:
 
 
 class ReplayClient(CollectorClient):
+    plays_a_recording = True
+
     def __init__(self, recording: Recording, on_batch: Callable[[Batch], None],
                  on_notice: Callable[[str, str], None] = lambda severity, text: None,
                  on_event: Callable[[RecordedEvent], None] = lambda event: None,

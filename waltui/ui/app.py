@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
@@ -21,10 +21,6 @@ from waltui.collector import Update, make_client
 from waltui.config import Config
 from waltui.discovery import Found
 from waltui.heap import collect_young, tune_collector
-from waltui.probes.sql_values import opens_immutable
-from waltui.recording.reader import RecordedEvent, Recording
-from waltui.recording.replay import ReplayClient, replay_paths
-from waltui.recording.writer import Recorder
 from waltui.ui.announcing import Announcing
 from waltui.ui.batch_intake import BatchIntake
 from waltui.ui.database_actions import DatabaseActions
@@ -45,6 +41,10 @@ from waltui.ui.state import DashboardState
 from waltui.ui.status_line import status_text
 from waltui.ui.terminal_watch import TerminalWatch
 from waltui.ui.widgets.overview_table import OverviewTable
+
+if TYPE_CHECKING:  # recordings: imported where `replay` or --record uses them, not at start
+    from waltui.recording.reader import RecordedEvent, Recording
+    from waltui.recording.writer import Recorder
 
 # Screens other than the overview and detail are imported where they are opened: the first
 # paint does not wait for them.
@@ -68,6 +68,8 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         shown instead of live databases (`waltui replay`)."""
         super().__init__()
         if replay is not None:
+            from waltui.recording.replay import ReplayClient, replay_paths
+
             paths = replay_paths(replay)
             config = replace(config, read_only=True, read_only_why="this is a recording")
         self.initial_notes = list(notes)
@@ -258,6 +260,9 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         return path
 
     def _immutable(self, path: str) -> bool:
+        # SQLite's side of the house, imported when a key asks for it, not at start
+        from waltui.probes.sql_values import opens_immutable
+
         update = self.latest.get(path)
         return bool(update and update.reading.files and opens_immutable(update.reading.files))
 

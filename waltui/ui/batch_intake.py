@@ -11,12 +11,15 @@ from __future__ import annotations
 import pickle
 from collections import deque
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from waltui.collector import Batch, Frame, Update
 from waltui.heap import freeze_startup_heap
-from waltui.recording.writer import Recorder
 from waltui.ui.app_base import AppBase
 from waltui.ui.messages import BatchArrived, CollectorNotice
+
+if TYPE_CHECKING:  # --record's: imported where it is created
+    from waltui.recording.writer import Recorder
 
 APPLY_SLICE = 50  # changes applied per turn of the message loop (~2-4 ms of work)
 

@@ -10,9 +10,9 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from waltui.actions import checkpoint, describe_checkpoint
 from waltui.blame import checkpoint_outlook
 from waltui.culprit import CONSEQUENCES, culprit, describe, send
+from waltui.history import describe_checkpoint
 from waltui.ui.perform import Outcome, Performer
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen
@@ -91,6 +91,10 @@ class DatabaseActions(Performer):
         self.push_screen(ConfirmScreen(f"Send {sig.name} to {target.label}?", body), first)
 
     def _checkpoint(self, path: str, mode: str, cancelled: Callable[[], bool]) -> Outcome:
+        from waltui.actions import (
+            checkpoint,  # SQLite's side, in the worker: not at start
+        )
+
         result = checkpoint(path, mode, deadline=self.config.checkpoint_deadline,
                             journal_size_limit=self.config.checkpoint_journal_size_limit,
                             cancelled=cancelled)

@@ -5,15 +5,17 @@ draws; the status line says where the replay is."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from textual.message import Message
 
 from waltui.history import CheckpointResult
-from waltui.recording.reader import RecordedEvent
-from waltui.recording.replay import ReplayClient
-from waltui.recording.writer import Recorder
 from waltui.ui.app_base import AppBase
+
+if TYPE_CHECKING:  # imported where `replay` or --record uses them: not at every start
+    from waltui.recording.reader import RecordedEvent
+    from waltui.recording.replay import ReplayClient
+    from waltui.recording.writer import Recorder
 
 
 @dataclass
@@ -33,7 +35,7 @@ class ReplayControls(AppBase):
 
     @property
     def replay(self) -> ReplayClient | None:
-        return self.collector if isinstance(self.collector, ReplayClient) else None
+        return cast("ReplayClient", self.collector) if self.collector.plays_a_recording else None
 
     def record_event(self, path: str, kind: str, text: str,
                      checkpoint: CheckpointResult | None = None) -> None:

@@ -8,7 +8,6 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from waltui.actions import CHECKPOINT_MODES
 from waltui.ui.messages import ActionFinished
 from waltui.ui.perform import Performer
 from waltui.ui.typed import app_of
@@ -70,6 +69,10 @@ class CheckpointScreen(ModalScreen[str | None]):
         self.db_name, self.deadline, self.outlook = name, deadline, outlook
 
     def compose(self) -> ComposeResult:
+        from waltui.actions import (
+            CHECKPOINT_MODES,  # SQLite's side: when the dialog opens
+        )
+
         with Vertical(classes="dialog"):
             yield Static(f"Checkpoint {visible(self.db_name)}: copies WAL frames into the "
                          f"database file (writes). Retries with backoff for up to "

@@ -14,8 +14,7 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Static
 
-from waltui.actions import describe_checkpoint
-from waltui.history import CheckpointResult
+from waltui.history import CheckpointResult, describe_checkpoint
 from waltui.recovery import STEPS, RecoveryRun, RecoveryStep
 from waltui.ui.messages import ActionProgress
 from waltui.ui.palette import ThemedStatic

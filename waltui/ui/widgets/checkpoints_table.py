@@ -7,8 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from waltui.actions import describe_checkpoint
-from waltui.history import CheckpointResult, History
+from waltui.history import CheckpointResult, History, describe_checkpoint
 from waltui.ui.format import checkpoint_row
 from waltui.ui.palette import Themed
 from waltui.units import visible
