@@ -27,3 +27,17 @@ def test_commands_are_cut_to_width_with_an_ellipsis() -> None:
 def test_every_message_names_a_process_the_same_way() -> None:
     assert who(4121, "/usr/bin/python3 agent.py /srv/q.db") == "pid 4121 `python3 agent.py q.db`"
     assert who(4121, None) == "pid 4121"  # gone before its details were read
+
+
+def test_text_that_is_printable_needs_no_escape_so_visible_may_skip_its_search():
+    """visible() returns printable text as it is, without its search: that holds only while
+    no character it escapes is printable, which every code point here checks."""
+    import re
+
+    from waltui import units
+
+    for newlines in (False, True):
+        escaped = re.compile(units._PATTERNS[newlines])
+        assert not [c for c in map(chr, range(0x110000)) if c.isprintable() and escaped.match(c)]
+    assert units.visible("agent\u202e.db\x1b[2J") == "agent\\u202e.db\\x1b[2J"
+    assert units.visible("q\u200b.db") == "q\u200b.db"  # not printable, not in the set
