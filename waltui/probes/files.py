@@ -17,7 +17,6 @@ import os
 import stat
 import struct
 import threading
-from dataclasses import replace
 from typing import NamedTuple
 
 from waltui.model import READ_SLOTS, DbError, DbHeader, FileFacts, WalHeader, WalIndex
@@ -186,29 +185,27 @@ class FileWatch:
                     "not_regular", f"{sidecar(self.path, suffix)} is a {file_kind(side)}, not "
                     "a regular file: nothing of this database is opened (SQLite would block "
                     "on it or fail)")
+        wal_header, wal_index, shm_error = None, None, None
+        if error is None:  # a database file whose header is not SQLite's: nothing beside it
+            self.wal.refresh(wal_st)
+            self.shm.refresh(shm_st)
+            wal_header = parse_wal_header(self.wal.pread(32)) if wal_st else None
+            if shm_st is not None:
+                wal_index, shm_error = self.read_wal_index()
         facts = FileFacts(
             db_bytes=db_st.st_size,
             wal_bytes=wal_st.st_size if wal_st else None,
             shm_bytes=shm_st.st_size if shm_st else None,
             journal_bytes=journal_st.st_size if journal_st else None,
             db_header=header,
-            wal_header=None,
-            wal_index=None,
+            wal_header=wal_header,
+            wal_index=wal_index,
             db_inode=(db_st.st_dev, db_st.st_ino),
             shm_inode=(shm_st.st_dev, shm_st.st_ino) if shm_st else None,
             db_links=db_st.st_nlink,
             journal_hot=db_st.st_size > 0 and journal_looks_hot(journal_st, self.journal_path),
         )
-        if error is not None:
-            return facts, error
-        self.wal.refresh(wal_st)
-        self.shm.refresh(shm_st)
-        wal_header = parse_wal_header(self.wal.pread(32)) if wal_st else None
-        wal_index, shm_error = (None, None)
-        if shm_st is not None:
-            wal_index, shm_error = self.read_wal_index()
-        facts = replace(facts, wal_header=wal_header, wal_index=wal_index)
-        return facts, shm_error
+        return facts, error or shm_error
 
     def fingerprint(self) -> tuple[tuple[object, ...] | None, Stats | None]:
         """Everything a WAL database's reading is made of that can change, read as cheaply

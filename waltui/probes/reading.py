@@ -222,8 +222,8 @@ class DatabaseObserver:
             journal_mode=header.journal_mode if header else None,
             page_size=header.page_size if header else None,
             held_locks=held, readers=readers, filesystem=filesystem,
-            stale_marks=tuple(replace(m, ours=marks.get(m.slot) == m.read_mark)
-                              for m in stale),
+            stale_marks=tuple(m if m.ours == (marks.get(m.slot) == m.read_mark)
+                              else replace(m, ours=not m.ours) for m in stale),
             pragmas=sql.pragmas, queues=sql.queues, sql_taken_at=sql_taken_at,
             notes=(*sql.notes, ctx.lock_note) if ctx.lock_note else sql.notes,
             poll_ms=(time.perf_counter() - started) * 1000, opened_as=opened_as,
