@@ -6,6 +6,7 @@ import os
 import pwd
 import time
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import replace
 
 from waltui.model import ProcessInfo
 
@@ -53,7 +54,9 @@ class ProcessProbe:
     PRUNE_ABOVE = 128
 
     def __init__(self) -> None:
-        self._static: dict[tuple[int, float], tuple[str, str, str]] = {}
+        # The last description of each process: handed out again, the very same object,
+        # while its state is the same (a repeated reading compares holders by identity).
+        self._known: dict[tuple[int, float], ProcessInfo] = {}
 
     def describe(self, pids: Iterable[int]) -> dict[int, ProcessInfo]:
         found: dict[int, ProcessInfo] = {}
@@ -66,19 +69,21 @@ class ProcessProbe:
                 continue  # gone since /proc/locks named it (or not ours to see)
             key = (pid, state[1])
             live_keys.add(key)
-            if key not in self._static:
+            known = self._known.get(key)
+            if known is None:
                 static = _proc_static(pid)
                 if static is None:
                     found[pid] = ProcessInfo(pid, "?", "", "?", state[0])
                     continue
-                self._static[key] = static
-            name, cmdline, user = self._static[key]
-            found[pid] = ProcessInfo(pid, name, cmdline, user, state[0])
-        for key in [k for k in self._static if k[0] in found and k not in live_keys]:
-            del self._static[key]
-        if len(self._static) > self.PRUNE_ABOVE:
-            for key in [k for k in self._static if not os.path.exists(f"/proc/{k[0]}")]:
-                del self._static[key]
+                known = self._known[key] = ProcessInfo(pid, *static, state[0])
+            elif known.state != state[0]:
+                known = self._known[key] = replace(known, state=state[0])
+            found[pid] = known
+        for key in [k for k in self._known if k[0] in found and k not in live_keys]:
+            del self._known[key]
+        if len(self._known) > self.PRUNE_ABOVE:
+            for key in [k for k in self._known if not os.path.exists(f"/proc/{k[0]}")]:
+                del self._known[key]
         return found
 
 

@@ -172,7 +172,8 @@ class DatabaseObserver:
                 ctx.locks.raw_for(steady.lock_files) != steady.locks:
             return None
         for held in last.held_locks:
-            if ctx.process(held.lock.pid) != held.process:
+            process = ctx.process(held.lock.pid)  # the same object while nothing changed
+            if process is not held.process and process != held.process:
                 return None
         self.unchanged_reads += 1
         return last.later(time.monotonic() - steady.taken_monotonic, now,
