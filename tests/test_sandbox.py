@@ -90,7 +90,7 @@ def test_memory_stays_bounded_under_churning_pids_and_labels(live_db):
         child.stdin.close()
         child.wait()
     probe.describe([os.getpid()])
-    assert len(probe._static) <= ProcessProbe.PRUNE_ABOVE + 1
+    assert len(probe._known) <= ProcessProbe.PRUNE_ABOVE + 1
 
     db, _app = live_db
     inventive = QueueQuery("q", "SELECT hex(randomblob(8)), 1 FROM queue LIMIT 50")
