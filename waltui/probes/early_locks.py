@@ -12,6 +12,7 @@ Nothing here imports anything of waltui: it must start before the imports it ove
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -32,10 +33,22 @@ def start(path: str = "/proc/locks") -> None:
     thread.start()
 
 
+def read_whole(path: str) -> bytes:
+    """A procfs file, with os.read: half the cost of open() and a buffered read. Here, not
+    in locks.py, so that the early read needs nothing of waltui; every poll uses it too."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _read_now(path: str) -> None:
     try:
-        with open(path, "rb") as handle:
-            data: bytes | None = handle.read()
+        data: bytes | None = read_whole(path)
     except OSError:
         data = None
     with _lock:

@@ -59,7 +59,7 @@ class LockTable:
         data = early_locks.take(path)  # a one-shot command's read, begun at its start
         if data is None:
             try:
-                data = read_whole(path)
+                data = early_locks.read_whole(path)
             except OSError:
                 return None
         last = _LAST_TABLE.get(path)
@@ -167,19 +167,6 @@ def _decode(file: LockFile, raw: RawLock) -> list[Lock]:
     if covers(PENDING):
         out.insert(0, make("pending"))
     return out
-
-
-def read_whole(path: str) -> bytes:
-    """A procfs file, with os.read: half the cost of open() and a buffered read, once a
-    cycle (a tenth of a one-database poll)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 # --- choosing: /proc/locks while it is cheap, per-byte F_GETLK while it is not ------------
