@@ -94,7 +94,6 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
                                          on_frame=self._frame_from_collector)
         self._on_exit = on_exit
         self.terminal_watch = TerminalWatch(self, self.action_quit, self._clean_up)
-        self._overview_table: OverviewTable | None = None
 
     # --- start and stop -----------------------------------------------------------------
     def get_default_screen(self) -> Screen[None]:
@@ -205,14 +204,11 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
     # --- helpers ------------------------------------------------------------------------
     @property
     def overview_table(self) -> OverviewTable | None:
-        """None until the overview screen has composed (it then fills itself from state).
-        Kept once found: attaching 1,000 databases asked for it 1,000 times."""
-        if self._overview_table is None or not self._overview_table.is_attached:
-            try:
-                self._overview_table = self.screen_stack[0].query_one(OverviewTable)
-            except (NoMatches, IndexError):
-                return None
-        return self._overview_table
+        """None until the overview screen has composed (it then fills itself from state)."""
+        try:
+            return self.screen_stack[0].query_one(OverviewTable)
+        except (NoMatches, IndexError):
+            return None
 
     def selected_path(self) -> str | None:
         for screen in reversed(self.screen_stack):
