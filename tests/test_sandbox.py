@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import apsw
+import pytest
 
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
-from waltui.probes.sqlite import QueueQuery
+from waltui.probes.sqlite import QueueQuery, observer_connection
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "hostile.json").read_text())
 
@@ -32,22 +33,62 @@ def test_hostile_queue_sql_is_refused_or_cut_off_and_writes_nothing(live_db):
     other.close()
     queries = tuple(QueueQuery(f"q{i}", sql.replace("{dir}", str(folder)))
                     for i, sql in enumerate(CORPUS["queue_sql"]))
-    observer = DatabaseObserver(str(db), ObserveOptions(queries=queries, presets=False))
+    observer = DatabaseObserver(str(db), ObserveOptions(queries=queries, presets=False,
+                                                        sql_max_age=0))
     before = {n: h for n, h in fingerprint(folder).items() if not n.startswith("agent.db")}
     started = time.monotonic()
-    try:
-        reading = observer.read(PollContext.capture())
+    try:  # twice: a text is judged by the authorizer and tracer until it has passed once
+        readings = [observer.read(PollContext.capture()) for _ in range(2)]
     finally:
         observer.close()
     took = time.monotonic() - started
-    errors = {q.name: q.error for q in reading.queues}
-    assert all(errors[q.name] for q in queries), errors  # every one refused or cut off
-    assert "cut off after 100 ms" in errors[f"q{len(queries) - 1}"]
-    assert "too big" in errors["q3"]  # a gigabyte blob is refused, not allocated
-    assert took < 2.0  # each is bounded: 100 ms for the one that runs, ~0 for the rest
+    for reading in readings:
+        errors = {q.name: q.error for q in reading.queues}
+        assert all(errors[q.name] for q in queries), errors  # every one refused or cut off
+        assert "cut off after 100 ms" in errors[f"q{len(queries) - 1}"]
+        assert "too big" in errors["q3"]  # a gigabyte blob is refused, not allocated
+    assert took < 4.0  # each is bounded: 100 ms for the one that runs, ~0 for the rest
     after = {n: h for n, h in fingerprint(folder).items() if not n.startswith("agent.db")}
     assert after == before  # no copy.db, no other.db-wal or -shm
     assert app.do("count") == 150  # DELETE FROM queue did not run
+
+
+def test_an_observer_connection_cannot_write_even_sql_no_authorizer_sees(live_db):
+    """The observer has no PRAGMA query_only: its read-only open is what stops writes."""
+    db, app = live_db
+    with observer_connection(str(db), immutable=False) as conn:
+        for sql in ("DELETE FROM queue", "CREATE TABLE t(x)", "PRAGMA user_version=7"):
+            with pytest.raises(apsw.ReadOnlyError):
+                conn.execute(sql).fetchall()
+    assert app.do("count") == 150
+    assert apsw.Connection(str(db)).execute("PRAGMA user_version").fetchall() == [(0,)]
+
+
+def test_a_vetted_query_text_still_runs_under_the_time_and_length_limits(live_db, tmp_path,
+                                                                          spawn):
+    """Texts pass the authorizer and tracer once; the limits that depend on the data stay.
+    Each text is harmless on an empty queue, which vets it, and too slow or too big on
+    the live database's 150 rows."""
+    empty = tmp_path / "empty.db"
+    spawn(empty).do("wal")
+    apsw.Connection(str(empty)).execute("CREATE TABLE queue(id INTEGER PRIMARY KEY)")
+    db, _app = live_db
+    slow = QueueQuery("slow", "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                      "WHERE i < (SELECT count(*) FROM queue) * 200000) "
+                      "SELECT count(*) FROM n")
+    big = QueueQuery("big", "SELECT length(randomblob((SELECT count(*) FROM queue) * 100000))")
+    options = ObserveOptions(queries=(slow, big), presets=False)
+    depths = {}
+    for path in (empty, db):
+        observer = DatabaseObserver(str(path), options)
+        try:
+            depths[path] = {q.name: q for q in observer.read(PollContext.capture()).queues}
+        finally:
+            observer.close()
+    assert depths[empty]["slow"].depth == 1  # vetted: it ran, on no rows
+    assert depths[empty]["big"].depth == 1  # randomblob(0) is one byte
+    assert depths[db]["slow"].error == "cut off after 100 ms"
+    assert "too big" in depths[db]["big"].error
 
 
 def test_a_table_waltui_cannot_read_does_not_break_the_database(tmp_path, spawn):

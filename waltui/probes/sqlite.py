@@ -1,7 +1,7 @@
 """The only way waltui talks SQL to a watched database: short-lived, defensive connections.
 
-Untrusted files: SQLITE_DBCONFIG_DEFENSIVE, trusted_schema off, triggers and views off for the
-observer, query_only, no checkpoint on close, and every user query under a time limit
+Untrusted files: SQLITE_DBCONFIG_DEFENSIVE, trusted_schema off, no checkpoint on close; the
+observer is opened read-only with triggers off, and every user query runs under a time limit
 enforced by a progress handler, so a slow query is cut off and never holds a read
 transaction for long. Each statement runs in autocommit: a read transaction lasts one
 statement. Every connection is opened inside files.sqlite_guard() (the close hazard).
@@ -9,18 +9,19 @@ statement. Every connection is opened inside files.sqlite_guard() (the close haz
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import apsw
 
 from waltui.model import DbError, QueueDepth
 from waltui.options import QueueQuery
 from waltui.probes.files import sidecars_not_regular, sqlite_guard
+
+_GUARD = sqlite_guard()
 
 OBSERVER_BUSY_TIMEOUT_MS = 50
 MAX_LABELLED_ROWS = 50
@@ -54,44 +55,75 @@ def harden(conn: apsw.Connection, *, observer: bool, checkpoint_on_close: bool =
     # except where an explicit writing action opened a WAL nobody else had open.
     conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0 if checkpoint_on_close else 1)
     if observer:
+        # No PRAGMA query_only: an observer is opened SQLITE_OPEN_READONLY, so the
+        # database and -wal are opened O_RDONLY and any write fails as SQLITE_READONLY
+        # (tests/test_sandbox.py). query_only would add only the temp schema, which no
+        # watched file holds, for a statement prepared at every open.
         conn.config(apsw.SQLITE_DBCONFIG_ENABLE_TRIGGER, 0)
-        conn.execute("PRAGMA query_only=1").fetchall()
 
 
-@contextlib.contextmanager
-def _hardened(path: str, uri: str, flags: int, *, observer: bool, busy_timeout_ms: int,
-              checkpoint_on_close: bool = False, files_checked: bool = False
-              ) -> Iterator[apsw.Connection]:
-    if (why := sidecars_not_regular(path, journal_only=files_checked)) is not None:
-        raise apsw.CantOpenError(why)
-    with sqlite_guard():
-        conn = apsw.Connection(uri, flags=flags | apsw.SQLITE_OPEN_URI)
+class _Hardened:
+    """Opens, hardens and closes one connection inside sqlite_guard(). A class, not a
+    generator: every changed database's poll enters one, and contextlib's machinery cost
+    ~5 us of the ~200 an open, a query and a close take (bench/poll_cost.py)."""
+
+    __slots__ = ("path", "uri", "flags", "observer", "busy_timeout_ms", "checkpoint_on_close",
+                 "files_checked", "conn")
+
+    def __init__(self, path: str, uri: str, flags: int, *, observer: bool,
+                 busy_timeout_ms: int, checkpoint_on_close: bool = False,
+                 files_checked: bool = False) -> None:
+        self.path, self.uri, self.flags, self.observer = path, uri, flags, observer
+        self.busy_timeout_ms, self.checkpoint_on_close = busy_timeout_ms, checkpoint_on_close
+        self.files_checked = files_checked
+
+    def __enter__(self) -> apsw.Connection:
+        if (why := sidecars_not_regular(self.path, journal_only=self.files_checked)) is not None:
+            raise apsw.CantOpenError(why)
+        _GUARD.__enter__()
         try:
-            harden(conn, observer=observer, checkpoint_on_close=checkpoint_on_close)
-            conn.set_busy_timeout(busy_timeout_ms)
-            yield conn
+            # An observer prepares each statement once: a statement cache would be built
+            # and freed for nothing (~5 us of an open, query and close).
+            conn = apsw.Connection(self.uri, flags=self.flags | apsw.SQLITE_OPEN_URI,
+                                   statementcachesize=0 if self.observer else 100)
+            try:
+                harden(conn, observer=self.observer,
+                       checkpoint_on_close=self.checkpoint_on_close)
+                conn.set_busy_timeout(self.busy_timeout_ms)
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:
+            _GUARD.__exit__()
+            raise
+        self.conn = conn
+        return conn
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            self.conn.close()
         finally:
-            conn.close()
+            _GUARD.__exit__()
 
 
 def observer_connection(path: str, *, immutable: bool, files_checked: bool = False
-                        ) -> contextlib.AbstractContextManager[apsw.Connection]:
+                        ) -> _Hardened:
     """Read-only connection. ``immutable`` when the WAL-mode database has no -wal and no -shm:
     a plain read-only open would create both and leave them behind (measured).
     ``files_checked``: a poll found the database, -wal and -shm regular files a moment ago,
     so only the -journal is stat'ed before SQLite opens."""
     params = {"immutable": "1"} if immutable else {"mode": "ro"}
-    return _hardened(path, _uri(path, **params), apsw.SQLITE_OPEN_READONLY, observer=True,
+    return _Hardened(path, _uri(path, **params), apsw.SQLITE_OPEN_READONLY, observer=True,
                      busy_timeout_ms=OBSERVER_BUSY_TIMEOUT_MS, files_checked=files_checked)
 
 
 def action_connection(path: str, busy_timeout_ms: int, *, checkpoint_on_close: bool = False
-                      ) -> contextlib.AbstractContextManager[apsw.Connection]:
+                      ) -> _Hardened:
     """Read-write connection for an explicit operator action; never creates a database.
     ``checkpoint_on_close``: close as SQLite's last connection normally does (checkpoint,
     then remove -wal and -shm), which SQLite does only when no other connection has the
     database open; for an action on a WAL database that nobody held."""
-    return _hardened(path, _uri(path), apsw.SQLITE_OPEN_READWRITE, observer=False,
+    return _Hardened(path, _uri(path), apsw.SQLITE_OPEN_READWRITE, observer=False,
                      busy_timeout_ms=busy_timeout_ms, checkpoint_on_close=checkpoint_on_close)
 
 
@@ -138,38 +170,58 @@ def _one_read_only_statement() -> Callable[[apsw.Cursor, str, object], bool]:
     return check
 
 
+# Query texts that passed the authorizer and the exec tracer once in this process. What
+# they deny follows from the text alone: a statement's kind, how many statements there are,
+# and ATTACH, PRAGMA or a write named in it. A name that is a view in another schema adds
+# only reads and innocuous function calls (trusted_schema is off), which both allow. So a
+# text is vetted once, and runs after that under the limits that depend on the data: the
+# length limit and the progress handler's deadline.
+_VETTED_TEXTS: set[str] = set()
+_MAX_TEXTS_KEPT = 4096
+
+
+class _Deadline:
+    """The progress handler: true (interrupt) once the running query is past its time."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at = 0.0
+
+    def __call__(self) -> bool:
+        return time.monotonic() > self.at
+
+
 def run_queries(conn: apsw.Connection, queries: Sequence[QueueQuery], limit_ms: float
                 ) -> tuple[QueueDepth, ...]:
     """Named queries; a scalar gives one depth, (label, count) rows give NAME:label each.
-    User SQL runs sandboxed: one read-only statement each (authorizer and exec tracer), no
-    string or blob over QUERY_MAX_BYTES (one call cannot allocate a gigabyte between two
-    progress checks), and a progress handler that cuts each off at limit_ms. The sandbox is
-    set up once for all of a connection's queries, and taken down after them."""
-    deadline = [0.0]
-    conn.set_progress_handler(lambda: time.monotonic() > deadline[0], 1000)
-    previous_length = conn.limit(apsw.SQLITE_LIMIT_LENGTH, QUERY_MAX_BYTES)
-    conn.authorizer = _only_reads
-    try:
-        depths: list[QueueDepth] = []
-        for query in queries:
-            deadline[0] = time.monotonic() + limit_ms / 1000
-            depths += _run_query(conn, query, limit_ms)
-        return tuple(depths)
-    finally:
-        conn.set_progress_handler(None)
-        conn.authorizer = None
-        conn.limit(apsw.SQLITE_LIMIT_LENGTH, previous_length)
+    User SQL runs sandboxed: one read-only statement each (authorizer and exec tracer, the
+    first time a text runs), no string or blob over QUERY_MAX_BYTES (one call cannot
+    allocate a gigabyte between two progress checks), and a progress handler that cuts each
+    off at limit_ms. The limits stay on: this is the connection's last use, closed next."""
+    deadline = _Deadline()
+    conn.set_progress_handler(deadline, 1000)
+    conn.limit(apsw.SQLITE_LIMIT_LENGTH, QUERY_MAX_BYTES)
+    depths: list[QueueDepth] = []
+    for query in queries:
+        deadline.at = time.monotonic() + limit_ms / 1000
+        depths += _run_query(conn, query, limit_ms)
+    return tuple(depths)
 
 
 def _run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> list[QueueDepth]:
     started = time.perf_counter()
+    vetted = query.sql in _VETTED_TEXTS
     try:
         cursor = conn.cursor()
-        cursor.exec_trace = _one_read_only_statement()
+        if not vetted:
+            conn.authorizer = _only_reads
+            cursor.exec_trace = _one_read_only_statement()
         try:
             rows = list(itertools.islice(cursor.execute(query.sql), MAX_LABELLED_ROWS))
         finally:
             cursor.close()  # a half-read cursor would keep its read transaction open
+            conn.authorizer = None
     except apsw.InterruptError:
         return [QueueDepth(query.name, None, f"cut off after {limit_ms:.0f} ms",
                            (time.perf_counter() - started) * 1000)]
@@ -182,6 +234,10 @@ def _run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> lis
     except apsw.Error as exc:
         return [QueueDepth(query.name, None, f"{type(exc).__name__}: {exc}",
                            (time.perf_counter() - started) * 1000)]
+    if not vetted:
+        if len(_VETTED_TEXTS) >= _MAX_TEXTS_KEPT:
+            _VETTED_TEXTS.clear()
+        _VETTED_TEXTS.add(query.sql)
     elapsed = (time.perf_counter() - started) * 1000
     if len(rows) == 1 and len(rows[0]) == 1:
         return [QueueDepth(query.name, _as_int(rows[0][0]), None, elapsed)]
