@@ -19,6 +19,7 @@ from waltui.collector.core import same_reading
 from waltui.config import Config, Thresholds
 from waltui.history import ChartHistory
 from waltui.model import Reading
+from waltui.probes.files import PATH_CHECK_EVERY
 from waltui.probes.filesystem import MountWatch
 from waltui.probes.locks import LockTable
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
@@ -79,6 +80,30 @@ def test_an_idle_database_is_read_again_and_each_change_is_read_in_full(live_db,
         assert read(observer).files is checkpointed.files
         os.truncate(f"{db}-wal", 0)  # the file itself, behind SQLite's back
         assert read(observer).files.wal_bytes == 0
+    finally:
+        observer.close()
+
+
+def test_a_wal_renamed_away_or_deleted_under_an_idle_database_is_seen(live_db):
+    """The -wal and -shm are asked through their kept fds on most polls: a file deleted
+    shows at the next poll (its link count is 0), one renamed away with another put in its
+    place within PATH_CHECK_EVERY polls (SQLite never renames them; a person might)."""
+    db, _app = live_db
+    observer = DatabaseObserver(str(db), NO_SQL)
+    wal = f"{db}-wal"
+    try:
+        read(observer)
+        assert read(observer).files.wal_bytes > 0
+        os.rename(wal, f"{wal}.away")
+        with open(wal, "wb") as other:
+            other.write(bytes(1234))
+        polls = 1
+        while read(observer).files.wal_bytes != 1234:
+            polls += 1
+            assert polls <= PATH_CHECK_EVERY, "the file now at the -wal's path was never seen"
+        assert read(observer).files.wal_bytes == 1234
+        os.unlink(wal)
+        assert read(observer).files.wal_bytes is None  # at the very next poll
     finally:
         observer.close()
 

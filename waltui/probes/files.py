@@ -134,6 +134,9 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
+PATH_CHECK_EVERY = 8  # see FileWatch.fingerprint
+
+
 class FileWatch:
     """Keeps the fds of one database's files and reads their facts each poll."""
 
@@ -143,6 +146,9 @@ class FileWatch:
         self.wal = KeptFile(sidecar(path, "wal"))
         self.shm = KeptFile(sidecar(path, "shm"))
         self.journal_path = sidecar(path, "journal")
+        # Which fingerprints stat the -wal and -shm by path: spread over the databases by
+        # their names, so a thousand of them do not all do it in the same cycle.
+        self._fingerprints = sum(os.fsencode(path)) % PATH_CHECK_EVERY
 
     def close(self) -> None:
         for kept in (self.db, self.wal, self.shm):
@@ -214,20 +220,34 @@ class FileWatch:
         has written the database file (so a fingerprint taken before a full read can only
         be older than what that read saw). A change of journal mode removes the -shm. None
         where the kept fds do not name the files the paths do now, or there is no -shm
-        (rollback mode): then only a full read can tell. Also the three stats, for a full
-        read that follows to use rather than stat again."""
+        (rollback mode): then only a full read can tell.
+
+        The database is stat'ed by path every time (a file put in its place, or a folder
+        above it renamed). The -wal and -shm are asked through their kept fds, which costs
+        no path walk, on all but every PATH_CHECK_EVERY-th fingerprint: SQLite deletes
+        them (a link count of 0 through the fd) and never renames them, and only a rename
+        away leaves the fd's file linked while the path names another. Also the three
+        stats, when all were by path, for a full read that follows to use."""
+        self._fingerprints += 1
+        by_path = self._fingerprints % PATH_CHECK_EVERY == 0 or self.shm.fd is None
         try:
-            db, shm = os.stat(self.path), os.stat(self.shm.path)
-            wal = _stat(self.wal.path)
+            db = os.stat(self.path)
+            if by_path:
+                shm, wal = os.stat(self.shm.path), _stat(self.wal.path)
+            else:
+                shm = os.fstat(self.shm.fd)  # type: ignore[arg-type]
+                wal = os.fstat(self.wal.fd) if self.wal.fd is not None else _stat(self.wal.path)
         except OSError:
             return None, None
-        stats = Stats(db, wal, shm)
+        if not by_path and (shm.st_nlink == 0 or (wal is not None and wal.st_nlink == 0)):
+            return None, None  # deleted under us: a full read looks at the paths
+        stats = Stats(db, wal, shm) if by_path else None
         if (db.st_dev, db.st_ino) != self.db.identity or self.db.fd is None or \
-                (shm.st_dev, shm.st_ino) != self.shm.identity or self.shm.fd is None or \
+                (shm.st_dev, shm.st_ino) != self.shm.identity or \
                 (wal is not None and (wal.st_dev, wal.st_ino) != self.wal.identity):
             return None, stats
         try:
-            header = os.pread(self.shm.fd, SHM_HEADER_BYTES, 0)
+            header = os.pread(self.shm.fd, SHM_HEADER_BYTES, 0)  # type: ignore[arg-type]
         except OSError:
             return None, stats
         return (db.st_mode, db.st_nlink, db.st_size, db.st_mtime_ns, db.st_ctime_ns,
