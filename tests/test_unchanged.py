@@ -108,6 +108,36 @@ def test_a_wal_renamed_away_or_deleted_under_an_idle_database_is_seen(live_db):
         observer.close()
 
 
+def test_the_locks_on_a_new_shm_are_seen_by_a_poller_that_watched_the_old_one(tmp_path,
+                                                                            spawn):
+    """The poller gathers the inodes whose /proc/locks lines it parses again only after a
+    full read: a -shm made anew by the next application to open the database is one."""
+    db = tmp_path / "agent.db"
+    first = spawn(db)
+    first.do("wal")
+    first.do("setup")
+    poller = Poller(Config(sql=False))
+    poller.attach(str(db))
+    try:
+        poller.poll_once()
+        poller.poll_once()  # handed out again: the inodes are kept
+        os.link(f"{db}-shm", tmp_path / "old-shm")  # its inode stays taken: a new one differs
+        first.stop()  # the last connection's close removes the -wal and -shm
+        assert not os.path.exists(f"{db}-shm")
+        poller.poll_once()
+        second = spawn(db)
+        second.do("count")  # makes the new -shm and holds its DMS lock from now on
+        holders = set()
+        for _ in range(3):
+            poller.poll_once()
+            reading = poller.states[str(db)].reading
+            holders = {(h.lock.pid, h.lock.lock) for h in reading.held_locks}
+        assert (second.pid, "dms") in holders
+        assert os.stat(f"{db}-shm").st_ino != os.stat(tmp_path / "old-shm").st_ino
+    finally:
+        poller.close()
+
+
 @pytest.mark.parametrize("source", ["proc", "getlk"])
 def test_a_change_only_in_the_locks_or_only_in_the_shm_is_read(live_db, spawn, source):
     """Each input on its own: a lock taken on the -shm changes only the locks; a read

@@ -69,6 +69,9 @@ class Poller:
         self.locks = LockSource(lock_source)  # kept across polls: it learns the host's cost
         self.states: dict[str, DatabaseState] = {}
         self.reads = GuardedReads()
+        # The watched inodes as last gathered; gathered again only after a database came,
+        # went, or was read in full (a reading handed out again has the same files).
+        self._inodes: frozenset[int] | None = None
 
     def attach(self, path: str) -> bool:
         path = canonical(path)
@@ -76,10 +79,12 @@ class Poller:
             return False
         observer = DatabaseObserver(path, self.config.observe_options())
         self.states[path] = DatabaseState(path, observer)
+        self._inodes = None
         return True
 
     def detach(self, path: str) -> bool:
         state = self.states.pop(path, None)
+        self._inodes = None
         if state is not None and path not in self.reads.stuck:  # a stuck read keeps its fds
             state.observer.close()
         return state is not None
@@ -92,6 +97,8 @@ class Poller:
     def _watched_inodes(self) -> frozenset[int] | None:
         """The inodes of every database and -shm as last seen; None while one has never
         been read (its locks must not be filtered out on its first poll)."""
+        if self._inodes is not None:
+            return self._inodes
         inodes: set[int] = set()
         for state in self.states.values():
             if state.reading is None:
@@ -101,7 +108,8 @@ class Poller:
                 inodes.add(files.db_inode[1])
                 if files.shm_inode is not None:
                     inodes.add(files.shm_inode[1])
-        return frozenset(inodes)
+        self._inodes = frozenset(inodes)
+        return self._inodes
 
     @property
     def unconfirmed(self) -> bool:
@@ -125,6 +133,8 @@ class Poller:
             if state is None:
                 continue
             again = handed_out_again(reading, state.reading)
+            if not again:
+                self._inodes = None
             state.history.add(reading, again)
             findings = state.judge.judge(reading, state.history, self.config.thresholds, again)
             same = (changed_only and state.reading is not None and findings == state.findings
