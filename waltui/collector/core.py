@@ -60,6 +60,17 @@ def same_reading(new: Reading, old: Reading) -> bool:
     return bool(_STEADY(new) == _STEADY(old))
 
 
+def _change(state: DatabaseState, reading: Reading, findings: list[Finding]) -> Change:
+    """The change against the state's last findings (not yet replaced by these)."""
+    if not findings and not state.findings:  # most databases, every `snapshot` poll
+        return Change(state.path, reading, (), (), ())
+    before = {f.code for f in state.findings}
+    now = {f.code for f in findings}
+    return Change(state.path, reading, tuple(findings),
+                  tuple(f for f in findings if f.code not in before),
+                  tuple(f for f in state.findings if f.code not in now))
+
+
 class Poller:
     """Polls every attached database once per call; returns what changed."""
 
@@ -140,11 +151,6 @@ class Poller:
             same = (changed_only and state.reading is not None and findings == state.findings
                     and (again or same_reading(reading, state.reading)))
             if not same:
-                before = {f.code for f in state.findings}
-                now = {f.code for f in findings}
-                changes.append(Change(
-                    state.path, reading, tuple(findings),
-                    tuple(f for f in findings if f.code not in before),
-                    tuple(f for f in state.findings if f.code not in now)))
+                changes.append(_change(state, reading, findings))
             state.reading, state.findings = reading, findings
         return changes
