@@ -352,16 +352,20 @@ def file_kind(st: os.stat_result) -> str:
     return "special file"
 
 
-def sidecars_not_regular(path: str, *, journal_only: bool = False) -> str | None:
+def sidecars_not_regular(path: str) -> str | None:
     """Why SQLite must not open this database (it would block on a FIFO put in place of a
-    file), or None. Asked before every connection waltui opens. journal_only: the other three
-    were found regular files by this poll's own stats a moment ago."""
-    names = [sidecar(path, "journal")] if journal_only else \
-        [path, *(sidecar(path, s) for s in ("wal", "shm", "journal"))]
-    for name in names:
-        st = _stat(name)
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            return f"{name} is a {file_kind(st)}, not a regular file: not opened"
+    file), or None. Asked before every connection waltui opens."""
+    for name in (path, *(sidecar(path, s) for s in ("wal", "shm", "journal"))):
+        if (why := not_regular(name)) is not None:
+            return why
+    return None
+
+
+def not_regular(name: str) -> str | None:
+    """Why a file SQLite would open is not to be opened, or None (absent or regular)."""
+    st = _stat(name)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        return f"{name} is a {file_kind(st)}, not a regular file: not opened"
     return None
 
 

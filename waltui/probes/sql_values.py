@@ -44,6 +44,10 @@ class SqlPart:
     def __init__(self, path: str, watch: FileWatch, options: ObserveOptions) -> None:
         self.path, self.watch, self.options = path, watch, options
         self.our_marks: dict[int, int] = {}  # read slot -> the mark our last query left
+        # Entered at each change: a plain read-only open, and an immutable one for a WAL
+        # database with no -wal and no -shm (see opens_immutable).
+        self._open = observer_connection(path, immutable=False, files_checked=True)
+        self._open_immutable = observer_connection(path, immutable=True, files_checked=True)
         self._presets: tuple[int | None, list[QueueQuery]] = (None, [])
         # (content key, when read, values): reused while the database has not changed
         self._cache: tuple[tuple[object, ...], float, SqlValues] | None = None
@@ -87,25 +91,24 @@ class SqlPart:
               pragmas: dict[str, object]) -> SqlValues:
         wal_mode = facts.db_header is not None and facts.db_header.journal_mode == "wal"
         no_sidecars = opens_immutable(facts)
-        someone_has_it_open = any(h.lock.lock == "dms" or h.lock.file == "db" for h in held)
         if wal_mode and facts.wal_bytes is None and facts.shm_bytes is not None:
             return SqlValues(pragmas, notes=(
                 "queue depths not read: the -wal is missing beside its -shm (deleted under a "
                 "running application?)",))
-        if wal_mode and not someone_has_it_open and not no_sidecars:
+        if wal_mode and not no_sidecars and not _someone_has_it_open(held):
             return SqlValues(pragmas, notes=(
                 "queue depths not read: no process has the database open, and opening it "
                 "would run WAL recovery, which rewrites the -shm; they are read while an "
                 "application holds it",))
         try:
             before = self.watch.read_marks_raw()
-            with observer_connection(self.path, immutable=no_sidecars,
-                                     files_checked=True) as conn:
-                queries = list(self.options.queries)
+            with self._open_immutable if no_sidecars else self._open as conn:
+                queries = self.options.queries
                 if self.options.presets:
-                    queries += self._preset_queries(conn, pragmas.get("schema_version"))
+                    queries += tuple(self._preset_queries(conn, pragmas.get("schema_version")))
                 queues = run_queries(conn, queries, self.options.query_limit_ms)
-            self._note_our_marks(before)
+            if (after := self.watch.read_marks_raw()) != before:
+                self._note_our_marks(before, after)
             return SqlValues(pragmas, queues)
         except apsw.BusyError:
             return SqlValues(pragmas, notes=(
@@ -118,11 +121,10 @@ class SqlPart:
         except apsw.Error as exc:
             return SqlValues(pragmas, error=classify(exc))
 
-    def _note_our_marks(self, before: bytes) -> None:
+    def _note_our_marks(self, before: bytes, after: bytes) -> None:
         """A read transaction of ours may move a read mark; remember it, so that the mark
         it leaves is shown as waltui's, never as a stale mark of the application's."""
-        after = self.watch.read_marks_raw()
-        if after == before or len(after) != len(before) or not before:
+        if len(after) != len(before) or not before:
             return
         olds, news = (struct.unpack(f"={READ_SLOTS}I", raw) for raw in (before, after))
         for slot, (old, new) in enumerate(zip(olds, news)):
@@ -146,6 +148,13 @@ def content_key(facts: FileFacts) -> tuple[object, ...]:
         (index.change_counter, index.max_frame) if index else None,
         (wal.checkpoint_seq, wal.salt1, wal.salt2) if wal else None,
     )
+
+
+def _someone_has_it_open(held: Sequence[HeldLock]) -> bool:
+    for h in held:
+        if h.lock.lock == "dms" or h.lock.file == "db":
+            return True
+    return False
 
 
 def opens_immutable(facts: FileFacts) -> bool:

@@ -19,7 +19,7 @@ import apsw
 
 from waltui.model import DbError, QueueDepth
 from waltui.options import QueueQuery
-from waltui.probes.files import sidecars_not_regular, sqlite_guard
+from waltui.probes.files import not_regular, sidecar, sidecars_not_regular, sqlite_guard
 
 _GUARD = sqlite_guard()
 
@@ -63,28 +63,34 @@ def harden(conn: apsw.Connection, *, observer: bool, checkpoint_on_close: bool =
 
 
 class _Hardened:
-    """Opens, hardens and closes one connection inside sqlite_guard(). A class, not a
-    generator: every changed database's poll enters one, and contextlib's machinery cost
-    ~5 us of the ~200 an open, a query and a close take (bench/poll_cost.py)."""
+    """Opens, hardens and closes a connection inside sqlite_guard(), each time it is
+    entered: a database's SQL part keeps one and enters it at every change, so what it
+    needs (the URI, the -journal's name) is worked out once. A class, not a generator:
+    contextlib's machinery cost ~5 us of the ~200 an open, a query and a close take."""
 
     __slots__ = ("path", "uri", "flags", "observer", "busy_timeout_ms", "checkpoint_on_close",
-                 "files_checked", "conn")
+                 "journal", "conn")
 
     def __init__(self, path: str, uri: str, flags: int, *, observer: bool,
                  busy_timeout_ms: int, checkpoint_on_close: bool = False,
                  files_checked: bool = False) -> None:
-        self.path, self.uri, self.flags, self.observer = path, uri, flags, observer
+        self.path, self.uri, self.observer = path, uri, observer
+        self.flags = flags | apsw.SQLITE_OPEN_URI
         self.busy_timeout_ms, self.checkpoint_on_close = busy_timeout_ms, checkpoint_on_close
-        self.files_checked = files_checked
+        # files_checked: the poll found the database, -wal and -shm regular files a
+        # moment ago; only the -journal, which it does not stat in WAL mode, is asked.
+        self.journal = sidecar(path, "journal") if files_checked else None
 
     def __enter__(self) -> apsw.Connection:
-        if (why := sidecars_not_regular(self.path, journal_only=self.files_checked)) is not None:
+        why = sidecars_not_regular(self.path) if self.journal is None else \
+            not_regular(self.journal)
+        if why is not None:
             raise apsw.CantOpenError(why)
         _GUARD.__enter__()
         try:
             # An observer prepares each statement once: a statement cache would be built
             # and freed for nothing (~5 us of an open, query and close).
-            conn = apsw.Connection(self.uri, flags=self.flags | apsw.SQLITE_OPEN_URI,
+            conn = apsw.Connection(self.uri, flags=self.flags,
                                    statementcachesize=0 if self.observer else 100)
             try:
                 harden(conn, observer=self.observer,
@@ -108,10 +114,9 @@ class _Hardened:
 
 def observer_connection(path: str, *, immutable: bool, files_checked: bool = False
                         ) -> _Hardened:
-    """Read-only connection. ``immutable`` when the WAL-mode database has no -wal and no -shm:
-    a plain read-only open would create both and leave them behind (measured).
-    ``files_checked``: a poll found the database, -wal and -shm regular files a moment ago,
-    so only the -journal is stat'ed before SQLite opens."""
+    """Read-only connection, opened at each ``with``. ``immutable`` when the WAL-mode
+    database has no -wal and no -shm: a plain read-only open would create both and leave
+    them behind (measured). ``files_checked``: see _Hardened."""
     params = {"immutable": "1"} if immutable else {"mode": "ro"}
     return _Hardened(path, _uri(path, **params), apsw.SQLITE_OPEN_READONLY, observer=True,
                      busy_timeout_ms=OBSERVER_BUSY_TIMEOUT_MS, files_checked=files_checked)
@@ -221,7 +226,8 @@ def _run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> lis
             rows = list(itertools.islice(cursor.execute(query.sql), MAX_LABELLED_ROWS))
         finally:
             cursor.close()  # a half-read cursor would keep its read transaction open
-            conn.authorizer = None
+            if not vetted:
+                conn.authorizer = None
     except apsw.InterruptError:
         return [QueueDepth(query.name, None, f"cut off after {limit_ms:.0f} ms",
                            (time.perf_counter() - started) * 1000)]
