@@ -81,11 +81,14 @@ def _close_quietly(fd: int) -> None:
 
 
 class Stats(NamedTuple):
-    """The database's, -wal's and -shm's stat results of one moment (None: no such file)."""
+    """The database's, -wal's and -shm's stat results of one moment (None: no such file).
+    sidecars_by_path False: the -wal's and -shm's came through kept fds, and a full read
+    stats those two by path again."""
 
     db: os.stat_result
     wal: os.stat_result | None
     shm: os.stat_result | None
+    sidecars_by_path: bool = True
 
 
 def sidecar(path: str, suffix: str) -> str:
@@ -178,8 +181,8 @@ class FileWatch:
                                  "a regular file: not opened")
         self.db.refresh(db_st)
         header, error = parse_db_header(self.db.pread(100))
-        wal_st, shm_st = (stats.wal, stats.shm) if stats is not None else \
-            (_stat(self.wal.path), _stat(self.shm.path))
+        wal_st, shm_st = (stats.wal, stats.shm) if stats is not None and \
+            stats.sidecars_by_path else (_stat(self.wal.path), _stat(self.shm.path))
         # A -journal matters in rollback mode (or when the header cannot say); in WAL mode
         # it is not stat'ed every poll (sidecars_not_regular still checks it before any
         # SQLite open, where a FIFO would block).
@@ -226,8 +229,8 @@ class FileWatch:
         above it renamed). The -wal and -shm are asked through their kept fds, which costs
         no path walk, on all but every PATH_CHECK_EVERY-th fingerprint: SQLite deletes
         them (a link count of 0 through the fd) and never renames them, and only a rename
-        away leaves the fd's file linked while the path names another. Also the three
-        stats, when all were by path, for a full read that follows to use."""
+        away leaves the fd's file linked while the path names another. Also the stats, for
+        a full read that follows to use (the database's, and the others' if by path)."""
         self._fingerprints += 1
         by_path = self._fingerprints % PATH_CHECK_EVERY == 0 or self.shm.fd is None
         try:
@@ -240,8 +243,8 @@ class FileWatch:
         except OSError:
             return None, None
         if not by_path and (shm.st_nlink == 0 or (wal is not None and wal.st_nlink == 0)):
-            return None, None  # deleted under us: a full read looks at the paths
-        stats = Stats(db, wal, shm) if by_path else None
+            return None, Stats(db, None, None, False)  # deleted: read the paths in full
+        stats = Stats(db, wal, shm, by_path)
         if (db.st_dev, db.st_ino) != self.db.identity or self.db.fd is None or \
                 (shm.st_dev, shm.st_ino) != self.shm.identity or \
                 (wal is not None and (wal.st_dev, wal.st_ino) != self.wal.identity):
