@@ -95,7 +95,8 @@ class SqlPart:
             return SqlValues(pragmas, notes=(
                 "queue depths not read: the -wal is missing beside its -shm (deleted under a "
                 "running application?)",))
-        if wal_mode and not no_sidecars and not _someone_has_it_open(held):
+        if wal_mode and not no_sidecars and \
+                not any(h.lock.lock == "dms" or h.lock.file == "db" for h in held):
             return SqlValues(pragmas, notes=(
                 "queue depths not read: no process has the database open, and opening it "
                 "would run WAL recovery, which rewrites the -shm; they are read while an "
@@ -148,13 +149,6 @@ def content_key(facts: FileFacts) -> tuple[object, ...]:
         (index.change_counter, index.max_frame) if index else None,
         (wal.checkpoint_seq, wal.salt1, wal.salt2) if wal else None,
     )
-
-
-def _someone_has_it_open(held: Sequence[HeldLock]) -> bool:
-    for h in held:
-        if h.lock.lock == "dms" or h.lock.file == "db":
-            return True
-    return False
 
 
 def opens_immutable(facts: FileFacts) -> bool:

@@ -9,7 +9,6 @@ statement. Every connection is opened inside files.sqlite_guard() (the close haz
 
 from __future__ import annotations
 
-import functools
 import itertools
 import os
 import time
@@ -38,11 +37,9 @@ def _uri(path: str, **params: str) -> str:
     return f"file:{_quoted(path)}" + (f"?{query}" if query else "")
 
 
-@functools.lru_cache(maxsize=4096)
 def _quoted(path: str) -> str:
     """The file system's bytes, quoted: a name that is not UTF-8 keeps its raw bytes (%FF),
-    which SQLite decodes back to the very same name. Kept: a database is opened again
-    at every change."""
+    which SQLite decodes back to the very same name."""
     return "".join(_URI_BYTE[b] for b in os.fsencode(path))
 
 
