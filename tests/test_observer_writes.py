@@ -151,3 +151,93 @@ def test_page_one_is_found_across_hash_blocks(tmp_path):
     finally:
         holder.stdin.close()
         holder.wait()
+
+
+def lagging_marks(db: Path, app, spawn, tables: int) -> None:
+    """Read marks that lag the WAL: a reader ended at one frame, the application went on
+    writing (and made ``tables`` more tables, so the schema spans several pages, all
+    still in the WAL). A new read transaction here would write mxFrame into a mark."""
+    reader = spawn(db)
+    reader.do("begin_read")
+    reader.do("end")
+    for i in range(tables):
+        app.do(f"sql CREATE TABLE extra_{i} (id INTEGER PRIMARY KEY, payload TEXT, "
+               f"state TEXT, created REAL, note_{i} TEXT)")
+    app.do("insert 50")
+
+
+@pytest.mark.parametrize("tables", [0, 300])
+def test_no_default_command_moves_a_read_mark_where_marks_lag_the_wal(live_db, spawn,
+                                                                      tables):
+    """Without queue queries (and no preset's tables), snapshot and check look for the
+    presets in the schema's pages, not through SQLite: not one byte of the -shm moves,
+    though every mark lags mxFrame."""
+    db, app = live_db
+    lagging_marks(db, app, spawn, tables)
+    shm = Path(f"{db}-shm")
+    marks = shm.read_bytes()[READ_MARKS]
+    max_frame = int.from_bytes(shm.read_bytes()[16:20], sys.byteorder)
+    assert all(int.from_bytes(marks[4 * i:4 * i + 4], sys.byteorder) in (0, 0xFFFFFFFF)
+               or int.from_bytes(marks[4 * i:4 * i + 4], sys.byteorder) < max_frame
+               for i in range(5))
+    before = files_of(db)
+    for command in commands(db):
+        out = subprocess.run([sys.executable, "-m", "waltui", *command], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode in (0, 1), out.stderr
+        assert files_of(db) == before, command
+
+
+def test_presets_found_in_the_pages_are_those_sqlite_finds(tmp_path, spawn):
+    """Each library's table among 200 others, all still in the WAL: the presets read from
+    the pages are the ones the tables' columns call for, as SQLite itself lists them."""
+    from waltui.probes.files import FileWatch
+    from waltui.probes.schema_pages import schema_tables, table_columns
+    from waltui.probes.sqlite import preset_queries, preset_table
+
+    db = tmp_path / "libraries.db"
+    app = spawn(db)
+    app.do("wal")
+    for i in range(200):
+        app.do(f"sql CREATE TABLE filler_{i} (a, b, c)")
+    app.do("sql CREATE TABLE task (id INTEGER PRIMARY KEY, queue TEXT, data BLOB)")
+    app.do("sql CREATE TABLE messages (id INTEGER PRIMARY KEY, queue TEXT, claimed INT)")
+    app.do('sql CREATE TABLE "Queue" (message TEXT, status INT, in_time INT)')
+    app.do("sql CREATE TABLE ack_queue_default (_id INTEGER PRIMARY KEY, data, status)")
+    app.do("sql CREATE TABLE ack_queue_other (_id INTEGER PRIMARY KEY, data)")  # no status
+    watch = FileWatch(str(db))
+    try:
+        facts, error = watch.read()
+        assert error is None and facts is not None
+        tables = schema_tables(watch, facts)
+    finally:
+        watch.close()
+    truth = {name: {row[1] for row in app.do(f"sql PRAGMA table_info(\"{name}\")")}
+             for (name,) in app.do("sql SELECT name FROM sqlite_schema WHERE type='table'")}
+    assert set(tables) == set(truth)
+    found = table_columns(tables, preset_table)
+    assert found == {name: cols for name, cols in truth.items() if preset_table(name)}
+    assert [q.name for q in preset_queries(found)] == [
+        "huey", "simplebroker", "litequeue", "persistqueue:default"]
+
+
+def test_a_schema_page_that_loops_is_refused_not_followed(tmp_path):
+    """A hand-damaged file: the schema's interior page points at itself. The presets are
+    not looked for (said in a note), the poll ends, the file is untouched."""
+    import apsw
+
+    db = tmp_path / "loop.db"
+    conn = apsw.Connection(str(db))
+    for i in range(300):
+        conn.execute(f"CREATE TABLE t{i} (a, b, c, d, e, f)")
+    conn.close()
+    data = bytearray(db.read_bytes())
+    assert data[100] == 0x05  # page 1 is an interior page of the schema's b-tree
+    data[108:112] = (1).to_bytes(4, "big")  # its right-most child: page 1 itself
+    db.write_bytes(bytes(data))
+    before = db.read_bytes()
+    out = subprocess.run([sys.executable, "-m", "waltui", "snapshot", "--json", str(db)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "queue presets not looked for" in out.stdout
+    assert db.read_bytes() == before

@@ -1,4 +1,5 @@
-"""Page 1's header as SQLite sees it now, read from the files without opening SQLite.
+"""Any page as SQLite sees it now, read from the files without opening SQLite: page 1's
+header for the pragmas, the schema's pages for the presets (schema_pages.py).
 
 Opening a connection, even read-only, writes: each read transaction may move a read mark in
 the -shm (measured: [0, 679] -> [0, 680]). The pragmas waltui shows all live in page 1's
@@ -29,7 +30,6 @@ HASH_OFFSET = 16384
 FRAMES_IN_FIRST_BLOCK = 4062
 FRAMES_PER_BLOCK = 4096
 HASH_SLOTS = 8192
-PAGE_ONE_SLOT = (1 * 383) & (HASH_SLOTS - 1)
 
 
 def _block_of(frame: int) -> int:
@@ -43,23 +43,23 @@ def _block_start(block: int) -> tuple[int, int]:
     return block * BLOCK_BYTES, FRAMES_IN_FIRST_BLOCK + (block - 1) * FRAMES_PER_BLOCK
 
 
-def newest_page_one_frame(watch: FileWatch, index: WalIndex) -> int | None:
-    """The newest frame in (nBackfill, mxFrame] that holds page 1, or None."""
+def newest_frame(watch: FileWatch, index: WalIndex, page: int = 1) -> int | None:
+    """The newest frame in (nBackfill, mxFrame] that holds the page, or None."""
     first, last = index.backfilled + 1, index.max_frame
     if last < first:
         return None
     for block in range(_block_of(last), _block_of(first) - 1, -1):
         numbers_at, before = _block_start(block)
         hashes_at = block * BLOCK_BYTES + HASH_OFFSET
-        slot, found = PAGE_ONE_SLOT, None
+        slot, found = (page * 383) & (HASH_SLOTS - 1), None
         for _ in range(HASH_SLOTS):
             raw = watch.shm.pread(2, hashes_at + 2 * slot)
             if len(raw) < 2 or (entry := struct.unpack("=H", raw)[0]) == 0:
                 break
             frame = int(before + entry)
             if first <= frame <= last:
-                page = watch.shm.pread(4, numbers_at + 4 * (entry - 1))
-                if len(page) == 4 and struct.unpack("=I", page)[0] == 1:
+                number = watch.shm.pread(4, numbers_at + 4 * (entry - 1))
+                if len(number) == 4 and struct.unpack("=I", number)[0] == page:
                     found = max(found or 0, frame)
             slot = (slot + 1) & (HASH_SLOTS - 1)
         if found is not None:
@@ -71,16 +71,25 @@ def page_one_header(watch: FileWatch, index: WalIndex | None, wal_header: WalHea
                     page_size: int) -> bytes | None:
     """Page 1's first 100 bytes as of mxFrame; None when the WAL's copy fails its check
     (a writer moved the index under us): the caller keeps the file's header and says so."""
-    frame = newest_page_one_frame(watch, index) if index is not None and wal_header else None
+    return read_page(watch, index, wal_header, page_size, 1, 100)
+
+
+def read_page(watch: FileWatch, index: WalIndex | None, wal_header: WalHeader | None,
+              page_size: int, page: int, size: int | None = None) -> bytes | None:
+    """A page (or its first ``size`` bytes) as of mxFrame: its newest frame in the WAL,
+    checked by its frame header (this page, this WAL's salts), else the database file's
+    copy. None when the WAL's copy fails its check or comes short."""
+    size = page_size if size is None else size
+    frame = newest_frame(watch, index, page) if index is not None and wal_header else None
     if frame is None:
-        return watch.db.pread(100, 0)
+        return watch.db.pread(size, (page - 1) * page_size)
     offset = WAL_HEADER_BYTES + (frame - 1) * (page_size + WAL_FRAME_HEADER_BYTES)
     head = watch.wal.pread(WAL_FRAME_HEADER_BYTES, offset)
     if len(head) < WAL_FRAME_HEADER_BYTES:
         return None
-    page, _size, salt1, salt2 = struct.unpack(">IIII", head[:16])
-    if wal_header is None or page != 1 or (salt1, salt2) != (wal_header.salt1,
-                                                              wal_header.salt2):
+    number, _size, salt1, salt2 = struct.unpack(">IIII", head[:16])
+    if wal_header is None or number != page or (salt1, salt2) != (wal_header.salt1,
+                                                                  wal_header.salt2):
         return None
-    data = watch.wal.pread(100, offset + WAL_FRAME_HEADER_BYTES)
-    return data if len(data) == 100 else None
+    data = watch.wal.pread(size, offset + WAL_FRAME_HEADER_BYTES)
+    return data if len(data) == size else None

@@ -20,12 +20,17 @@ import apsw
 from waltui.model import READ_SLOTS, DbError, FileFacts, HeldLock, QueueDepth
 from waltui.options import ObserveOptions, QueueQuery
 from waltui.probes.files import READMARK_NOT_USED, FileWatch
+from waltui.probes.schema_pages import Unreadable, schema_tables, table_columns
 from waltui.probes.sqlite import (
     classify,
     observer_connection,
     preset_queries,
+    preset_table,
     run_queries,
 )
+
+PRESETS_NOT_LOOKED = ("queue presets not looked for this poll: the schema's pages changed "
+                      "while they were read, or could not be read; looked for again next poll")
 
 
 class SqlValues(NamedTuple):
@@ -73,6 +78,11 @@ class SqlPart:
         """Queue depths cannot change without a commit, and every commit moves
         content_key(), so an unchanged database reuses the last values; sql_max_age bounds
         the wait for SQL whose answer depends on the clock."""
+        presets = self._presets_of(facts, pragmas.get("schema_version"))
+        if presets is None:
+            if not self.options.queries:
+                return SqlValues(pragmas, notes=(PRESETS_NOT_LOOKED,)), None
+            presets = []
         if self._asks_nothing(pragmas.get("schema_version")):
             return SqlValues(pragmas), None  # nothing to ask SQLite: open nothing
         key, now = content_key(facts), time.time()
@@ -82,13 +92,13 @@ class SqlPart:
             fresh_enough = age < min(self.options.sql_min_age, self._max_age)
             if fresh_enough or (cached_key == key and age < self._max_age):
                 return values._replace(pragmas=pragmas), taken_at
-        values = self._read(facts, held, pragmas)
+        values = self._read(facts, held, pragmas, presets)
         clean = values.error is None and not values.notes
         self._cache = (key, now, values) if clean else None
         return values, now
 
     def _read(self, facts: FileFacts, held: Sequence[HeldLock],
-              pragmas: dict[str, object]) -> SqlValues:
+              pragmas: dict[str, object], presets: list[QueueQuery]) -> SqlValues:
         wal_mode = facts.db_header is not None and facts.db_header.journal_mode == "wal"
         no_sidecars = opens_immutable(facts)
         if wal_mode and facts.wal_bytes is None and facts.shm_bytes is not None:
@@ -104,10 +114,8 @@ class SqlPart:
         try:
             before = self.watch.read_marks_raw()
             with self._open_immutable if no_sidecars else self._open as conn:
-                queries = self.options.queries
-                if self.options.presets:
-                    queries += tuple(self._preset_queries(conn, pragmas.get("schema_version")))
-                queues = run_queries(conn, queries, self.options.query_limit_ms)
+                queues = run_queries(conn, (*self.options.queries, *presets),
+                                     self.options.query_limit_ms)
             if (after := self.watch.read_marks_raw()) != before:
                 self._note_our_marks(before, after)
             return SqlValues(pragmas, queues)
@@ -132,11 +140,21 @@ class SqlPart:
             if slot > 0 and new != READMARK_NOT_USED and new != old:
                 self.our_marks[slot] = new
 
-    def _preset_queries(self, conn: apsw.Connection, schema_version: object) -> list[QueueQuery]:
-        """Known queue tables, looked for again only when the schema changes."""
-        if self._presets[0] != schema_version or schema_version is None:
-            self._presets = (schema_version, preset_queries(conn))  # type: ignore[assignment]
-        return self._presets[1]
+    def _presets_of(self, facts: FileFacts, schema_version: object) -> list[QueueQuery] | None:
+        """Known queue tables, read from the schema's pages (no SQLite opened: that could
+        move a read mark), and again only when the schema cookie moves. None: the pages
+        could not be read consistently this poll."""
+        if not self.options.presets:
+            return []
+        if self._presets[0] == schema_version and schema_version is not None:
+            return self._presets[1]
+        try:
+            tables = schema_tables(self.watch, facts)
+        except Unreadable:
+            return None
+        found = preset_queries(table_columns(tables, preset_table))
+        self._presets = (schema_version, found)  # type: ignore[assignment]
+        return found
 
 
 def content_key(facts: FileFacts) -> tuple[object, ...]:

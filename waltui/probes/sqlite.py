@@ -237,6 +237,10 @@ def _run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> lis
     except apsw.Error as exc:
         return [QueueDepth(query.name, None, f"{type(exc).__name__}: {exc}",
                            (time.perf_counter() - started) * 1000)]
+    except UnicodeDecodeError:  # one bad value fails this query only, never the database
+        return [QueueDepth(query.name, None, "a text value in its result is not valid UTF-8 "
+                           "(CAST it AS BLOB to count it anyway)",
+                           (time.perf_counter() - started) * 1000)]
     if not vetted:
         if len(_VETTED_TEXTS) >= _MAX_TEXTS_KEPT:
             _VETTED_TEXTS.clear()
@@ -245,7 +249,7 @@ def _run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> lis
     if len(rows) == 1 and len(rows[0]) == 1:
         return [QueueDepth(query.name, _as_int(rows[0][0]), None, elapsed)]
     if rows and all(len(r) == 2 for r in rows):
-        return [QueueDepth(f"{query.name}:{label}", _as_int(count), None, elapsed)
+        return [QueueDepth(f"{query.name}:{_label(label)}", _as_int(count), None, elapsed)
                 for label, count in rows]
     if not rows:
         return [QueueDepth(query.name, 0, None, elapsed)]
@@ -253,30 +257,37 @@ def _run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> lis
                        elapsed)]
 
 
+def _label(value: object) -> str:
+    """A row's label as text: the presets read labels as blobs, so a name that is not valid
+    UTF-8 is shown with its bad bytes escaped (\\xff) rather than failing the query."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return str(value)
+
+
 def _as_int(value: object) -> int | None:
     return int(value) if isinstance(value, (int, float)) else None
 
 
 # Pending-count SQL of queues people run (wal-facts.md), used when their tables are present.
-def preset_queries(conn: apsw.Connection) -> list[QueueQuery]:
-    """Each table is looked at on its own: one that cannot be read (a virtual table whose
-    module waltui lacks, such as vec0 in agent memory stores) is skipped, not fatal."""
-    tables: dict[str, set[str]] = {}
-    names = [name for (name,) in
-             conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")]
-    for name in names:
-        try:
-            tables[name] = {col[1] for col in
-                            conn.execute(f"PRAGMA table_info({_quote_ident(name)})")}
-        except apsw.Error:
-            continue
+def preset_table(name: str) -> bool:
+    """The tables a preset looks at (their columns decide which presets apply)."""
+    return name in ("task", "messages", "Queue") or name.startswith("ack_queue_")
+
+
+def preset_queries(tables: dict[str, set[str]]) -> list[QueueQuery]:
+    """tables: each preset table's columns (schema_pages.table_columns); a table whose
+    CREATE text could not be parsed (a virtual table whose module waltui lacks, such as
+    vec0 in agent memory stores) is simply not there."""
     found = []
     if {"id", "queue"} <= tables.get("task", set()):
-        found.append(QueueQuery("huey", "SELECT queue, count(id) FROM task GROUP BY queue"))
+        found.append(QueueQuery(
+            "huey", "SELECT CAST(queue AS BLOB), count(id) FROM task GROUP BY queue"))
     if {"queue", "claimed"} <= tables.get("messages", set()):
         found.append(QueueQuery(
             "simplebroker",
-            "SELECT queue, count(*) FROM messages WHERE claimed = 0 GROUP BY queue"))
+            "SELECT CAST(queue AS BLOB), count(*) FROM messages WHERE claimed = 0 "
+            "GROUP BY queue"))
     if "status" in tables.get("Queue", set()):
         # litequeue's qsize() counts READY (0) and LOCKED (1, popped, not yet done): both,
         # apart, so a consumer that pops and never finishes shows as "locked" piling up.
