@@ -243,7 +243,7 @@ async def test_hold_times_go_on_in_the_locks_pane_though_the_collector_sends_not
             for row in range(table.row_count):
                 cells = table.get_row_at(row)
                 if str(cells[0]) == str(reader.pid) and str(cells[3]) == "read":
-                    text = str(cells[6])
+                    text = str(cells[6]).removeprefix(">=")
                     return float(text.rstrip("s")) if text.endswith("s") and "m" not in text \
                         else 999.0
             return -1.0
@@ -265,9 +265,11 @@ def test_same_reading_ignores_only_the_times_and_sees_every_other_field(reader_c
     from waltui.model import HeldLock, Reader
 
     # A new field in either must be compared (or named here as a time): fail loudly.
-    assert {f.name for f in fields(HeldLock)} == {"lock", "process", "held_seconds", "ours"}
+    assert {f.name for f in fields(HeldLock)} == {"lock", "process", "held_seconds", "ours",
+                                                  "held_at_least", "held_at_most"}
     assert {f.name for f in fields(Reader)} == {"pid", "slot", "read_mark", "process",
-                                                "held_seconds", "pins", "ours"}
+                                                "held_seconds", "pins", "ours",
+                                                "held_at_least", "held_at_most"}
     reading = reader_change.reading
     assert same_reading(aged(reading, reading.taken_at + 30), reading)
     assert same_reading(replace(reading, poll_ms=99.0), reading)
@@ -277,6 +279,9 @@ def test_same_reading_ignores_only_the_times_and_sees_every_other_field(reader_c
                       replace(reading, held_locks=reading.held_locks[1:]),
                       replace(reading, held_locks=(replace(held, ours=not held.ours),
                                                    *reading.held_locks[1:])),
+                      replace(reading, held_locks=(
+                          replace(held, held_at_least=not held.held_at_least),
+                          *reading.held_locks[1:])),
                       replace(reading, readers=(replace(reader, read_mark=reader.read_mark + 1),
                                                 *reading.readers[1:])),
                       replace(reading, pragmas={**reading.pragmas, "x": 1})):

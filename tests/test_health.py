@@ -493,6 +493,9 @@ def test_a_hard_link_used_by_others_is_flagged_not_reported_healthy(tmp_path, sp
     assert str(used) in update_finding.evidence and f"pid {app.pid}" in update_finding.evidence
     assert reading.opened_as == (str(used),)
     assert any("SQL values not read" in note for note in reading.notes)
+    # this name's page 1 says 2 pages while the WAL beside the other name holds the truth:
+    # the values are absent (with the note's reason), never the stale ones
+    assert reading.pragmas == {} and reading.queues == ()
     assert not os.path.exists(f"{other}-shm")  # and waltui did not create one
 
 

@@ -285,18 +285,21 @@ def test_auto_asks_per_byte_while_proc_locks_is_dear_and_names_the_same_holders(
         live_db, spawn, tmp_path):
     """A host with 20,000 unrelated locks (a real process holds them): reading /proc/locks
     costs more than asking F_GETLK about the one watched database, so auto switches, says
-    so on the reading, names the same writer and pinning reader and raises the same
-    finding as /proc/locks does; when the host calms down it goes back."""
+    so on the reading (and that waiters are not seen), names the same writer and both
+    pinning readers, which share one read slot (F_GETLK alone names one of them), and
+    raises the same finding as /proc/locks does; when the host calms down it goes back."""
     from bench.floor import unrelated_locks
     from waltui.collector import Poller
     from waltui.config import Config
-    from waltui.probes.locks import GETLK_NOTE, LockSource
+    from waltui.probes.lock_source import CHOSEN_NOTE as GETLK_NOTE
+    from waltui.probes.lock_source import LockSource
 
     db, app = live_db
     app.do("autocheckpoint 1000")
-    reader = spawn(db)
+    reader, second = spawn(db), spawn(db)
     reader.do("begin_read")
-    app.do("insert 1500")  # a checkpoint stops at the reader's mark: it pins
+    second.do("begin_read")  # nothing written in between: the same mark, the same slot
+    app.do("insert 1500")  # a checkpoint stops at the readers' mark: they pin
     writer = spawn(db)
     writer.do("begin_write")
     locker = unrelated_locks(tmp_path / "unrelated.bin", 20_000)  # the bench's own locker
@@ -311,11 +314,16 @@ def test_auto_asks_per_byte_while_proc_locks_is_dear_and_names_the_same_holders(
         assert GETLK_NOTE not in switching.reading.notes  # this poll still used the table
         by_proc.poll_once()
         [per_byte], [proc] = adaptive.poll_once(), by_proc.poll_once()
-        assert GETLK_NOTE in per_byte.reading.notes
+        assert GETLK_NOTE in per_byte.reading.notes and not per_byte.reading.waiters_seen
+        assert proc.reading.waiters_seen
         assert per_byte.reading.writer_pid == proc.reading.writer_pid == writer.pid
         assert [(p.pid, p.slot) for p in per_byte.reading.pins] == \
                [(p.pid, p.slot) for p in proc.reading.pins]
-        assert [p.pid for p in per_byte.reading.pins] == [reader.pid]
+        assert sorted(p.pid for p in per_byte.reading.pins) == sorted([reader.pid, second.pid])
+        assert len({p.slot for p in per_byte.reading.pins}) == 1
+        assert set(per_byte.reading.held_locks) == set(proc.reading.held_locks) or \
+            {h.lock for h in per_byte.reading.held_locks} == \
+            {h.lock for h in proc.reading.held_locks}
         assert {f.code for f in per_byte.findings} == {f.code for f in proc.findings} \
             >= {"checkpoint_starvation"}
         locker.stdin.close()  # the host calms down

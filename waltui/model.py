@@ -28,8 +28,9 @@ class DbError:
 
     @property
     def fatal(self) -> bool:
-        """False for a database we can still read, only not in WAL mode."""
-        return self.kind != "not_wal"
+        """False for a database we can still read, only not in WAL mode, and for an empty
+        file, which SQLite opens as a new, empty database (nothing in it can be wrong)."""
+        return self.kind not in ("not_wal", "empty")
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,9 @@ class FileFacts:
     db_inode: tuple[int, int]
     shm_inode: tuple[int, int] | None
     db_links: int = 1  # hard links: other names whose -wal/-shm sit beside them, not here
+    # Moves with every commit in rollback mode, where the header's change counter does not
+    # under locking_mode=EXCLUSIVE (SQLite bumps it once per lock, measured: 1 after 3 commits)
+    db_mtime_ns: int = 0
     # A -journal SQLite would roll back on open: valid header, and no process held
     # RESERVED/PENDING when the locks were asked after the journal was read (pager.c's test).
     journal_hot: bool = False
@@ -117,9 +121,18 @@ LockName = Literal[
 ]
 
 
+# Lock.pid values that name no process here (a signal is never offered for them)
+OUTSIDE_NAMESPACE = 0  # F_GETLK's l_pid for a holder in another pid namespace
+OWNER_NOT_FOUND = -1  # an OFD lock (/proc/locks says -1) whose open file description's
+#                       holders were not found in any /proc/PID/fdinfo
+
+
 @dataclass(frozen=True)
 class Lock:
-    """One SQLite lock held (or waited for) by one process, decoded from a byte range."""
+    """One SQLite lock held (or waited for) by one process, decoded from a byte range.
+    pid > 0 is a process visible here; OUTSIDE_NAMESPACE and OWNER_NOT_FOUND say why no
+    process can be named. ofd: an open-file-description lock (F_OFD_SETLK), attributed to
+    each process that holds the description (a fork shares it)."""
 
     pid: int
     file: LockFile
@@ -127,10 +140,16 @@ class Lock:
     slot: int | None
     mode: Literal["shared", "exclusive"]
     waiting: bool = False
+    ofd: bool = False
 
     @property
     def key(self) -> tuple[int, str, str, int | None, str]:
         return (self.pid, self.file, self.lock, self.slot, self.mode)
+
+    @property
+    def owner_known(self) -> bool:
+        """A process visible from here holds it: one that can be named, and signalled."""
+        return self.pid > 0
 
 
 @dataclass(frozen=True)
@@ -142,6 +161,9 @@ class ProcessInfo:
     cmdline: str
     user: str
     state: str  # psutil status: running, sleeping, disk-sleep, zombie, ...
+    # When it started, in clock ticks since boot (/proc/PID/stat field 22): with the pid,
+    # the identity a signal is checked against. 0: unknown (a recording made before it).
+    start_ticks: int = 0
 
     @property
     def uninterruptible(self) -> bool:
@@ -163,6 +185,8 @@ class Reader:
     held_seconds: float = 0.0
     pins: bool = False  # True when its mark stops a checkpoint short of max_frame
     ours: bool = False  # waltui's own read transaction (an integrity check)
+    held_at_least: bool = False  # see HeldLock
+    held_at_most: float | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +227,11 @@ class HeldLock:
     process: ProcessInfo | None
     held_seconds: float
     ours: bool = False  # held by waltui itself (a checkpoint, an integrity check): no suspect
+    # True: the hold was already there when waltui first looked, so held_seconds is how long
+    # waltui has watched it, a lower bound (shown ">=13s"); held_at_most, where known, is
+    # the most it can be (the holder's age).
+    held_at_least: bool = False
+    held_at_most: float | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +256,9 @@ class Reading:
     # Paths other processes opened this database file by, when that is not this path (a
     # hard link): their -wal and -shm sit beside that name, so this one shows none.
     opened_as: tuple[str, ...] = ()
+    # False where the lock source cannot see processes blocked waiting for a lock (F_GETLK
+    # byte by byte): "no waiter" then means "none seen", and findings say so
+    waiters_seen: bool = True
 
     def later(self, seconds: float, taken_at: float, poll_ms: float | None = None) -> Reading:
         """The same reading ``seconds`` later: every lock and pin held that much longer.
@@ -334,6 +366,8 @@ def _held_longer(held: Held, seconds: float) -> Held:
     fields = copy.__dict__
     fields.update(held.__dict__)
     fields["held_seconds"] = held.held_seconds + seconds
+    if held.held_at_most is not None:
+        fields["held_at_most"] = held.held_at_most + seconds
     return copy
 
 

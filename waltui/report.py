@@ -13,8 +13,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from waltui import __version__, exits
-from waltui.model import Reader, Reading, WalIndex
-from waltui.units import human_bytes, human_seconds, literal_lines, visible, who
+from waltui.model import (
+    OUTSIDE_NAMESPACE,
+    OWNER_NOT_FOUND,
+    HeldLock,
+    Lock,
+    Reader,
+    Reading,
+    WalIndex,
+)
+from waltui.units import human_bytes, human_hold, literal_lines, visible, who
 
 if TYPE_CHECKING:
     from waltui.collector.changes import Change
@@ -60,9 +68,10 @@ def reading_json(reading: Reading) -> dict[str, object]:
         "locks": [
             {"pid": h.lock.pid, "file": h.lock.file, "lock": h.lock.lock, "slot": h.lock.slot,
              "mode": h.lock.mode, "waiting": h.lock.waiting,
-             "held_seconds": round(h.held_seconds, 3),
+             "held_seconds": round(h.held_seconds, 3), **_bounds(h),
              "process": h.process.label if h.process else None,
-             "state": h.process.state if h.process else None, "ours": h.ours}
+             "state": h.process.state if h.process else None, "ours": h.ours,
+             "ofd": h.lock.ofd, "owner": OWNERS.get(h.lock.pid, "process")}
             for h in reading.held_locks
         ],
         "writer_pid": reading.writer_pid,
@@ -83,19 +92,43 @@ def reading_json(reading: Reading) -> dict[str, object]:
         "sql_age_seconds": None if reading.sql_taken_at is None
         else round(reading.taken_at - reading.sql_taken_at, 3),
         "poll_ms": round(reading.poll_ms, 3),
+        "waiters_seen": reading.waiters_seen,
     }
+
+
+OWNERS = {OUTSIDE_NAMESPACE: "outside_namespace", OWNER_NOT_FOUND: "owner_not_found"}
+
+
+def _bounds(held: HeldLock | Reader) -> dict[str, object]:
+    return {"held_at_least": held.held_at_least,
+            "held_at_most": None if held.held_at_most is None else round(held.held_at_most, 3)}
 
 
 def _reader_json(reader: Reader) -> dict[str, object]:
     return {"pid": reader.pid, "slot": reader.slot, "read_mark": reader.read_mark,
             "process": reader.process, "held_seconds": round(reader.held_seconds, 3),
-            "ours": reader.ours}
+            **_bounds(reader), "ours": reader.ours}
 
 
 def reader_place(slot: int, mark: int) -> str:
     """Where a reader reads, in every message's words: slot 0 means the database file."""
     return "read slot 0, on the database file itself" if slot == 0 else \
         f"read slot {slot} at frame {mark}"
+
+
+def lock_words(reading: Reading, lock: Lock) -> str:
+    """A lock as every message names it: "the write lock", "read slot 1 at frame 36"."""
+    if lock.lock == "read" and lock.file == "shm":
+        index = reading.wal_index
+        mark = index.read_marks[lock.slot or 0] if index is not None and \
+            (lock.slot or 0) < len(index.read_marks) else None
+        words = reader_place(lock.slot or 0, mark or 0) if mark is not None else \
+            f"read slot {lock.slot}"
+    elif lock.file == "shm":
+        words = f"the {lock.lock} lock" if lock.lock != "dms" else "the database open"
+    else:
+        words = f"the {lock.lock.upper()} lock on the database file"
+    return ("a wait for " if lock.waiting else "") + words
 
 
 def named_process(reading: Reading, pid: int) -> str:
@@ -107,7 +140,7 @@ def named_process(reading: Reading, pid: int) -> str:
 def reader_sentence(reader: Reader, index: WalIndex | None) -> str:
     """The plain-words line an operator needs: who, which slot, which frame, for how long."""
     named = who(reader.pid, reader.process)
-    held = human_seconds(reader.held_seconds)
+    held = human_hold(reader.held_seconds, reader.held_at_least)
     if not reader.pins:
         return f"{named} reads slot {reader.slot} at frame {reader.read_mark} (seen {held}); " \
                "it does not hold a checkpoint back"

@@ -54,6 +54,11 @@ def human_seconds(seconds: float | None) -> str:
     return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
 
 
+def human_hold(seconds: float, at_least: bool = False) -> str:
+    """A hold time; one that began before waltui first looked is a lower bound: >=13s."""
+    return (">=" if at_least else "") + human_seconds(seconds)
+
+
 INTERPRETERS = ("python", "node", "ruby", "perl", "php", "bash", "sh")
 
 
@@ -74,8 +79,17 @@ def short_command(cmdline: str, width: int = 48, *, program_first: bool = False)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+OUTSIDE_WORDS = "a process outside this pid namespace"
+UNOWNED_WORDS = "an open file description, owner not found"
+
+
 def who(pid: int, cmdline: str | None) -> str:
-    """How every message names a process: pid 4121 `python agent.py q.db`."""
+    """How every message names a process: pid 4121 `python agent.py q.db`; a lock holder
+    with no pid here is named for why (model.OUTSIDE_NAMESPACE, model.OWNER_NOT_FOUND)."""
+    if pid == 0:
+        return OUTSIDE_WORDS
+    if pid < 0:
+        return UNOWNED_WORDS
     return f"pid {pid} `{short_command(cmdline)}`" if cmdline else f"pid {pid}"
 
 

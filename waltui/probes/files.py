@@ -212,6 +212,7 @@ class FileWatch:
             db_inode=(db_st.st_dev, db_st.st_ino),
             shm_inode=(shm_st.st_dev, shm_st.st_ino) if shm_st else None,
             db_links=db_st.st_nlink,
+            db_mtime_ns=db_st.st_mtime_ns,
             journal_hot=db_st.st_size > 0 and journal_looks_hot(journal_st, self.journal_path),
         )
         return facts, error or shm_error
@@ -299,7 +300,8 @@ def journal_looks_hot(st: os.stat_result | None, path: str) -> bool:
 
 def parse_db_header(raw: bytes) -> tuple[DbHeader | None, DbError | None]:
     if not raw:
-        return None, DbError("empty", "empty file (0 bytes): not a database yet")
+        return None, DbError("empty", "empty file (0 bytes): SQLite opens it as a new, empty "
+                             "database; there is nothing to watch until something writes it")
     if len(raw) < 100 or raw[:16] != SQLITE_MAGIC:
         return None, DbError("not_sqlite", "not an SQLite database (no 'SQLite format 3' header)")
     (page_size,) = struct.unpack_from(">H", raw, 16)

@@ -2,20 +2,18 @@
 
 Byte layout (wal-facts.md, measured): in the -shm file 120 WRITE, 121 CHECKPOINT, 122 RECOVER,
 123+i READ slot i, 128 DMS; in the db file PENDING 0x40000000, RESERVED 0x40000001 and the
-510-byte SHARED range from 0x40000002. Where /proc/locks does not exist, fcntl(F_GETLK) asks
-"who would block me" per byte without taking a lock (SQLite's tool/showlocks.c does the same);
-it names one holder per byte, so concurrent readers of one slot show as one.
+510-byte SHARED range from 0x40000002. fcntl(F_GETLK) asks "who would block me" per byte
+without taking a lock (SQLite's tool/showlocks.c does the same); it names one holder per
+byte, which probes/holders.py completes. Which source a poll uses: probes/lock_source.py.
 """
 
 from __future__ import annotations
 
 import fcntl
-import math
 import os
 import struct
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -42,6 +40,7 @@ class RawLock:
     start: int
     end: int  # inclusive
     waiting: bool = False
+    ofd: bool = False  # an open-file-description lock: /proc/locks gives it pid -1
 
 
 class LockTable:
@@ -82,7 +81,7 @@ class LockTable:
             if key in _PARSED:
                 parsed = _PARSED[key]
             else:
-                parsed = _PARSED[key] = _parse_line(key)
+                parsed = _PARSED[key] = parse_lock_line(key)
             if parsed is not None and (inodes is None or parsed[0][1] in inodes):
                 by_file[parsed[0]].append(parsed[1])
         return cls(dict(by_file), "proc")
@@ -96,9 +95,8 @@ class LockTable:
         """The locks on a database and its -shm, each known by every (device, inode) that
         /proc/locks may use for it."""
         files: tuple[tuple[LockFile, Iterable[FileId]], ...] = (("db", db_ids), ("shm", shm_ids))
-        locks = [lock for file, ids in files for file_id in ids
-                 for raw in self.by_file.get(file_id, ()) for lock in decode(file, raw)]
-        return sorted(set(locks), key=_lock_order)
+        return sort_locks({lock for file, ids in files for file_id in ids
+                           for raw in self.by_file.get(file_id, ()) for lock in decode(file, raw)})
 
 
 # The last read of each lock file, and its table: on a quiet host /proc/locks reads the same
@@ -109,7 +107,7 @@ PARSED_KEPT = 100_000  # distinct lock lines remembered; a host past that starts
 _PARSED: dict[bytes, tuple[FileId, RawLock] | None] = {}
 
 
-def _parse_line(line: bytes) -> tuple[FileId, RawLock] | None:
+def parse_lock_line(line: bytes) -> tuple[FileId, RawLock] | None:
     """One /proc/locks line without its ordinal: the file and the range, or None for what
     is not SQLite's (FLOCK, LEASE) or cannot be read."""
     fields = line.decode("ascii", "replace").split()
@@ -123,13 +121,18 @@ def _parse_line(line: bytes) -> tuple[FileId, RawLock] | None:
         file_id = (os.makedev(int(major, 16), int(minor, 16)), int(inode))
         end = 2**63 - 1 if fields[6] == "EOF" else int(fields[6])
         return file_id, RawLock(int(fields[3]), fields[2] == "WRITE", int(fields[5]), end,
-                                waiting)
+                                waiting, fields[0] == "OFDLCK")
     except ValueError:
         return None
 
 
 def _lock_order(lock: Lock) -> tuple[object, ...]:
     return (lock.file != "shm", lock.lock, lock.slot if lock.slot is not None else -1, lock.pid)
+
+
+def sort_locks(locks: Iterable[Lock]) -> list[Lock]:
+    """One order for every source, so two readings of the same locks compare equal."""
+    return sorted(set(locks), key=_lock_order)
 
 
 @lru_cache(maxsize=PARSED_KEPT)
@@ -144,7 +147,8 @@ def _decode(file: LockFile, raw: RawLock) -> list[Lock]:
     mode = "exclusive" if raw.exclusive else "shared"
 
     def make(name: str, slot: int | None = None) -> Lock:
-        return Lock(raw.pid, file, name, slot, mode, raw.waiting)  # type: ignore[arg-type]
+        return Lock(raw.pid, file, name, slot, mode, raw.waiting,  # type: ignore[arg-type]
+                    raw.ofd)
 
     def covers(first: int, last: int | None = None) -> bool:
         return raw.start <= (last if last is not None else first) and raw.end >= first
@@ -169,55 +173,7 @@ def _decode(file: LockFile, raw: RawLock) -> list[Lock]:
     return out
 
 
-# --- choosing: /proc/locks while it is cheap, per-byte F_GETLK while it is not ------------
-
-GETLK_SECONDS_PER_DB = 25e-6  # 13 fcntl calls (3 db ranges, 9 -shm bytes) from Python
-PROC_CHEAP_SECONDS = 0.005  # a /proc/locks read below this is never worth avoiding
-PROC_RECHECK_SECONDS = 60.0
-GETLK_NOTE = ("locks asked of the kernel byte by byte (fcntl F_GETLK): /proc/locks is too "
-              "large on this host to read every poll, so readers sharing one slot show as one")
-
-
-class LockSource:
-    """Where a poll's locks come from. "auto" reads /proc/locks while reading it costs less
-    than asking F_GETLK about every watched database would; on a host with tens of thousands
-    of unrelated locks the kernel's /proc/locks walk (superlinear: ~4 KB a read(), each from
-    the list's start) costs more than the poll itself, and the probes scale with the watched
-    databases instead. It looks at /proc/locks again every PROC_RECHECK_SECONDS, and never
-    mixes the two sources within a stretch (a second reader of a slot would flicker)."""
-
-    def __init__(self, source: str = "auto", recheck_seconds: float = PROC_RECHECK_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.source = source
-        self.per_byte = source == "getlk"
-        self.last_proc_seconds: float | None = None
-        self._recheck = recheck_seconds
-        self._clock = clock
-        self._next_look = 0.0
-
-    def table(self, inodes: frozenset[int] | None, watched: int) -> LockTable | None:
-        """This poll's lock table, or None: ask F_GETLK per database (note: GETLK_NOTE)."""
-        if self.source == "getlk":
-            return None
-        if self.source == "proc":
-            return LockTable.capture(inodes=inodes)
-        if self.per_byte and self._clock() < self._next_look:
-            return None
-        started = time.thread_time()  # CPU, not wall: a loaded host's pauses are not its cost
-        table = LockTable.capture(inodes=inodes)
-        self.last_proc_seconds = time.thread_time() - started
-        if table is None:  # no /proc/locks at all (a container without it, BSD)
-            self.per_byte, self._next_look = True, math.inf
-            return None
-        was_per_byte = self.per_byte
-        self.per_byte = self.last_proc_seconds > max(PROC_CHEAP_SECONDS,
-                                                     2 * watched * GETLK_SECONDS_PER_DB)
-        if self.per_byte:
-            self._next_look = self._clock() + self._recheck
-        return None if was_per_byte and self.per_byte else table
-
-
-# --- fallback where /proc/locks does not exist -------------------------------------------
+# --- F_GETLK: where /proc/locks is too dear or missing (probes/lock_source.py) ----------
 
 _FLOCK = "hhqqi4x"  # struct flock on LP64 Linux/BSD-likes: type, whence, start, len, pid
 
@@ -229,20 +185,5 @@ def who_blocks(fd: int, start: int, length: int) -> RawLock | None:
     if kind == fcntl.F_UNLCK:
         return None
     end = got_start + got_len - 1 if got_len else 2**63 - 1
-    return RawLock(pid, kind == fcntl.F_WRLCK, got_start, end)
-
-
-def probe_with_getlk(db_fd: int, shm_fd: int | None) -> list[Lock]:
-    """One holder per SQLite lock byte, asked of the kernel; our own locks never show."""
-    raws: dict[LockFile, set[RawLock]] = {"db": set(), "shm": set()}
-    for start, length in ((PENDING, 1), (RESERVED, 1), (SHARED_FIRST, 510)):
-        if (found := who_blocks(db_fd, start, length)) is not None:
-            raws["db"].add(RawLock(found.pid, found.exclusive,
-                                   max(found.start, start), min(found.end, start + length - 1)))
-    if shm_fd is not None:
-        for byte in range(SHM_WRITE, SHM_DMS + 1):
-            if (found := who_blocks(shm_fd, byte, 1)) is not None:
-                raws["shm"].add(RawLock(found.pid, found.exclusive, byte, byte))
-    locks = {lock for file, found_set in raws.items() for raw in found_set
-             for lock in decode(file, raw)}
-    return sorted(locks, key=_lock_order)
+    # l_pid -1: an OFD lock (no owner); 0: a holder in another pid namespace (wal-facts.md)
+    return RawLock(pid, kind == fcntl.F_WRLCK, got_start, end, ofd=pid == -1)

@@ -22,7 +22,7 @@ def find_readers(
     index: WalIndex | None,
     locks: Iterable[Lock],
     describe: Callable[[int], str],
-    held_for: Callable[[tuple[object, ...]], float],
+    hold: Callable[[tuple[object, ...], int], tuple[float, bool, float | None]],
     own: frozenset[int] = frozenset(),
 ) -> tuple[tuple[Reader, ...], tuple[StaleMark, ...]]:
     if index is None:
@@ -38,10 +38,11 @@ def find_readers(
             continue  # a reader never holds an unused slot; a lock in flight
         stops_at = limit_frame(slot, mark, index)
         for pid in sorted(pids):
+            seconds, at_least, at_most = hold(("pin", pid, slot, mark), pid)
             readers.append(Reader(
                 pid=pid, slot=slot, read_mark=mark, process=describe(pid),
-                held_seconds=held_for(("pin", pid, slot, mark)),
-                pins=stops_at < index.max_frame, ours=pid in own,
+                held_seconds=seconds, pins=stops_at < index.max_frame, ours=pid in own,
+                held_at_least=at_least, held_at_most=at_most,
             ))
     stale = tuple(
         StaleMark(slot, mark) for slot, mark in enumerate(index.read_marks)

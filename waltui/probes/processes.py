@@ -56,7 +56,7 @@ class ProcessProbe:
     def __init__(self) -> None:
         # The last description of each process: handed out again, the very same object,
         # while its state is the same (a repeated reading compares holders by identity).
-        self._known: dict[tuple[int, float], ProcessInfo] = {}
+        self._known: dict[tuple[int, int], ProcessInfo] = {}
 
     def describe(self, pids: Iterable[int]) -> dict[int, ProcessInfo]:
         found: dict[int, ProcessInfo] = {}
@@ -73,9 +73,9 @@ class ProcessProbe:
             if known is None:
                 static = _proc_static(pid)
                 if static is None:
-                    found[pid] = ProcessInfo(pid, "?", "", "?", state[0])
+                    found[pid] = ProcessInfo(pid, "?", "", "?", state[0], state[1])
                     continue
-                known = self._known[key] = ProcessInfo(pid, *static, state[0])
+                known = self._known[key] = ProcessInfo(pid, *static, state[0], state[1])
             elif known.state != state[0]:
                 known = self._known[key] = replace(known, state=state[0])
             found[pid] = known
@@ -93,7 +93,22 @@ STATES = {"R": "running", "S": "sleeping", "D": "disk-sleep", "T": "stopped",
           "W": "waking", "P": "parked"}
 
 
-def _proc_stat(pid: int) -> tuple[str, float] | None:
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def age_seconds(start_ticks: int) -> float:
+    """How long a process has run: /proc/PID/stat counts its start in ticks of the boot
+    clock (suspend included), which CLOCK_BOOTTIME reads."""
+    return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / CLOCK_TICKS)
+
+
+def start_ticks(pid: int) -> int | None:
+    """The process's start time, its identity beside the pid; None if there is no such pid."""
+    stat = _proc_stat(pid)
+    return stat[1] if stat is not None else None
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
     """(state, start time in clock ticks since boot) from one read of /proc/PID/stat. The
     start time tells a reused pid from the process that was cached."""
     try:
@@ -105,7 +120,7 @@ def _proc_stat(pid: int) -> tuple[str, float] | None:
         finally:
             os.close(fd)
         fields = data[data.rindex(b")") + 2:].split()
-        return STATES.get(fields[0].decode(), "unknown"), float(fields[19])
+        return STATES.get(fields[0].decode(), "unknown"), int(fields[19])
     except (OSError, ValueError, IndexError):
         return None
 
@@ -136,21 +151,26 @@ def _proc_static(pid: int) -> tuple[str, str, str] | None:
 
 
 class HoldTracker:
-    """Remembers when each hold (a lock, a pin) was first seen; forgets those that ended."""
+    """Remembers when each hold (a lock, a pin) was first seen; forgets those that ended.
+    A hold seen at the first poll began before waltui looked: its time is a lower bound."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._first_seen: dict[Hashable, float] = {}
+        self._first_seen: dict[Hashable, tuple[float, bool]] = {}
         self._seen_now: set[Hashable] = set()
+        self._polls = 0
 
     def begin_poll(self) -> None:
         self._seen_now = set()
 
-    def held_for(self, key: Hashable) -> float:
+    def hold(self, key: Hashable) -> tuple[float, bool]:
+        """(seconds seen held, whether it was already held at the first look)."""
         now = self._clock()
         self._seen_now.add(key)
-        return now - self._first_seen.setdefault(key, now)
+        first, at_least = self._first_seen.setdefault(key, (now, self._polls == 0))
+        return now - first, at_least
 
     def end_poll(self) -> None:
+        self._polls += 1
         for key in [k for k in self._first_seen if k not in self._seen_now]:
             del self._first_seen[key]

@@ -9,83 +9,22 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
-from waltui.model import (
-    DbError,
-    DbHeader,
-    FileFacts,
-    Filesystem,
-    HeldLock,
-    Lock,
-    ProcessInfo,
-    Reading,
-)
+from waltui.model import DbError, DbHeader, FileFacts, Filesystem, HeldLock, Lock, Reading
 from waltui.options import ObserveOptions
+from waltui.probes.context import PollContext
 from waltui.probes.files import FileWatch, Stats, parse_db_header
-from waltui.probes.filesystem import MOUNTS, MountTable
-from waltui.probes.locks import (
-    GETLK_NOTE,
-    RESERVED,
-    FileId,
-    LockSource,
-    LockTable,
-    probe_with_getlk,
-    who_blocks,
-)
+from waltui.probes.lock_view import confirm_vanished, gather, kept_files, lock_table_ids
+from waltui.probes.locks import RESERVED, FileId, LockTable, who_blocks
 from waltui.probes.page_one import page_one_header
 from waltui.probes.pins import find_readers
-from waltui.probes.processes import HoldTracker, ProcessProbe, own_pids, paths_opened_as
+from waltui.probes.processes import HoldTracker, age_seconds, own_pids, paths_opened_as
 from waltui.probes.sql_values import SqlPart, SqlValues, content_key
 
-_SHARED_PROCESS_PROBE = ProcessProbe()
-
-
-class PollContext:
-    """What one poll cycle reads once for all databases: the lock table, the mount table,
-    and each pid's details and each directory's filesystem, looked up once per cycle."""
-
-    def __init__(self, locks: LockTable | None, mounts: MountTable,
-                 processes: ProcessProbe = _SHARED_PROCESS_PROBE) -> None:
-        self.locks = locks
-        self.mounts = mounts
-        self._processes = processes
-        self._process_memo: dict[int, ProcessInfo | None] = {}
-        self._fs_memo: dict[str, Filesystem | None] = {}
-        self.lock_note: str | None = None  # said on each reading when locks came per byte
-
-    @classmethod
-    def capture(cls, lock_source: str | LockSource = "auto",
-                inodes: frozenset[int] | None = None, watched: int = 1) -> PollContext:
-        """inodes: the watched files' (None: every lock on the host is decoded); a
-        LockSource kept across polls chooses between /proc/locks and F_GETLK."""
-        source = lock_source if isinstance(lock_source, LockSource) else LockSource(lock_source)
-        context = cls(source.table(inodes, watched), MOUNTS.current())
-        if context.locks is None and source.source != "getlk":  # chosen, not asked for
-            context.lock_note = GETLK_NOTE
-        return context
-
-    def process(self, pid: int) -> ProcessInfo | None:
-        if pid in self._process_memo:
-            return self._process_memo[pid]
-        return self.describe([pid]).get(pid)
-
-    def describe(self, pids: Iterable[int]) -> dict[int, ProcessInfo]:
-        wanted = set(pids) - self._process_memo.keys()
-        if wanted:
-            found = self._processes.describe(wanted)
-            self._process_memo.update({pid: found.get(pid) for pid in wanted})
-        return {pid: info for pid in pids if (info := self._process_memo.get(pid)) is not None}
-
-    def filesystem(self, path: str, directory: str | None = None) -> Filesystem | None:
-        """directory: the path's own, where the caller has it (this runs 1,000 times a poll)."""
-        directory = directory or os.path.dirname(os.path.abspath(path))
-        if directory not in self._fs_memo:
-            self._fs_memo[directory] = self.mounts.lookup(path)
-        return self._fs_memo[directory]
-
+__all__ = ["DatabaseObserver", "ObserveOptions", "PollContext", "lock_table_ids"]  # where callers found them
 
 class _Steady(NamedTuple):
     """A reading that may be handed out again, aged, while its raw inputs stay the same."""
@@ -96,7 +35,9 @@ class _Steady(NamedTuple):
     fresh_until: float  # time.time() when its SQL values must be read again
     lock_note: str | None
     lock_files: tuple[FileId, ...]  # the database's and -shm's ids in /proc/locks
-    locks: tuple[object, ...]  # their /proc/locks lines, or the F_GETLK answers
+    # their /proc/locks lines, or (asked per byte, or in a pid namespace of our own, where
+    # /proc/locks is not all) the locks themselves
+    locks: tuple[object, ...]
     lock_table: LockTable | None  # the whole table they came from (the same while unchanged)
 
 
@@ -112,6 +53,8 @@ class DatabaseObserver:
         self._directory = os.path.dirname(os.path.abspath(path))
         self._page_one_cache: tuple[object, dict[str, object]] | None = None
         self._steady: _Steady | None = None
+        self._last_held: tuple[HeldLock, ...] = ()  # the last full read's, for confirm_vanished
+        self._confirmed = False  # the last full read kept a lock /proc/locks did not list
         self.unchanged_reads = 0  # readings handed out again (tests and benches count them)
 
     def close(self) -> None:
@@ -144,8 +87,8 @@ class DatabaseObserver:
             self._steady = _Steady(
                 fingerprint, reading, time.monotonic(),
                 self.sql.fresh_until(reading.pragmas.get("schema_version")), ctx.lock_note,
-                lock_files, ctx.locks.raw_for(lock_files) if ctx.locks is not None
-                else tuple(h.lock for h in reading.held_locks), ctx.locks)
+                lock_files, ctx.locks.raw_for(lock_files) if ctx.locks is not None and
+                _lines_tell(ctx) else tuple(h.lock for h in reading.held_locks), ctx.locks)
         return reading
 
     def _read_again(self, ctx: PollContext, fingerprint: tuple[object, ...], started: float
@@ -165,10 +108,10 @@ class DatabaseObserver:
         assert last.files is not None
         if filesystem != last.filesystem:
             return None
-        if ctx.locks is None:
-            if tuple(self._locks(ctx, last.files, filesystem)) != steady.locks:
+        if not _lines_tell(ctx):
+            if tuple(gather(ctx, self.watch, last.files, filesystem)) != steady.locks:
                 return None
-        elif ctx.locks is not steady.lock_table and \
+        elif ctx.locks is not None and ctx.locks is not steady.lock_table and \
                 ctx.locks.raw_for(steady.lock_files) != steady.locks:
             return None
         for held in last.held_locks:
@@ -193,10 +136,17 @@ class DatabaseObserver:
         own = own_pids()
         held = self._held_locks(ctx, facts, filesystem, own)
         infos = {h.lock.pid: h.process for h in held if h.process}
+
+        def reader_hold(key: tuple[object, ...], pid: int) -> tuple[float, bool, float | None]:
+            seconds, at_least = self.holds.hold(key)
+            info = infos.get(pid)
+            return seconds, at_least, age_seconds(info.start_ticks) \
+                if at_least and info is not None and info.start_ticks else None
+
         readers, stale = find_readers(
             facts.wal_index, (h.lock for h in held),
-            lambda pid: infos[pid].label if pid in infos else f"pid {pid}", self.holds.held_for,
-            own)
+            lambda pid: infos[pid].label if pid in infos else f"pid {pid}" if pid > 0 else "",
+            reader_hold, own)
         self.holds.end_poll()
         if facts.journal_hot:
             facts = replace(facts, journal_hot=self._nobody_reserved())
@@ -205,7 +155,9 @@ class DatabaseObserver:
         if header is not None and error is None:
             pragmas, page_note = self._page_one_pragmas(facts, header, opened_as)
             unreadable = self._sql_unreadable_why(facts, header, held, opened_as)
-            if unreadable is not None:
+            if unreadable is not None and unreadable.startswith(ANOTHER_NAME):
+                sql = SqlValues({}, notes=(unreadable,))  # this name's page 1 is stale
+            elif unreadable is not None:
                 sql = SqlValues(pragmas, notes=(unreadable,))
             elif self.options.sql:
                 sql, sql_taken_at = self.sql.values(facts, held, pragmas)
@@ -228,9 +180,10 @@ class DatabaseObserver:
             pragmas=sql.pragmas, queues=sql.queues, sql_taken_at=sql_taken_at,
             notes=(*sql.notes, ctx.lock_note) if ctx.lock_note else sql.notes,
             poll_ms=(time.perf_counter() - started) * 1000, opened_as=opened_as,
+            waiters_seen=ctx.waiters_seen,
         )
         clean = (error is None and not sql.notes and facts.wal_index is not None
-                 and not facts.journal_hot and not opened_as)
+                 and not facts.journal_hot and not opened_as and not self._confirmed)
         return reading, clean
 
     def _nobody_reserved(self) -> bool:
@@ -265,9 +218,9 @@ class DatabaseObserver:
                     "from the file header, which the -wal may have moved past")
         if db_holders:
             names = ", ".join(opened_as) or "another name"
-            return (f"SQL values not read: other processes opened this file as {names}; "
-                    "the -wal and -shm are beside that name, so opening this one would read "
-                    "a page 1 older than their WAL; values are from the file header")
+            return (f"{ANOTHER_NAME} {names}; the -wal and -shm are beside that name, so this "
+                    "name's page 1 is older than their WAL: pragmas and queue depths are not "
+                    "shown (watch the name they opened)")
         return None
 
     def _page_one_pragmas(self, facts: FileFacts, header: DbHeader,
@@ -295,24 +248,44 @@ class DatabaseObserver:
                             "the database file this poll")
         return values, None
 
-    def _locks(self, ctx: PollContext, facts: FileFacts, filesystem: Filesystem | None
-               ) -> list[Lock]:
-        if ctx.locks is not None:
-            return ctx.locks.locks_for(*lock_table_ids(facts, filesystem))
-        if self.watch.db.fd is not None:
-            return probe_with_getlk(self.watch.db.fd, self.watch.shm.fd)
-        return []
-
     def _held_locks(self, ctx: PollContext, facts: FileFacts, filesystem: Filesystem | None,
                     own: frozenset[int]) -> tuple[HeldLock, ...]:
-        locks = self._locks(ctx, facts, filesystem)
-        infos = ctx.describe([lock.pid for lock in locks])
+        locks = gather(ctx, self.watch, facts, filesystem)
+        self._confirmed = False
+        if ctx.locks is not None and self._last_held:
+            before = len(locks)
+            locks = confirm_vanished(self._last_held, locks, kept_files(self.watch, facts),
+                                     lambda held: _still_there(ctx, held))
+            self._confirmed = len(locks) != before
+        infos = ctx.describe([lock.pid for lock in locks if lock.owner_known])
         commits = commit_counter(facts)
-        return tuple(
-            HeldLock(lock, infos.get(lock.pid), self.holds.held_for(hold_key(lock, commits)),
-                     ours=lock.pid in own)
-            for lock in locks
-        )
+        held = []
+        for lock in locks:
+            info = infos.get(lock.pid)
+            seconds, at_least = self.holds.hold(hold_key(lock, commits))
+            held.append(HeldLock(
+                lock, info, seconds, ours=lock.pid in own, held_at_least=at_least,
+                held_at_most=age_seconds(info.start_ticks)
+                if at_least and info is not None and info.start_ticks else None))
+        self._last_held = tuple(held)
+        return self._last_held
+
+
+def _lines_tell(ctx: PollContext) -> bool:
+    """Whether a database's /proc/locks lines alone tell that its locks are unchanged: not
+    when asked per byte, nor in a pid namespace of our own (outside holders are asked)."""
+    return ctx.locks is not None and not ctx.outside_possible
+
+
+def _still_there(ctx: PollContext, held: HeldLock) -> bool:
+    """The process that held a lock at the last full read lives on (same pid, same start)."""
+    now = ctx.process(held.lock.pid)
+    return now is not None and held.process is not None and \
+        now.start_ticks == held.process.start_ticks
+
+
+ANOTHER_NAME = "SQL values not read: other processes opened this file as"
+
 
 def handed_out_again(reading: Reading, previous: Reading | None) -> bool:
     """Whether an observer handed out its previous reading again, held longer: nothing it
@@ -325,32 +298,23 @@ WRITE_LOCKS = frozenset({("shm", "write"), ("db", "reserved"), ("db", "pending")
                          ("db", "exclusive")})
 
 
-def commit_counter(facts: FileFacts) -> int | None:
-    """Moves with every commit: the -shm's iChange in WAL mode, else the header's counter."""
+def commit_counter(facts: FileFacts) -> object:
+    """Moves with every commit: the -shm's iChange in WAL mode; in rollback mode the
+    header's counter with the file's mtime and size, since under locking_mode=EXCLUSIVE
+    the counter stays put while each commit still writes the file."""
     if facts.wal_index is not None:
         return facts.wal_index.change_counter
-    return facts.db_header.change_counter if facts.db_header else None
+    if facts.db_header is None:
+        return None
+    return (facts.db_header.change_counter, facts.db_mtime_ns, facts.db_bytes)
 
 
-def hold_key(lock: Lock, commits: int | None) -> tuple[object, ...]:
+def hold_key(lock: Lock, commits: object) -> tuple[object, ...]:
     """A write lock is one hold only while no commit happens: a busy writer that commits
     and takes the lock again between two polls has not held it all along."""
     if (lock.file, lock.lock) in WRITE_LOCKS:
         return ("lock", *lock.key, commits)
     return ("lock", *lock.key)
-
-
-def lock_table_ids(facts: FileFacts, filesystem: Filesystem | None
-                   ) -> tuple[list[FileId], list[FileId]]:
-    """(device, inode) of the db and of the -shm as /proc/locks may name them: os.stat's
-    device, and the superblock's from mountinfo where that differs (btrfs subvolumes). Both
-    are looked up, so a mount table that misleads (stacked mounts) costs nothing."""
-    files = [facts.db_inode], [facts.shm_inode] if facts.shm_inode is not None else []
-    device = filesystem.device if filesystem is not None else None
-    if device is not None and device != facts.db_inode[0]:
-        for ids in files:
-            ids += [(device, inode) for _, inode in ids]
-    return files
 
 
 def header_pragmas(header: DbHeader) -> dict[str, object]:

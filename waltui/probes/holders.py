@@ -1,0 +1,250 @@
+"""Every holder of a lock, where the lock table names fewer: /proc/PID/fdinfo.
+
+Three places see less than the truth (wal-facts.md, "Locks the lock table does not show
+plainly"), and this module fills each in from the holders' own fdinfo, whose `lock:` lines
+list the locks a process holds through that open file (POSIX and OFD alike):
+- an OFD lock is `-1` in /proc/locks and in F_OFD_GETLK: its holders are the processes
+  whose fdinfo shows it, found among the processes that have the file open;
+- F_GETLK names one holder per byte: every process holding a shared byte is found the same
+  way (PerByteSource);
+- a lock that vanished from /proc/locks while its holder lives may be a line the kernel's
+  non-atomic listing skipped: that holder's fdinfo says (holds).
+
+Finding who has a file open walks /proc/*/fd (what lsof does): ~7 us a descriptor here, so
+it is done only when it can have changed (inotify.OpenWatch), never per poll on a quiet
+host. Blocked lock requests are in no fdinfo: only /proc/locks shows waiters.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from waltui.model import Lock, LockFile
+from waltui.probes.inotify import OpenWatch
+from waltui.probes.locks import (
+    PENDING,
+    RESERVED,
+    SHARED_FIRST,
+    SHM_DMS,
+    SHM_WRITE,
+    FileId,
+    RawLock,
+    decode,
+    parse_lock_line,
+    sort_locks,
+    who_blocks,
+)
+
+FDINFO_MAX_BYTES = 1 << 22  # a process holding 60,000 locks on one file: still read whole
+# The ranges asked byte by byte: the db file's PENDING, RESERVED and SHARED range, the
+# -shm's nine lock bytes
+DB_RANGES = ((PENDING, 1), (RESERVED, 1), (SHARED_FIRST, 510))
+SHM_RANGES = tuple((byte, 1) for byte in range(SHM_WRITE, SHM_DMS + 1))
+
+
+def _read_small(path: str, limit: int = FDINFO_MAX_BYTES) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks, size = [], 0
+        while size < limit and (chunk := os.read(fd, 65536)):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def fd_locks(pid: int, fd: int) -> list[RawLock]:
+    """The locks process ``pid`` holds through its descriptor ``fd``. An OFD lock's line
+    says pid -1: held through this descriptor, it is this process's (and every process's
+    that shares the description)."""
+    try:
+        data = _read_small(f"/proc/{pid}/fdinfo/{fd}")
+    except OSError:
+        return []
+    found = []
+    for line in data.splitlines():
+        if not line.startswith(b"lock:"):
+            continue
+        line = line[5:].lstrip()
+        parsed = parse_lock_line(line[line.find(b":") + 1:])
+        if parsed is not None:
+            raw = parsed[1]
+            found.append(replace(raw, pid=pid) if raw.ofd else raw)
+    return found
+
+
+def fds_on(pid: int, ids: Iterable[FileId]) -> dict[FileId, list[int]]:
+    """Which of ``pid``'s descriptors reach these files: stat() of a /proc fd link reaches
+    the open file without opening anything, so no lock of anyone's can be disturbed."""
+    wanted = set(ids)
+    found: dict[FileId, list[int]] = {}
+    base = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return found
+    for name in names:
+        try:
+            st = os.stat(f"{base}/{name}")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in wanted:
+            found.setdefault((st.st_dev, st.st_ino), []).append(int(name))
+    return found
+
+
+def held_by(pid: int, file: LockFile, ids: Sequence[FileId]) -> list[Lock]:
+    """The SQLite locks ``pid`` holds on a file now, from its own fdinfo: exact for that
+    one process (granted locks; a blocked request is not listed)."""
+    locks: set[Lock] = set()
+    for fds in fds_on(pid, ids).values():
+        for fd in fds:
+            locks.update(lock for raw in fd_locks(pid, fd) for lock in decode(file, raw))
+    return sort_locks(locks)
+
+
+def scan_openers(ids: Iterable[FileId]) -> dict[FileId, dict[int, tuple[int, ...]]]:
+    """For each file, the processes that have it open and through which descriptors: one
+    walk of /proc/*/fd for all of them."""
+    wanted = set(ids)
+    found: dict[FileId, dict[int, list[int]]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return {}
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        for file_id, fds in fds_on(int(entry), wanted).items():
+            found.setdefault(file_id, {})[int(entry)] = fds
+    return {file_id: {pid: tuple(fds) for pid, fds in by_pid.items()}
+            for file_id, by_pid in found.items()}
+
+
+class Openers:
+    """Who has each watched file open, walked again only when that can have changed: an
+    open() of the file (inotify), a holder not among them, or a file never walked. Where
+    inotify is missing, every ask walks again, once per cycle."""
+
+    def __init__(self) -> None:
+        self._watch = OpenWatch()
+        self._watched: dict[FileId, int] = {}  # file -> inotify watch
+        self._by_wd: dict[int, FileId] = {}
+        self._known: dict[FileId, dict[int, tuple[int, ...]]] = {}
+        self._walked_this_cycle: set[FileId] = set()
+
+    def begin_cycle(self) -> None:
+        """Take the opens inotify saw since the last cycle: those files are walked again."""
+        self._walked_this_cycle = set()
+        fired, lost = self._watch.opened()
+        if lost:
+            self._known.clear()
+        for wd in fired:
+            file_id = self._by_wd.get(wd)
+            if file_id is not None:
+                self._known.pop(file_id, None)
+
+    def of(self, file_id: FileId, path: str, extra_pids: Iterable[int] = ()
+           ) -> dict[int, tuple[int, ...]]:
+        """The processes with the file open. ``extra_pids``: holders seen by other means;
+        one not among the known openers means an open inotify could not report."""
+        if file_id not in self._watched and self._watch.available:
+            wd = self._watch.add(path)  # before the walk: an open after it is reported
+            if wd is not None:
+                self._watched[file_id], self._by_wd[wd] = wd, file_id
+        known = self._known.get(file_id)
+        stale = known is None or not self._watch.available or \
+            any(pid not in known for pid in extra_pids)
+        if stale and file_id not in self._walked_this_cycle:
+            known = scan_openers([file_id]).get(file_id, {})
+            self._known[file_id] = known
+            self._walked_this_cycle.add(file_id)
+        return self._known.get(file_id, {})
+
+    def forget(self, keep: set[FileId]) -> None:
+        """Drop the watches of files no longer watched (a -shm replaced, a detach)."""
+        for file_id in [f for f in self._watched if f not in keep]:
+            wd = self._watched.pop(file_id)
+            self._by_wd.pop(wd, None)
+            self._watch.remove(wd)
+            self._known.pop(file_id, None)
+
+    def close(self) -> None:
+        self._watch.close()
+
+
+def attribute_ofd(locks: list[Lock], files: Sequence[tuple[LockFile, FileId, str]],
+                  openers: Openers) -> list[Lock]:
+    """OFD locks (pid -1) given to the processes whose fdinfo holds them; a lock whose
+    description no process shows keeps pid -1: "owner not found", never a signal."""
+    if not any(lock.ofd and lock.pid < 0 and not lock.waiting for lock in locks):
+        return locks
+    owners: dict[tuple[str, str, int | None, str], set[int]] = {}
+    for file, file_id, path in files:
+        for pid, fds in openers.of(file_id, path).items():
+            for fd in fds:
+                for raw in fd_locks(pid, fd):
+                    if raw.ofd:
+                        for lock in decode(file, raw):
+                            owners.setdefault((file, lock.lock, lock.slot, lock.mode),
+                                              set()).add(pid)
+    out: list[Lock] = []
+    for lock in locks:
+        pids = owners.get((lock.file, lock.lock, lock.slot, lock.mode)) \
+            if lock.ofd and lock.pid < 0 and not lock.waiting else None
+        out += [replace(lock, pid=pid) for pid in sorted(pids)] if pids else [lock]
+    return sort_locks(set(out))
+
+
+class PerByteSource:
+    """F_GETLK byte by byte, made complete: where it finds a shared lock (which it names
+    one holder of), every process that has the file open is asked through its fdinfo.
+    Measures its own CPU per database, for LockSource to weigh against /proc/locks."""
+
+    def __init__(self) -> None:
+        self.openers = Openers()
+        self.cpu_seconds = 0.0
+        self.databases = 0
+
+    def begin_cycle(self) -> None:
+        self.openers.begin_cycle()
+        self.cpu_seconds, self.databases = 0.0, 0
+
+    @property
+    def seconds_per_database(self) -> float | None:
+        return self.cpu_seconds / self.databases if self.databases else None
+
+    def locks(self, files: Sequence[tuple[LockFile, int, FileId, str]]) -> list[Lock]:
+        """files: (which, a kept fd, its (dev, ino), its path) for the db and the -shm."""
+        started = time.thread_time()
+        found: set[Lock] = set()
+        for file, fd, file_id, path in files:
+            raws = [raw for start, length in (DB_RANGES if file == "db" else SHM_RANGES)
+                    if (raw := _asked(fd, start, length)) is not None]
+            found.update(lock for raw in raws for lock in decode(file, raw))
+            if any(not raw.exclusive for raw in raws):  # shared: there may be more holders
+                seen = {raw.pid for raw in raws if raw.pid > 0}
+                for pid, fds in self.openers.of(file_id, path, seen).items():
+                    for kept in fds:
+                        found.update(lock for raw in fd_locks(pid, kept)
+                                     for lock in decode(file, raw))
+        # an OFD lock whose holders' fdinfo named them needs no anonymous (-1) twin
+        owned = {(lk.file, lk.lock, lk.slot, lk.mode) for lk in found if lk.ofd and lk.pid > 0}
+        result = {lk for lk in found
+                  if lk.pid != -1 or (lk.file, lk.lock, lk.slot, lk.mode) not in owned}
+        self.cpu_seconds += time.thread_time() - started
+        self.databases += 1
+        return sort_locks(result)
+
+
+def _asked(fd: int, start: int, length: int) -> RawLock | None:
+    found = who_blocks(fd, start, length)
+    if found is None:
+        return None
+    # clipped to the range asked: a holder's merged range can reach past it
+    return replace(found, start=max(found.start, start),
+                   end=min(found.end, start + length - 1))
