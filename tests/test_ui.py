@@ -488,9 +488,9 @@ async def test_a_holder_chosen_in_the_locks_pane_is_the_one_asked_about(held_wri
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
         await pilot.press("tab")  # into the Locks table: the writer's row comes first
         await pilot.pause(0.3)
-        while app.screen.selected_holder() == holder.pid:  # down to another process
+        while app.screen.lock_choice().held.lock.pid == holder.pid:  # down to another process
             await pilot.press("down")
-        chosen = app.screen.selected_holder()
+        chosen = app.screen.lock_choice().held.lock.pid
         assert chosen == app_helper.pid
         confirm = await open_screen(pilot, "k", ConfirmScreen)
         assert f"pid {app_helper.pid}" in confirm.title_text

@@ -1,8 +1,13 @@
 """Acting on the process that is the cause: who it is, what it holds, what a signal does.
 
-The signal goes only to the very process that was shown: its start time is taken when the
-operator is asked and checked again just before sending, so a pid reused in between (a
-short-lived process, a busy host) is never hit. waltui never signals itself.
+A signal goes only to the process the operator saw. Its identity is the one in the reading
+on screen (pid and start time, /proc/PID/stat), never looked up afresh. At the moment of
+sending, waltui checks the pid is still that process, opens a pidfd on it, checks again
+(so a pid reused between the check and the open is caught: the pidfd then refers to the
+ended process and the second check fails), checks it still holds or waits on the lock it
+was shown with, and only then sends, through the pidfd (pidfd_send_signal), so the
+signal cannot reach any other process. Never pid <= 1, never waltui's own processes,
+never a pid the reading does not name.
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ import os
 import signal
 from dataclasses import dataclass
 
-from waltui.model import Reading
+from waltui.model import HeldLock, Lock, Reading
+from waltui.probes.holders import held_by
+from waltui.probes.lock_source import proc_speaks_our_pids
+from waltui.probes.locks import FileId, LockTable
 from waltui.probes.pins import limit_frame
-from waltui.probes.processes import own_pids
-from waltui.report import named_process, reader_place
+from waltui.probes.processes import own_pids, start_ticks
+from waltui.report import lock_words, named_process
 
 CONSEQUENCES = {
     signal.SIGTERM: (
@@ -30,58 +38,140 @@ CONSEQUENCES = {
 
 @dataclass(frozen=True)
 class Target:
+    """The process as the reading showed it, and the locks that make it the target."""
+
     pid: int
-    started: float  # psutil create_time when the operator was asked
+    start_ticks: int  # /proc/PID/stat's start time when the reading was taken
     label: str  # pid 4121 `python agent.py`
     holds: str  # "the write lock, read slot 1 at frame 36"
+    locks: tuple[Lock, ...]  # checked again at the moment of sending
+    locks_words: str  # those locks, named: "the write lock"
+    files: tuple[tuple[str, FileId], ...]  # ("db" | "shm", (dev, ino)) as the reading saw them
+    sharers: tuple[int, ...] = ()  # other holders of the same OFD lock: it outlives this one
 
 
-def culprit(reading: Reading) -> int | None:
-    """The process behind the worst trouble: the writer holding the write lock, else the
-    reader that stops checkpoints, else any pinning reader."""
-    if (writer := reading.writer) is not None:
-        return writer.lock.pid
+def culprit(reading: Reading) -> HeldLock | None:
+    """The lock behind the worst trouble: the write lock, else the read lock of the reader
+    that stops checkpoints, else of any pinning reader. Only a lock a process visible here
+    holds: an OFD lock with no owner found, or one held outside our pid namespace, has no
+    process to signal."""
+    if (writer := reading.writer) is not None and writer.lock.owner_known:
+        return writer
     index = reading.wal_index
-    stopping = [r.pid for r in reading.pins if index is not None
+    stopping = [r for r in reading.pins if index is not None
                 and limit_frame(r.slot, r.read_mark, index) <= index.backfilled]
-    candidates = stopping or [r.pid for r in reading.pins]
-    return candidates[0] if candidates else None
+    for reader in stopping or reading.pins:
+        for held in reading.theirs:
+            lock = held.lock
+            if lock.pid == reader.pid and lock.lock == "read" and lock.slot == reader.slot \
+                    and lock.owner_known:
+                return held
+    return None
 
 
-def describe(reading: Reading, pid: int) -> Target | None:
-    """What the operator is asked about; None when the process is gone or is waltui."""
+def describe(reading: Reading, chosen: HeldLock) -> Target | str:
+    """What the operator is asked about, or why nothing can be: checked against the
+    reading that showed the lock, and against the process as it is now."""
+    pid, lock = chosen.lock.pid, chosen.lock
+    if not lock.owner_known or pid <= 1:
+        return f"no process to signal: {lock_words(reading, lock)} is held by " \
+               f"{named_process(reading, pid)}"
     if pid in own_pids():
-        return None
-    import psutil  # here, not at the top: 8 ms of the dashboard's start, for a rare key
-
-    try:
-        started = psutil.Process(pid).create_time()
-    except psutil.Error:
-        return None
-    held = []
-    for lock in (h.lock for h in reading.theirs if h.lock.pid == pid):
-        if lock.lock == "read" and reading.wal_index is not None:
-            mark = reading.wal_index.read_marks[lock.slot or 0] or 0
-            held.append(reader_place(lock.slot or 0, mark))
-        elif lock.lock not in ("dms", "shared"):
-            held.append(f"the {lock.lock} lock" if lock.lock != "write" else "the write lock")
+        return "no process to signal: that lock is waltui's own (waltui never signals itself)"
+    if not any(h.lock.pid == pid for h in reading.theirs):
+        return f"no process to signal: pid {pid} is not among this database's lock holders"
+    info = reading.process(pid)
+    if info is None or not info.start_ticks:
+        return f"not offered: who pid {pid} is could not be read from /proc, so a signal " \
+               "could not be checked against it"
+    if not proc_speaks_our_pids():
+        return "not offered: /proc here belongs to another pid namespace, so its pids are " \
+               "not the ones a signal would reach"
+    if start_ticks(pid) != info.start_ticks:
+        return f"not offered: {named_process(reading, pid)} has ended since this reading"
+    mine = [h.lock for h in reading.theirs if h.lock.pid == pid]
+    held = [lock_words(reading, m) for m in mine if m.lock not in ("dms", "shared")]
     holds = ", ".join(dict.fromkeys(held)) or "the database open, no lock that blocks others"
-    return Target(pid, started, named_process(reading, pid), holds)
+    files = tuple((name, ident) for name, ident in (
+        ("db", reading.files.db_inode if reading.files else None),
+        ("shm", reading.files.shm_inode if reading.files else None)) if ident is not None)
+    sharers = tuple(sorted({h.lock.pid for h in reading.theirs if lock.ofd and h.lock.ofd
+                            and h.lock.pid != pid and _same_bytes(h.lock, lock)}))
+    return Target(pid, info.start_ticks, named_process(reading, pid), holds, (lock,),
+                  lock_words(reading, lock), files, sharers)
+
+
+def _same_bytes(a: Lock, b: Lock) -> bool:
+    return (a.file, a.lock, a.slot, a.mode) == (b.file, b.lock, b.slot, b.mode)
+
+
+def still_the_one(target: Target) -> str | None:
+    """Why the target may no longer be signalled, or None: asked when the operator says
+    yes, and again at the moment of sending."""
+    if target.pid <= 1 or target.pid in own_pids():
+        return f"not sent: pid {target.pid} is never signalled"
+    now = start_ticks(target.pid)
+    if now is None:
+        return f"not sent: {target.label} has already ended"
+    if now != target.start_ticks:
+        return f"not sent: pid {target.pid} is now another process (the one shown ended)"
+    if not _holds_still(target):
+        return f"not sent: {target.label} no longer holds {target.locks_words}"
+    return None
+
+
+def _holds_still(target: Target) -> bool:
+    """Whether it still holds (its own fdinfo, exact for one process) or waits on (only
+    /proc/locks lists waiters) one of the locks it was shown with."""
+    ids = dict(target.files)
+    for lock in target.locks:
+        file_id = ids.get(lock.file)
+        if file_id is None:
+            continue
+        if lock.waiting:
+            table = LockTable.parse(_proc_locks(), frozenset({file_id[1]}))
+            if any(w.pid == target.pid and _same_bytes(w, lock) and w.waiting
+                   for w in table.locks_for([file_id] if lock.file == "db" else [],
+                                            [file_id] if lock.file == "shm" else [])):
+                return True
+        elif any(_same_bytes(h, lock) for h in held_by(target.pid, lock.file, [file_id])):
+            return True
+    return False
+
+
+def _proc_locks() -> bytes:
+    from waltui.probes.early_locks import read_whole
+    try:
+        return read_whole("/proc/locks")
+    except OSError:
+        return b""
 
 
 def send(target: Target, sig: signal.Signals) -> str:
-    """Signal the target if it is still the same process; say what happened."""
-    import psutil
-
+    """Signal the target if it is still the very process shown, holding what it was shown
+    holding; say what happened."""
+    if (why := still_the_one(target)) is not None:
+        return why
     try:
-        if psutil.Process(target.pid).create_time() != target.started:
-            return f"not sent: pid {target.pid} is now another process (the one shown ended)"
-    except psutil.Error:
-        return f"not sent: {target.label} has already ended"
-    try:
-        os.kill(target.pid, sig)
-    except PermissionError:
-        return f"not sent: no permission to signal {target.label}"
+        pidfd = os.pidfd_open(target.pid)
     except ProcessLookupError:
         return f"not sent: {target.label} has already ended"
-    return f"sent {sig.name} to {target.label}, which held {target.holds}"
+    except OSError as exc:
+        return f"not sent: cannot open a pidfd for {target.label}: {exc.strerror}"
+    try:
+        # The pidfd names the process that had the pid when it was opened: if that is
+        # still the one shown, it is the one signalled, whatever the pid means later.
+        if (why := still_the_one(target)) is not None:
+            return why
+        signal.pidfd_send_signal(pidfd, sig)
+    except ProcessLookupError:
+        return f"not sent: {target.label} has already ended"
+    except PermissionError:
+        return f"not sent: no permission to signal {target.label}"
+    finally:
+        os.close(pidfd)
+    said = f"sent {sig.name} to {target.label}, which held {target.holds}"
+    if target.sharers:
+        said += (f"; pids {', '.join(map(str, target.sharers))} share that open file "
+                 "description, so its lock stays until they close it too")
+    return said

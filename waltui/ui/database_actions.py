@@ -11,11 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from waltui.blame import checkpoint_outlook
-from waltui.culprit import CONSEQUENCES, culprit, describe, send
+from waltui.culprit import CONSEQUENCES, Target, culprit, describe, send, still_the_one
 from waltui.history import describe_checkpoint
+from waltui.model import Reading
+from waltui.report import lock_words, named_process
 from waltui.ui.perform import Outcome, Performer
 from waltui.ui.screens.detail import DetailScreen
-from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen
+from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen, SIGNAL_HINT
+from waltui.ui.widgets.locks_table import identity
 
 
 class DatabaseActions(Performer):
@@ -29,9 +32,9 @@ class DatabaseActions(Performer):
         if path is None:
             return
         text = path
-        if isinstance(self.screen, DetailScreen) and (pid := self.screen.selected_holder()):
-            update = self.latest.get(path)
-            info = update.reading.process(pid) if update else None
+        choice = self.screen.lock_choice() if isinstance(self.screen, DetailScreen) else None
+        if choice is not None:
+            pid, info = choice.held.lock.pid, choice.held.process
             text = f"{pid} {info.cmdline}" if info and info.cmdline else str(pid)
         self.copy_to_clipboard(text)
         self.notify(f"copied: {text}", timeout=3)
@@ -60,35 +63,61 @@ class DatabaseActions(Performer):
         self._signal_culprit("kill", signal.SIGKILL)
 
     def _signal_culprit(self, name: str, sig: signal.Signals) -> None:
-        """The lock holder selected in the Locks pane, else the database's culprit; asked
-        once for SIGTERM, twice for SIGKILL, refused under --read-only."""
+        """The lock holder chosen in the Locks pane, else the database's culprit, as the
+        reading on screen shows it; asked once for SIGTERM, twice for SIGKILL, refused
+        under --read-only. The target is checked again at each yes and when sending."""
         path = self.gate(name, answering=False)
         update = self.latest.get(path) if path is not None else None
         if path is None or update is None:
             return
-        pid = None
-        if isinstance(self.screen, DetailScreen):
-            pid = self.screen.selected_holder()
-        pid = pid or culprit(update.reading)
-        target = describe(update.reading, pid) if pid is not None else None
-        if target is None:
-            self.notify("no process to signal: nothing holds a lock that blocks others "
-                        "(and waltui never signals itself)", severity="warning")
+        target = self._signal_target(update.reading)
+        if isinstance(target, str):
+            self.refuse(path, target)
             return
+        chosen: Target = target
+
+        def recheck() -> str | None:
+            why = still_the_one(chosen)
+            if why is not None:
+                self.log_event(path, "action", why)
+            return why
 
         def go(yes: bool | None) -> None:
             if yes:
-                self.perform(name, path, lambda cancelled: Outcome(send(target, sig)))
+                self.perform(name, path, lambda cancelled: Outcome(send(chosen, sig)))
 
         def first(yes: bool | None) -> None:
             if yes and sig == signal.SIGKILL:
-                self.push_screen(ConfirmScreen(f"Really SIGKILL {target.label}?",
-                                               CONSEQUENCES[sig]), go)
+                self.push_screen(ConfirmScreen(f"Really SIGKILL {chosen.label}?",
+                                               CONSEQUENCES[sig], SIGNAL_HINT,
+                                               check=recheck), go)
             else:
                 go(yes)
 
-        body = f"It holds {target.holds}.\n\n{CONSEQUENCES[sig]}"
-        self.push_screen(ConfirmScreen(f"Send {sig.name} to {target.label}?", body), first)
+        body = f"It holds {chosen.holds}.\n\n{CONSEQUENCES[sig]}"
+        if chosen.sharers:
+            body += (f"\n\nThat lock is on an open file description that pids "
+                     f"{', '.join(map(str, chosen.sharers))} also hold: it stays until "
+                     "they close it too.")
+        self.push_screen(ConfirmScreen(f"Send {sig.name} to {chosen.label}?", body,
+                                       SIGNAL_HINT, check=recheck),
+                         first)
+
+    def _signal_target(self, reading: Reading) -> Target | str:
+        """Whom a signal would reach, from the reading on screen, or why nobody."""
+        choice = self.screen.lock_choice() if isinstance(self.screen, DetailScreen) else None
+        if choice is not None:
+            held = next((h for h in reading.held_locks if identity(h) == choice.key), None)
+            if held is None or not choice.present:
+                return (f"nothing sent: the lock holder you chose, "
+                        f"{named_process(reading, choice.held.lock.pid)}, no longer holds "
+                        f"{lock_words(reading, choice.held.lock)}; choose again")
+        else:
+            held = culprit(reading)
+            if held is None:
+                return ("no process to signal: no process visible here holds a lock that "
+                        "blocks others (and waltui never signals itself)")
+        return describe(reading, held)
 
     def _checkpoint(self, path: str, mode: str, cancelled: Callable[[], bool]) -> Outcome:
         from waltui.actions import (

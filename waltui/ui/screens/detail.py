@@ -15,7 +15,7 @@ from waltui.ui.typed import app_of
 from waltui.ui.widgets.checkpoints_table import CheckpointsPane
 from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.findings_view import FindingsView
-from waltui.ui.widgets.locks_table import LocksPane
+from waltui.ui.widgets.locks_table import Choice, LocksPane
 from waltui.ui.widgets.pragmas_table import PragmasTable
 from waltui.units import visible
 
@@ -72,11 +72,11 @@ class DetailScreen(Screen[None]):
         if update is not None:
             self.show(update)
 
-    def selected_holder(self) -> int | None:
-        """The pid of the row selected in the Locks pane, when that pane is open."""
+    def lock_choice(self) -> Choice | None:
+        """The lock holder chosen in the Locks pane, when that pane is open."""
         if self.query_one(TabbedContent).active != "tab-locks":
             return None
-        return self.query_one(LocksPane).selected_pid
+        return self.query_one(LocksPane).choice
 
     def show(self, update: Update) -> None:
         """Only the visible pane redraws; the others catch up when their tab opens."""

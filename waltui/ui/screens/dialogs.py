@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -39,23 +41,40 @@ class WorkerDialog(ModalScreen[None]):
         """An action of this dialog's database ended while it is open (perform's workers)."""
 
 
+WRITES_HINT = "y: go ahead    n / Esc: cancel (nothing is written)"
+
+
+SIGNAL_HINT = "y: send it    n / Esc: cancel (nothing is sent)"
+
+
 class ConfirmScreen(ModalScreen[bool]):
-    """States what will be written; only y confirms, anything else changes nothing."""
+    """States what will happen; only y confirms, anything else changes nothing. check:
+    asked at y; if it gives a reason (the process shown has ended, the lock is gone), the
+    dialog shows it and nothing goes ahead."""
 
     BINDINGS = [("y", "answer(True)", "Yes"), ("n", "answer(False)", "No"),
                 ("escape", "answer(False)", "Cancel")]
 
-    def __init__(self, title: str, body: str) -> None:
+    def __init__(self, title: str, body: str, hint: str = WRITES_HINT,
+                 check: Callable[[], str | None] | None = None) -> None:
         super().__init__()
-        self.title_text, self.body = title, body
+        self.title_text, self.body, self.hint, self.check = title, body, hint, check
+        self.refused: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(visible(self.title_text), classes="dialog-title", markup=False)
-            yield Static(visible(self.body, newlines=True), markup=False)
-            yield Static("y: go ahead    n / Esc: cancel (nothing is written)", classes="hint")
+            yield Static(visible(self.body, newlines=True), markup=False, id="confirm-body")
+            yield Static(self.hint, classes="hint", id="confirm-hint")
 
     def action_answer(self, yes: bool) -> None:
+        if yes and self.refused is not None:
+            return  # already refused: only n or Esc closes it
+        if yes and self.check is not None and (why := self.check()) is not None:
+            self.refused = why
+            self.query_one("#confirm-body", Static).update(visible(why, newlines=True))
+            self.query_one("#confirm-hint", Static).update("n / Esc: close")
+            return
         self.dismiss(yes)
 
 

@@ -1,6 +1,14 @@
-"""Every lock holder, the pinning reader first and named in plain words."""
+"""Every lock holder, the pinning reader first and named in plain words.
+
+The row the operator chooses (Tab into the table, then Up/Down) is kept by the lock's
+identity (pid, the process's start time, file, lock, slot), not by its place: a poll that
+redraws the table puts the cursor back on it, and if that lock is gone, the choice stays
+what it was until the operator moves, so `k` says the chosen holder is gone instead of
+offering whoever took its row."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -8,12 +16,29 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from waltui.collector.consumer import aged
-from waltui.model import Reading
+from waltui.model import HeldLock, Reading
 from waltui.report import named_process, reader_sentence
 from waltui.ui.palette import Palette, Themed
-from waltui.units import human_seconds, short_command
+from waltui.units import human_hold, short_command, who
 
 COLUMNS = ("pid", "process", "file", "lock", "slot", "mark", "held", "state")
+
+
+def identity(held: HeldLock) -> str:
+    """A lock holder's row, the same from poll to poll while the same process holds the
+    same lock: its key in the table, and what a choice is kept by."""
+    lock = held.lock
+    ticks = held.process.start_ticks if held.process is not None else 0
+    return f"{lock.pid}:{ticks}:{lock.file}:{lock.lock}:{lock.slot}:{lock.mode}:{lock.waiting:d}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The row the operator chose: as it was when chosen, and whether it is still shown."""
+
+    held: HeldLock
+    key: str
+    present: bool
 
 
 class LocksPane(Themed, Vertical):
@@ -26,6 +51,9 @@ class LocksPane(Themed, Vertical):
         for column in COLUMNS:
             table.add_column(column, key=column)
         self._shown: tuple[object, ...] = ()
+        self._held: dict[str, HeldLock] = {}  # the rows shown, by identity
+        self._chosen: Choice | None = None  # the operator's choice, kept across redraws
+        self._parked: str | None = None  # the row the cursor was left on when it vanished
 
     def restyle(self) -> None:
         self._shown = ()  # the next poll draws it again
@@ -35,25 +63,50 @@ class LocksPane(Themed, Vertical):
         batch): hold times are shown as of then."""
         if confirmed_at is not None:
             reading = aged(reading, confirmed_at)
-        rows = self._rows(reading, self.palette)
+        held = self._ordered(reading)
+        rows = self._rows(reading, held, self.palette)
         sentence = self._sentence(reading, self.palette)
         if (rows, sentence.plain) == self._shown:
             return
+        self._chosen = self._choice_now()
         self._shown = (rows, sentence.plain)
         self.query_one("#pin-sentence", Static).update(sentence)
         table = self.query_one(DataTable)
         table.clear()
-        for index, row in enumerate(rows):
-            table.add_row(*row, key=f"{row[0]}#{index}")  # row[0] is the pid
+        self._held = {identity(h): h for h in held}
+        for row, one in zip(rows, held):
+            table.add_row(*row, key=identity(one))
+        keys = list(self._held)
+        self._parked = None
+        if self._chosen is not None and self._chosen.key in self._held:
+            table.move_cursor(row=keys.index(self._chosen.key), animate=False)
+        elif self._chosen is not None and keys:
+            self._parked = self._cursor_key()
 
-    @property
-    def selected_pid(self) -> int | None:
-        """The row the operator chose: only once they have moved into the table (Tab)."""
+    def _cursor_key(self) -> str | None:
         table = self.query_one(DataTable)
-        if not table.row_count or not table.has_focus:
+        if not table.row_count:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return int(str(key).split("#")[0]) if key else None
+        return str(key) if key is not None else None
+
+    def _choice_now(self) -> Choice | None:
+        """The row chosen now: where the cursor is, unless it was only left there when the
+        chosen lock went (then the choice is still that lock, gone)."""
+        key = self._cursor_key()
+        if self._chosen is not None and (key is None or key == self._parked):
+            chosen = self._chosen
+            return Choice(chosen.held, chosen.key, chosen.key in self._held)
+        if key is None or key not in self._held:
+            return None
+        return Choice(self._held[key], key, True)
+
+    @property
+    def choice(self) -> Choice | None:
+        """The row the operator chose: only once they have moved into the table (Tab)."""
+        if not self.query_one(DataTable).has_focus:
+            return None
+        return self._choice_now()
 
     @staticmethod
     def _sentence(reading: Reading, palette: Palette) -> Text:
@@ -74,14 +127,20 @@ class LocksPane(Themed, Vertical):
         return text
 
     @staticmethod
-    def _rows(reading: Reading, palette: Palette) -> tuple[tuple[object, ...], ...]:
+    def _ordered(reading: Reading) -> list[HeldLock]:
+        """The causes first: pins, then the writer."""
+        pinning = {(r.pid, r.slot) for r in reading.pins}
+        writer = reading.writer_pid
+        return sorted(reading.held_locks, key=lambda h: ((h.lock.pid, h.lock.slot) not in pinning,
+                                                         h.lock.pid != writer, h.lock.pid))
+
+    @staticmethod
+    def _rows(reading: Reading, ordered: list[HeldLock], palette: Palette
+              ) -> tuple[tuple[object, ...], ...]:
         pinning = {(r.pid, r.slot) for r in reading.pins}
         marks = reading.wal_index.read_marks if reading.wal_index else ()
         rows = []
-        writer = reading.writer_pid
-        for held in sorted(reading.held_locks,  # the causes first: pins, then the writer
-                           key=lambda h: ((h.lock.pid, h.lock.slot) not in pinning,
-                                          h.lock.pid != writer, h.lock.pid)):
+        for held in ordered:
             lock = held.lock
             pins = lock.lock == "read" and (lock.pid, lock.slot) in pinning
             style = palette.critical if pins else (
@@ -89,15 +148,17 @@ class LocksPane(Themed, Vertical):
             mark = marks[lock.slot] if lock.slot is not None and lock.slot < len(marks) else None
             state = held.process.state if held.process else "?"
             rows.append((
-                Text(str(lock.pid), style=style),
+                Text(str(lock.pid) if lock.owner_known else "-", style=style),
                 Text("waltui (this process)" if held.ours else
-                     short_command(held.process.label, 36) if held.process else "?",
+                     short_command(held.process.label, 36) if held.process else
+                     "?" if lock.owner_known else who(lock.pid, None),
                      style=palette.muted if held.ours else style),
                 lock.file,
-                Text(lock.lock + (" (waiting)" if lock.waiting else ""), style=style),
+                Text(lock.lock + (" (OFD)" if lock.ofd else "")
+                     + (" (waiting)" if lock.waiting else ""), style=style),
                 "-" if lock.slot is None else str(lock.slot),
                 "-" if mark is None else str(mark),
-                human_seconds(held.held_seconds),
+                human_hold(held.held_seconds, held.held_at_least),
                 Text(state, style=palette.critical if state == "disk-sleep" else ""),
             ))
         return tuple(rows)
