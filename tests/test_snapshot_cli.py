@@ -60,6 +60,7 @@ def test_each_bad_input_has_its_kind_and_the_healthy_one_is_read(tmp_path):
     for name, entry in found.items():
         if entry["error"]:
             assert len(entry["error"]["message"]) > 10, name
+    assert "new, empty database" in found["empty.db"]["error"]["message"]
     healthy = found["healthy.db"]
     assert healthy["journal_mode"] == "wal" and healthy["page_size"] == 4096
     assert healthy["pragmas"]["page_count"] == 2

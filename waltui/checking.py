@@ -13,6 +13,7 @@ import time
 from waltui import exits
 from waltui.collector import Poller, Readings, Update, raise_fd_limit
 from waltui.config import Config, Thresholds
+from waltui.health.locks import SPAN_SECONDS
 from waltui.model import SEVERITY_RANK, Reading
 from waltui.report import envelope, named_process, reader_sentence
 from waltui.units import literal_lines, visible
@@ -34,10 +35,17 @@ def run_check(paths: list[str], config: Config, *, output: str, watch_seconds: f
     for path in paths:
         poller.attach(path)
     try:
-        deadline = time.monotonic() + watch_seconds
+        first = time.monotonic()
+        deadline = first + watch_seconds
         updates = readings.apply_changes(poller.poll_once())
         while time.monotonic() + config.interval <= deadline:
             time.sleep(config.interval)
+            updates = readings.apply_changes(poller.poll_once())
+        # One sample times nothing: a second at least SPAN_SECONDS after the first tells a
+        # lock held all along (no commit in between) from a moment's transaction.
+        if (waited := first + SPAN_SECONDS - time.monotonic()) > 0 or \
+                all(u.history.polls < 2 for u in updates):
+            time.sleep(max(0.0, waited))
             updates = readings.apply_changes(poller.poll_once())
         if poller.unconfirmed:  # a finding is raised only when two polls agree
             time.sleep(min(config.interval, CONFIRM_PAUSE))

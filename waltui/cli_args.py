@@ -136,7 +136,11 @@ def build_parser(command: str) -> Parser:
                             help="text (default), json, or nagios: one plugin line with "
                                  "perfdata")
         parser.add_argument("--for", dest="watch_seconds", type=float, default=0.0,
-                            metavar="SECONDS", help="watch this long to judge growth")
+                            metavar="SECONDS",
+                            help="watch this long to judge growth (without it, check still "
+                                 "takes two samples 1 s apart, to tell a lock held all along "
+                                 "from a moment's transaction, and one more to confirm what "
+                                 "they found)")
         parser.add_argument("--from", dest="recording", metavar="FILE",
                             help="judge a recording instead: every finding any poll raised")
         _lock_source(parser)

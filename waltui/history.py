@@ -107,6 +107,10 @@ class History:
         self.wal_high_water = 0
         self.polls = 0
         self._capacity = capacity
+        # Rollback mode: a process seen holding EXCLUSIVE at two polls with a commit between
+        # them is in locking_mode=EXCLUSIVE (it keeps the lock), not in one long transaction
+        self.exclusive_mode_pid: int | None = None
+        self._exclusive_seen: tuple[int, object] | None = None
 
     def add(self, reading: Reading, again: bool = False) -> None:
         """again: ``reading`` is the last one handed out again (Reading.later), so each
@@ -122,6 +126,7 @@ class History:
         self._add_samples(reading)
         self.wal_high_water = max(self.wal_high_water, reading.wal_bytes or 0)
         self._note_writer(reading.writer_pid)
+        self._note_exclusive(reading)
         self._step_queues({queue.name: queue.depth for queue in reading.queues})
         in_d = {h.lock.pid for h in reading.theirs
                 if h.process is not None and h.process.uninterruptible}
@@ -130,6 +135,21 @@ class History:
                 del self.d_state_since[pid]
         for pid in in_d:
             self.d_state_since.setdefault(pid, reading.taken_at)
+
+    def _note_exclusive(self, reading: Reading) -> None:
+        files, writer = reading.files, reading.writer
+        holder = writer.lock.pid if writer is not None and reading.journal_mode == "rollback" \
+            and writer.lock.lock == "exclusive" else None
+        if holder is None or files is None or files.db_header is None:
+            self.exclusive_mode_pid, self._exclusive_seen = None, None
+            return
+        commits = (files.db_header.change_counter, files.db_mtime_ns, files.db_bytes)
+        last = self._exclusive_seen
+        if last is None or last[0] != holder:
+            self.exclusive_mode_pid = None
+        elif last[1] != commits:
+            self.exclusive_mode_pid = holder
+        self._exclusive_seen = (holder, commits)
 
     def _add_samples(self, reading: Reading) -> None:
         self.max_frame.append(reading.wal_index.max_frame if reading.wal_index else None)

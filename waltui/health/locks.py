@@ -7,13 +7,42 @@ from collections.abc import Iterable, Iterator
 from waltui.config import Thresholds
 from waltui.health.registry import rule, timed_rule
 from waltui.history import History
-from waltui.model import WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, Finding, Reading
+from waltui.model import (
+    WAL_FRAME_HEADER_BYTES,
+    WAL_HEADER_BYTES,
+    Finding,
+    HeldLock,
+    Reader,
+    Reading,
+)
 from waltui.report import named_process
-from waltui.units import human_bytes, human_seconds
+from waltui.units import human_bytes, human_hold, human_seconds
+
+SPAN_SECONDS = 1.0  # two samples this far apart with no commit between: one hold (check)
 
 
 def _names(reading: Reading, pids: Iterable[int]) -> str:
     return ", ".join(named_process(reading, pid) for pid in sorted(pids))
+
+
+def held_words(held: HeldLock | Reader) -> str:
+    """How long a hold lasted, as far as can be proven: "5s", or ">=1s (already held when
+    waltui started watching; its process started 4m ago, so at most that)"."""
+    words = human_hold(held.held_seconds, held.held_at_least)
+    if held.held_at_least:
+        words += " (already held when waltui started watching"
+        if held.held_at_most is not None:
+            words += f"; its process has run {human_seconds(held.held_at_most)}, at most that"
+        words += ")"
+    return words
+
+
+def may_have_lasted(held: HeldLock | Reader, seconds: float) -> bool:
+    """A hold watched for at least SPAN_SECONDS that began before waltui looked and whose
+    process is old enough that it may have lasted ``seconds``: severity is judged on what
+    it may be, never lowered for lack of watching."""
+    return held.held_at_least and held.held_seconds >= SPAN_SECONDS and \
+        held.held_at_most is not None and held.held_at_most >= seconds
 
 
 @timed_rule(quiet=lambda reading, history: reading.writer is None)
@@ -22,14 +51,23 @@ def write_lock_held(reading: Reading, history: History, t: Thresholds) -> Iterat
     # the -shm's counter (or the header's), so a busy writer that commits and locks again
     # between two polls is never mistaken for one long hold. One sample cannot time a hold
     # at all, so a one-shot check names the writer in its reading, not as a finding.
+    # A hold that was already there when waltui first looked, and spans two samples
+    # SPAN_SECONDS apart with no commit between them (a one-shot check), is raised too: it
+    # cannot be told from a long one.
     writer = reading.writer
-    if writer is None or reading.exclusive_mode or writer.held_seconds < t.write_hold_seconds:
+    if writer is None or reading.exclusive_mode or writer.lock.pid == history.exclusive_mode_pid:
+        return  # locking_mode=EXCLUSIVE keeps the lock between commits: not a transaction
+    spans = writer.held_at_least and writer.held_seconds >= SPAN_SECONDS
+    if writer.held_seconds < t.write_hold_seconds and not spans:
         return
     pid, lock = writer.lock.pid, writer.lock
     which = ("the WAL write lock (-shm byte 120)" if lock.file == "shm" else
              f"{lock.lock.upper()} on the database file (rollback mode)")
+    if lock.lock == "exclusive" and lock.file == "db":
+        which += (", a write being committed, or a connection in PRAGMA "
+                  "locking_mode=EXCLUSIVE, which keeps it between commits")
     evidence = [f"{named_process(reading, pid)} has held {which} for "
-                f"{human_seconds(writer.held_seconds)} without committing"]
+                f"{held_words(writer)} without committing"]
     state = writer.process.state if writer.process else None
     if state == "stopped":
         evidence.append("the process is stopped (SIGSTOP or a debugger): it cannot commit")
@@ -38,15 +76,21 @@ def write_lock_held(reading: Reading, history: History, t: Thresholds) -> Iterat
     waiting = {h.lock.pid for h in reading.waiters} - {pid}
     if waiting:
         evidence.append("blocked in the kernel waiting for it: " + _names(reading, waiting))
+    elif not reading.waiters_seen:
+        evidence.append("processes blocked waiting for it cannot be seen with this lock "
+                        "source (only /proc/locks lists them)")
     others = reading.open_by - {pid} - waiting
     if others:
         evidence.append("also have the database open (each write of theirs waits, then "
                         "fails with SQLITE_BUSY when its busy_timeout runs out): "
                         + _names(reading, others))
-    critical = writer.held_seconds >= t.write_hold_critical_seconds
+    critical = writer.held_seconds >= t.write_hold_critical_seconds or (
+        writer.held_seconds >= t.write_hold_seconds
+        and may_have_lasted(writer, t.write_hold_critical_seconds))
     yield Finding(
         "write_lock_held", "critical" if critical else "warning",
-        f"Write lock held {human_seconds(writer.held_seconds)} by pid {pid}",
+        f"Write lock held {human_hold(writer.held_seconds, writer.held_at_least)} by "
+        f"{named_process(reading, pid) if pid <= 0 else f'pid {pid}'}",
         "; ".join(evidence),
         "Every other writer waits, then gets 'database is locked'. End that transaction: "
         "commit or roll back in the application, or stop the process (its transaction rolls "
@@ -116,6 +160,18 @@ def leftover_files(reading: Reading, history: History, t: Thresholds) -> Iterato
 @rule
 def exclusive_locking_mode(reading: Reading, history: History, t: Thresholds
                            ) -> Iterator[Finding]:
+    if reading.journal_mode == "rollback" and history.exclusive_mode_pid is not None:
+        pid = history.exclusive_mode_pid
+        yield Finding(
+            "exclusive_locking_mode", "info",
+            f"Exclusive locking mode: only pid {pid} can use the database",
+            f"{named_process(reading, pid)} keeps the database file's EXCLUSIVE lock from "
+            "one commit to the next (seen committing while holding it): PRAGMA "
+            "locking_mode=EXCLUSIVE in rollback mode",
+            "Every other process gets 'database is locked', even to read, for as long as "
+            "that connection lives. If that is not intended, drop PRAGMA "
+            "locking_mode=EXCLUSIVE from the application.")
+        return
     if not reading.exclusive_mode:
         return
     [holder] = [h for h in reading.theirs if h.lock.file == "db" and h.lock.lock == "exclusive"

@@ -9,8 +9,9 @@ from waltui.health.registry import AUTOCHECKPOINT_FRAMES, rule, timed_rule
 from waltui.history import History
 from waltui.model import WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, Finding, Reading
 from waltui.probes.pins import limit_frame
+from waltui.health.locks import held_words, may_have_lasted
 from waltui.report import named_process, reader_place
-from waltui.units import human_bytes, human_seconds
+from waltui.units import human_bytes
 
 
 def normal_wal_bytes(page_size: int | None) -> int:
@@ -31,8 +32,8 @@ def _pin_words(reading: Reading) -> str:
             continue
         where = reader_place(reader.slot, reader.read_mark) + (
             " (so nothing can be copied)" if reader.slot == 0 else "")
-        held = human_seconds(reader.held_seconds)
-        parts.append(f"{named_process(reading, reader.pid)} holds {where}, seen for {held}"
+        parts.append(f"{named_process(reading, reader.pid)} holds {where}, seen for "
+                     f"{held_words(reader)}"
                      + ("" if index is None or limit_frame(reader.slot, reader.read_mark, index)
                         <= index.backfilled else " (no checkpoint has reached it yet)"))
     return "; ".join(parts)
@@ -69,8 +70,11 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
     growing = growth is not None
     stopping = stopping_pins(reading)
     backlog = pending > AUTOCHECKPOINT_FRAMES and bool(stopping)
-    long_pins = [r for r in reading.pins if r.held_seconds >= t.pin_seconds and r.pid in stopping]
-    if not (growing or backlog or long_pins):
+    long_pins = [r for r in reading.pins if r.pid in stopping and (
+        r.held_seconds >= t.pin_seconds or may_have_lasted(r, t.pin_seconds))]
+    # A long pin alone is not starvation: README's 1,000 frames (a reader pinning one frame
+    # for a minute stops nothing that matters; wal_large and the pin's own words say more)
+    if not (growing or backlog):
         return
     evidence = [f"{pending} frames not yet checkpointed of {max_frame} in the WAL"]
     if growing and growth is not None:
