@@ -197,3 +197,24 @@ def test_a_line_the_kernel_listing_skipped_is_confirmed_before_a_lock_is_called_
         assert third.writer_pid is None
     finally:
         observer.close()
+
+
+def test_per_byte_finds_a_reader_that_opened_after_the_openers_were_walked(live_db, spawn):
+    """Asked byte by byte, a second reader of a slot another reader holds is invisible to
+    F_GETLK; it is found in its fdinfo because its open() of the -shm (inotify) sends the
+    next poll to walk /proc for openers again."""
+    db, app = live_db
+    first = spawn(db)
+    first.do("begin_read")
+    poller = Poller(Config(), "getlk")
+    poller.attach(str(db))
+    try:
+        [before] = poller.poll_once()
+        assert [r.pid for r in before.reading.readers] == [first.pid]
+        second = spawn(db)  # a new process: opens the database after the walk
+        second.do("begin_read")  # the same mark, the same slot as the first
+        [after] = poller.poll_once()
+    finally:
+        poller.close()
+    assert sorted(r.pid for r in after.reading.readers) == sorted([first.pid, second.pid])
+    assert len({r.slot for r in after.reading.readers}) == 1

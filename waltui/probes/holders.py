@@ -107,10 +107,9 @@ def held_by(pid: int, file: LockFile, ids: Sequence[FileId]) -> list[Lock]:
     return sort_locks(locks)
 
 
-def scan_openers(ids: Iterable[FileId]) -> dict[FileId, dict[int, tuple[int, ...]]]:
-    """For each file, the processes that have it open and through which descriptors: one
-    walk of /proc/*/fd for all of them."""
-    wanted = set(ids)
+def scan_openers_by_inode(inodes: set[int]) -> dict[FileId, dict[int, tuple[int, ...]]]:
+    """For each file with one of these inode numbers, the processes that have it open and
+    through which descriptors: one walk of /proc/*/fd for all of them."""
     found: dict[FileId, dict[int, list[int]]] = {}
     try:
         entries = os.listdir("/proc")
@@ -119,27 +118,43 @@ def scan_openers(ids: Iterable[FileId]) -> dict[FileId, dict[int, tuple[int, ...
     for entry in entries:
         if not entry.isdigit():
             continue
-        for file_id, fds in fds_on(int(entry), wanted).items():
-            found.setdefault(file_id, {})[int(entry)] = fds
+        base = f"/proc/{entry}/fd"
+        try:
+            names = os.listdir(base)
+        except OSError:
+            continue
+        for name in names:
+            try:
+                st = os.stat(f"{base}/{name}")
+            except OSError:
+                continue
+            if st.st_ino in inodes:
+                found.setdefault((st.st_dev, st.st_ino), {}).setdefault(
+                    int(entry), []).append(int(name))
     return {file_id: {pid: tuple(fds) for pid, fds in by_pid.items()}
             for file_id, by_pid in found.items()}
 
 
 class Openers:
     """Who has each watched file open, walked again only when that can have changed: an
-    open() of the file (inotify), a holder not among them, or a file never walked. Where
-    inotify is missing, every ask walks again, once per cycle."""
+    open() of the file (inotify), a holder not among them, or a file never walked. One walk
+    a cycle at most, for every watched file that needs it (a walk costs the host's fds, not
+    the watched files'). Where inotify is missing, or has no watch left for a file, that
+    file is walked again every cycle it is asked about."""
 
     def __init__(self) -> None:
         self._watch = OpenWatch()
         self._watched: dict[FileId, int] = {}  # file -> inotify watch
         self._by_wd: dict[int, FileId] = {}
+        self._unwatched: set[FileId] = set()  # no watch could be added: always walked
         self._known: dict[FileId, dict[int, tuple[int, ...]]] = {}
-        self._walked_this_cycle: set[FileId] = set()
+        self._walked: set[int] | None = None  # inodes this cycle's walk looked for
+        self._inodes: frozenset[int] | None = None  # the watched inodes, this cycle
 
-    def begin_cycle(self) -> None:
-        """Take the opens inotify saw since the last cycle: those files are walked again."""
-        self._walked_this_cycle = set()
+    def begin_cycle(self, inodes: frozenset[int] | None = None) -> None:
+        """Take the opens inotify saw since the last cycle: those files are walked again.
+        inodes: every watched file's, so one walk serves them all."""
+        self._walked, self._inodes = None, inodes
         fired, lost = self._watch.opened()
         if lost:
             self._known.clear()
@@ -147,23 +162,36 @@ class Openers:
             file_id = self._by_wd.get(wd)
             if file_id is not None:
                 self._known.pop(file_id, None)
+        for file_id in self._unwatched:
+            self._known.pop(file_id, None)
 
     def of(self, file_id: FileId, path: str, extra_pids: Iterable[int] = ()
            ) -> dict[int, tuple[int, ...]]:
         """The processes with the file open. ``extra_pids``: holders seen by other means;
         one not among the known openers means an open inotify could not report."""
-        if file_id not in self._watched and self._watch.available:
+        if file_id not in self._watched and file_id not in self._unwatched:
             wd = self._watch.add(path)  # before the walk: an open after it is reported
-            if wd is not None:
+            if wd is None:
+                self._unwatched.add(file_id)
+            else:
                 self._watched[file_id], self._by_wd[wd] = wd, file_id
         known = self._known.get(file_id)
-        stale = known is None or not self._watch.available or \
-            any(pid not in known for pid in extra_pids)
-        if stale and file_id not in self._walked_this_cycle:
-            known = scan_openers([file_id]).get(file_id, {})
-            self._known[file_id] = known
-            self._walked_this_cycle.add(file_id)
-        return self._known.get(file_id, {})
+        if known is not None and not any(pid not in known for pid in extra_pids):
+            return known
+        if self._walked is None or file_id[1] not in self._walked:
+            self._walk(file_id)
+        return self._known.setdefault(file_id, {})
+
+    def _walk(self, file_id: FileId) -> None:
+        """One walk of /proc for this file and every other watched file not yet known."""
+        wanted = {file_id[1]} | (set(self._inodes) if self._inodes is not None else set())
+        wanted -= {known[1] for known in self._known}
+        wanted.add(file_id[1])
+        found = scan_openers_by_inode(wanted)
+        for ident, by_pid in found.items():
+            self._known[ident] = by_pid
+        self._known[file_id] = found.get(file_id, {})
+        self._walked = (self._walked or set()) | wanted
 
     def forget(self, keep: set[FileId]) -> None:
         """Drop the watches of files no longer watched (a -shm replaced, a detach)."""
@@ -172,6 +200,7 @@ class Openers:
             self._by_wd.pop(wd, None)
             self._watch.remove(wd)
             self._known.pop(file_id, None)
+        self._unwatched &= keep
 
     def close(self) -> None:
         self._watch.close()
@@ -209,14 +238,18 @@ class PerByteSource:
         self.openers = Openers()
         self.cpu_seconds = 0.0
         self.databases = 0
+        self._measured: float | None = None  # CPU a database, the last cycle that asked
 
-    def begin_cycle(self) -> None:
-        self.openers.begin_cycle()
+    def begin_cycle(self, inodes: frozenset[int] | None = None) -> None:
+        self.openers.begin_cycle(inodes)
+        if self.databases:
+            self._measured = self.cpu_seconds / self.databases
         self.cpu_seconds, self.databases = 0.0, 0
 
     @property
     def seconds_per_database(self) -> float | None:
-        return self.cpu_seconds / self.databases if self.databases else None
+        """What one database's ask cost, as last measured (None: it has not run yet)."""
+        return self.cpu_seconds / self.databases if self.databases else self._measured
 
     def locks(self, files: Sequence[tuple[LockFile, int, FileId, str]]) -> list[Lock]:
         """files: (which, a kept fd, its (dev, ino), its path) for the db and the -shm."""

@@ -117,10 +117,8 @@ class LockSource:
 
     def table(self, inodes: frozenset[int] | None, watched: int) -> LockTable | None:
         """This poll's lock table, or None: ask each database byte by byte (self.prober)."""
-        table = self._choose(inodes, watched)
-        if table is None:
-            self.prober.begin_cycle()
-        return table
+        self.prober.begin_cycle(inodes)  # opens seen since the last cycle (OFD owners too)
+        return self._choose(inodes, watched)
 
     def _choose(self, inodes: frozenset[int] | None, watched: int) -> LockTable | None:
         if self.source == "getlk":
