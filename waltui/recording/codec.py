@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 import zlib
@@ -16,7 +17,8 @@ from functools import cache
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 T = TypeVar("T")
-MAX_VALUE_BYTES = 16 * 1024 * 1024  # one reading is a few KB
+MAX_VALUE_BYTES = 4 * 1024 * 1024  # one reading is a few KB; a chain of KEYFRAME_EVERY
+#                                    of these is what one decode may hold at once
 
 
 class Damaged(ValueError):
@@ -74,6 +76,8 @@ def decode(kind: Any, data: object, where: str = "") -> Any:
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return _dataclass(kind, data, where)
     if kind is float and isinstance(data, (int, float)) and not isinstance(data, bool):
+        if not math.isfinite(data):  # JSON has no NaN: a value written by hand, refused
+            raise Damaged(f"{where or 'value'}: {data!r} is not a finite number")
         return float(data)
     if kind in (int, str, bool) and type(data) is kind:
         return data
@@ -105,6 +109,8 @@ def _plain(data: object, where: str) -> object:
             return bytes.fromhex(data["$bytes"])
         except ValueError as exc:
             raise Damaged(f"{where}: bad bytes") from exc
+    if isinstance(data, float) and not math.isfinite(data):
+        raise Damaged(f"{where}: {data!r} is not a finite number")
     if data is None or isinstance(data, (int, float, str, bool)):
         return data
     raise Damaged(f"{where}: unexpected {type(data).__name__}")
@@ -134,9 +140,13 @@ def inflate(blob: object, base: bytes = b"") -> bytes:
         raise Damaged(f"cannot decompress: {exc}") from exc
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 def from_json(kind: type[T], data: bytes) -> T:
     try:
-        plain = json.loads(data)
+        plain = json.loads(data, parse_constant=_no_constant)  # NaN, Infinity: refused
     except (ValueError, RecursionError) as exc:
         raise Damaged(f"not JSON: {exc}") from exc
     result: T = decode(kind, plain)

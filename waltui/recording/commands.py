@@ -110,9 +110,13 @@ def run_replay(path: str, config: Config) -> int:
     from waltui.ui.app import run_dashboard
 
     try:
-        return run_dashboard([], config, replay=recording)
+        code = run_dashboard([], config, replay=recording)
     finally:
         recording.close()
+    if recording.failure is not None:
+        print(f"waltui: {recording.failure}", file=sys.stderr)
+        return exits.DATA_ERROR
+    return code
 
 
 def snapshot_at(path: str, when: str, output: str, textfile: str | None) -> int:

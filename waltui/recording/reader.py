@@ -4,18 +4,31 @@ schema version checked before anything else, every value checked by the codec.""
 from __future__ import annotations
 
 import bisect
+import math
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import apsw
 
 from waltui.collector.changes import Batch, Change
 from waltui.history import CheckpointResult
 from waltui.recording.codec import Damaged, from_json, inflate, unpack
-from waltui.recording.schema import KEYFRAME_EVERY, KIND, SCHEMA_VERSION, RecordingError
-
-CACHED_VALUES = 4096  # decoded JSON kept: a replay steps forward one poll at a time
+from waltui.recording.schema import (
+    KEYFRAME_EVERY,
+    KIND,
+    SCHEMA_VERSION,
+    RecordingError,
+    schema_problem,
+)
 from waltui.units import visible
+
+CACHE_BYTES = 32 * 1024 * 1024  # decoded JSON kept: a replay steps one poll at a time
+READ_SECONDS = 10.0  # one read of ours (a poll's changes, a state) may take this long
+MAX_POLLS = 2_000_000  # a poll a second for 23 days; a file claiming more is refused
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,8 @@ def _open(path: str) -> apsw.Connection:
             conn = apsw.Connection(path)
         conn.config(apsw.SQLITE_DBCONFIG_DEFENSIVE, 1)
         conn.config(apsw.SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0)
+        conn.config(apsw.SQLITE_DBCONFIG_ENABLE_TRIGGER, 0)
+        conn.config(apsw.SQLITE_DBCONFIG_ENABLE_VIEW, 0)
         conn.set_busy_timeout(2000)  # the recorder's commit is a moment
         conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()
     except apsw.Error as exc:
@@ -58,16 +73,66 @@ def _open(path: str) -> apsw.Connection:
     return conn
 
 
+def _finite(meta: dict[str, str], key: str, default: float | None = None) -> float | None:
+    """A number from the meta table: finite, or the recording is refused."""
+    if key not in meta:
+        return default
+    try:
+        value = float(meta[key])
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise RecordingError(f"damaged recording: meta {key} is {visible(meta[key])!r}, "
+                             "not a number")
+    return value
+
+
 class Recording:
+    """A recording read as untrusted data: its schema must be the one waltui writes (real
+    tables, the expected columns and indexes, no views or triggers), every read of ours is
+    cut off after READ_SECONDS (and by Ctrl-C), and what it decodes is held within
+    CACHE_BYTES. Anything else is a RecordingError: one line, exit 65."""
+
+    failure: str | None = None  # why a replay of it stopped (replay.ReplayClient)
+
     def __init__(self, path: str) -> None:
         self.path = path
         self._conn = _open(path)
+        self._deadline = math.inf
+        self._conn.set_progress_handler(self._past_deadline, 1000)
         try:
-            meta = {str(k): str(v) for k, v in
-                    self._conn.execute("SELECT key, value FROM meta").fetchall()}
-        except apsw.Error as exc:
+            self._init(path)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _past_deadline(self) -> bool:
+        """SQLite's progress handler: a Python call, so Ctrl-C is seen here too."""
+        return time.monotonic() > self._deadline
+
+    def _bounded(self, read: Callable[[], T]) -> T:
+        self._deadline = time.monotonic() + READ_SECONDS
+        try:
+            return read()
+        except apsw.InterruptError as exc:
+            raise RecordingError(f"{visible(self.path)}: a read took over {READ_SECONDS:g} s "
+                                 "(a damaged or hostile recording)") from exc
+        except (apsw.Error, TypeError, ValueError, OverflowError) as exc:
+            raise RecordingError(f"{visible(self.path)}: damaged recording "
+                                 f"({visible(exc)})") from exc
+        finally:
+            self._deadline = math.inf
+
+    def _init(self, path: str) -> None:
+        if not self._bounded(lambda: self._conn.execute(
+                "SELECT 1 FROM sqlite_schema WHERE name = 'meta'").fetchall()):
             raise RecordingError(f"{visible(path)} is a SQLite file but not a waltui "
-                                 "recording (it has no meta table)") from exc
+                                 "recording (it has no meta table)")
+        if (problem := self._bounded(lambda: schema_problem(self._conn))) is not None:
+            raise RecordingError(f"{visible(path)} is not a recording waltui wrote: "
+                                 f"{visible(problem)}")
+        meta = self._bounded(lambda: {str(k): str(v) for k, v in self._conn.execute(
+            "SELECT key, value FROM meta LIMIT 1000").fetchall()})
         if meta.get("kind") != KIND:
             raise RecordingError(f"{visible(path)} is not a waltui recording")
         version = str(meta.get("schema_version", "?"))
@@ -79,21 +144,31 @@ class Recording:
                 f"version {SCHEMA_VERSION}" + ("; upgrade waltui to read it" if newer else
                                                "; no conversion from that version exists"))
         self.meta = meta
-        self.interval = float(meta.get("interval", 1.0))
+        self.interval = _finite(meta, "interval", 1.0) or 0.0
+        if self.interval <= 0:
+            raise RecordingError(f"damaged recording: its interval is {self.interval:g}")
+        count = self._bounded(lambda: int(str(self._conn.execute(
+            "SELECT count(*) FROM polls").fetchall()[0][0])))
+        if count > MAX_POLLS:
+            raise RecordingError(f"{visible(path)} holds {count:,} polls, more than waltui "
+                                 f"reads ({MAX_POLLS:,})")
         try:
-            self.polls = [Poll(int(s), float(t), c / 1000, int(n), int(r)) for s, t, c, n, r in
-                          self._conn.execute("SELECT seq, taken_at, cycle_ms, polled, raised "
-                                             "FROM polls ORDER BY seq")]
-            self.paths = {int(i): str(p) for i, p in
-                          self._conn.execute("SELECT id, path FROM databases")}
-        except (apsw.Error, TypeError, ValueError) as exc:
+            self.polls = self._bounded(lambda: [
+                Poll(int(s), _number(t), _number(c) / 1000, int(n), int(r))
+                for s, t, c, n, r in self._conn.execute(
+                    "SELECT seq, taken_at, cycle_ms, polled, raised FROM polls ORDER BY seq")])
+            self.paths = self._bounded(lambda: {int(i): str(p) for i, p in self._conn.execute(
+                "SELECT id, path FROM databases")})
+        except (TypeError, ValueError) as exc:
             raise RecordingError(f"{visible(path)}: damaged recording ({visible(exc)})") from exc
         self._times = [p.taken_at for p in self.polls]
-        try:  # how long it watched: quiet polls are not stored, so polls alone say less
-            self.watched_seconds = float(meta["ended_at"]) - float(meta["started_at"])
-        except (KeyError, ValueError):  # killed before it closed
+        started, ended = _finite(meta, "started_at"), _finite(meta, "ended_at")
+        if started is not None and ended is not None:
+            self.watched_seconds = ended - started
+        else:  # killed before it closed: quiet polls are not stored, so polls say less
             self.watched_seconds = self._times[-1] - self._times[0] if self._times else 0.0
         self._decoded: dict[tuple[int, int], bytes] = {}
+        self._decoded_bytes = 0
 
     def close(self) -> None:
         self._conn.close()
@@ -123,9 +198,11 @@ class Recording:
                 raise Damaged(f"change {seq} of database {db} needs change {base}, missing")
             base_json = self._json(db, base, row[1], row[0], depth + 1)
         data = inflate(blob, base_json)
-        if len(self._decoded) >= CACHED_VALUES:
+        if self._decoded_bytes + len(data) > CACHE_BYTES:
             self._decoded.clear()
+            self._decoded_bytes = 0
         self._decoded[(db, seq)] = data
+        self._decoded_bytes += len(data)
         return data
 
     def _change(self, db: int, seq: int, blob: object, base: object) -> Change:
@@ -139,6 +216,9 @@ class Recording:
 
     def batch(self, index: int) -> Batch:
         """The stored poll as the collector sent it."""
+        return self._bounded(lambda: self._batch(index))
+
+    def _batch(self, index: int) -> Batch:
         poll = self.polls[index]
         changes = tuple(self._change(int(db), poll.seq, blob, base)
                         for db, base, blob in self._conn.execute(
@@ -150,6 +230,9 @@ class Recording:
 
     def state_at(self, index: int) -> dict[str, Change]:
         """Each database's latest change at or before a poll (unless detached since)."""
+        return self._bounded(lambda: self._state_at(index))
+
+    def _state_at(self, index: int) -> dict[str, Change]:
         seq = self.polls[index].seq if self.polls else 0
         rows = self._conn.execute(
             "SELECT c.db, c.seq, c.base, c.change FROM changes c WHERE c.seq = (SELECT max(seq) "
@@ -166,6 +249,9 @@ class Recording:
 
     def events(self, after: float, until: float) -> list[RecordedEvent]:
         """Events in (after, until]."""
+        return self._bounded(lambda: self._events(after, until))
+
+    def _events(self, after: float, until: float) -> list[RecordedEvent]:
         found = []
         for at, path, kind, text, blob in self._conn.execute(
                 "SELECT at, path, kind, text, checkpoint FROM events WHERE at > ? AND at <= ? "
@@ -175,5 +261,13 @@ class Recording:
             except Damaged as exc:
                 raise RecordingError(f"{visible(self.path)}: damaged event at {at}: "
                                      f"{visible(exc)}") from exc
-            found.append(RecordedEvent(float(at), str(path), str(kind), str(text), result))
+            found.append(RecordedEvent(_number(at), str(path), str(kind), str(text), result))
         return found
+
+
+def _number(value: object) -> float:
+    """A stored time or duration: a finite number, or the row is damaged."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return float(value)

@@ -17,6 +17,7 @@ from waltui.collector.commands import Command, Pause, PollNow, SetInterval, Stop
 from waltui.collector.transport import CollectorClient
 from waltui.config import Config
 from waltui.recording.reader import RecordedEvent, Recording
+from waltui.recording.schema import RecordingError
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0)
 CHART_POLLS = 120  # polls replayed before a jump's target, so its charts have a past
@@ -37,12 +38,14 @@ class ReplayClient(CollectorClient):
     def __init__(self, recording: Recording, on_batch: Callable[[Batch], None],
                  on_notice: Callable[[str, str], None] = lambda severity, text: None,
                  on_event: Callable[[RecordedEvent], None] = lambda event: None,
-                 on_reset: Callable[[], None] = lambda: None) -> None:
+                 on_reset: Callable[[], None] = lambda: None,
+                 on_failed: Callable[[str], None] = lambda text: None) -> None:
         super().__init__(Config(read_only=True, interval=recording.interval), on_batch,
                          on_notice)
         self.recording = recording
         self.on_event = on_event
         self.on_reset = on_reset  # a jump: what is shown (readings, events) starts afresh
+        self.on_failed = on_failed  # the recording could not be read on: the replay ends
         self.index = -1  # the poll on screen; -1 before the first
         self.speed = 1.0
         self.paused = False
@@ -91,6 +94,18 @@ class ReplayClient(CollectorClient):
 
     # --- the replay's thread ----------------------------------------------------------------
     def _run(self) -> None:
+        """A recording is outside data: one that turns out damaged deep inside (a value a
+        later step decodes) ends the replay with its reason, never a traceback."""
+        try:
+            self._play()
+        except Exception as exc:
+            text = str(exc) if isinstance(exc, RecordingError) else \
+                f"internal error: {type(exc).__name__}: {exc}"
+            self.recording.failure = text
+            self.on_notice("error", f"replay stopped: {text}")
+            self.on_failed(text)
+
+    def _play(self) -> None:
         polls = self.recording.polls
         self._forward()  # the first poll as recorded: what it raised is logged as it was
         while not self.stopped:

@@ -15,6 +15,8 @@ database's previous value as the dictionary (so a busy database's poll costs wha
 
 from __future__ import annotations
 
+import apsw
+
 SCHEMA_VERSION = 1
 KIND = "waltui-recording"
 HEARTBEAT_POLLS = 60
@@ -55,3 +57,45 @@ CREATE INDEX polls_raised ON polls(raised) WHERE raised > 0;
 
 class RecordingError(Exception):
     """A file that cannot be read as a recording: one line saying why."""
+
+
+# What a recording waltui wrote is made of, checked before any value is read from one: a
+# view or trigger named like a table could run anything (an endless recursive CTE), and a
+# missing index makes every read a scan (quadratic over a run).
+TABLES: dict[str, tuple[str, ...]] = {
+    "meta": ("key", "value"),
+    "databases": ("id", "path"),
+    "polls": ("seq", "taken_at", "cycle_ms", "polled", "raised"),
+    "changes": ("seq", "db", "base", "change"),
+    "detaches": ("seq", "db"),
+    "events": ("id", "at", "path", "kind", "text", "checkpoint"),
+}
+PRIMARY_KEYS = {"meta": ("key",), "databases": ("id",), "polls": ("seq",),
+                "changes": ("seq", "db"), "detaches": ("db", "seq"), "events": ("id",)}
+INDEXES = {"changes_by_db": ("changes", ("db", "seq"))}
+
+
+def schema_problem(conn: apsw.Connection) -> str | None:
+    """Why the file's schema is not the one waltui writes, or None."""
+    objects = conn.execute("SELECT type, name, tbl_name FROM sqlite_schema").fetchall()
+    for kind, name, _table in objects:
+        if kind in ("view", "trigger"):
+            return f"it holds a {kind} ({name})"
+    tables = {str(name) for kind, name, _ in objects if kind == "table"}
+    for table, columns in TABLES.items():
+        if table not in tables:
+            return f"it has no {table} table"
+        info = conn.execute(f"SELECT name, pk FROM pragma_table_info('{table}')").fetchall()
+        if tuple(str(n) for n, _pk in info) != columns:
+            return f"its {table} table has the columns {[n for n, _ in info]}"
+        keys = tuple(str(n) for n, pk in sorted(info, key=lambda r: int(r[1] or 0)) if pk)
+        if keys != PRIMARY_KEYS[table]:
+            return f"its {table} table's primary key is {list(keys)}"
+    for index, (table, columns) in INDEXES.items():
+        rows = conn.execute("SELECT tbl_name FROM sqlite_schema WHERE type = 'index' AND "
+                            "name = ?", (index,)).fetchall()
+        found = tuple(str(r[2]) for r in conn.execute(
+            f"SELECT * FROM pragma_index_info('{index}')")) if rows else ()
+        if not rows or str(rows[0][0]) != table or found != columns:
+            return f"its index {index} on {table}{columns} is missing"
+    return None

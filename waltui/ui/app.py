@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from waltui import exits
 from waltui.collector import Update, make_client
 from waltui.config import Config
 from waltui.discovery import Found
@@ -83,9 +84,10 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         if recorder is not None:
             recorder.on_failure = lambda text: self._notice_from_collector("error", text)
         if replay is not None:
-            self.collector = ReplayClient(replay, self._batch_from_collector,
-                                          self._notice_from_collector, self._event_from_replay,
-                                          self._reset_from_replay)
+            self.collector = ReplayClient(
+                replay, self._batch_from_collector, self._notice_from_collector,
+                self._event_from_replay, self._reset_from_replay,
+                lambda text: self.call_from_thread(self.exit, None, exits.DATA_ERROR))
             self.state.clock = lambda: self.collector.shown_at  # type: ignore[attr-defined]
         else:
             self.collector = make_client(transport or config.collector, config,
@@ -376,6 +378,7 @@ def run_dashboard(paths: list[str], config: Config,
                   on_exit: Callable[[], None] | None = None, notes: Iterable[str] = (),
                   recorder: Recorder | None = None, replay: Recording | None = None) -> int:
     tune_collector()
-    WaltuiApp(paths, config, on_exit=on_exit, notes=notes, recorder=recorder,
-              replay=replay).run()
-    return 0
+    app = WaltuiApp(paths, config, on_exit=on_exit, notes=notes, recorder=recorder,
+                    replay=replay)
+    app.run()
+    return app.return_code or 0
