@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from waltui.model import Lock, LockFile
 from waltui.probes.inotify import OpenWatch
+from waltui.probes.processes import own_pids
 from waltui.probes.locks import (
     PENDING,
     RESERVED,
@@ -67,14 +68,30 @@ def fd_locks(pid: int, fd: int) -> list[RawLock]:
         return []
     found = []
     for line in data.splitlines():
-        if not line.startswith(b"lock:"):
-            continue
-        line = line[5:].lstrip()
-        parsed = parse_lock_line(line[line.find(b":") + 1:])
-        if parsed is not None:
-            raw = parsed[1]
-            found.append(replace(raw, pid=pid) if raw.ofd else raw)
+        if line.startswith(b"lock:"):
+            raw = _fdinfo_line(line, pid)
+            if raw is not None:
+                found.append(raw)
     return found
+
+
+_LINES: dict[tuple[bytes, int], RawLock | None] = {}
+
+
+def _fdinfo_line(line: bytes, pid: int) -> RawLock | None:
+    """A `lock:` line parsed once: a held lock's line is the same at every poll (the
+    ordinal in front aside, which moves as other locks on the file come and go)."""
+    line = line[5:].lstrip()
+    key = (line[line.find(b":") + 1:], pid)
+    if key in _LINES:
+        return _LINES[key]
+    if len(_LINES) > 100_000:
+        _LINES.clear()
+    parsed = parse_lock_line(key[0])
+    raw = None if parsed is None else (replace(parsed[1], pid=pid) if parsed[1].ofd
+                                       else parsed[1])
+    _LINES[key] = raw
+    return raw
 
 
 def fds_on(pid: int, ids: Iterable[FileId]) -> dict[FileId, list[int]]:
@@ -261,7 +278,10 @@ class PerByteSource:
             found.update(lock for raw in raws for lock in decode(file, raw))
             if any(not raw.exclusive for raw in raws):  # shared: there may be more holders
                 seen = {raw.pid for raw in raws if raw.pid > 0}
+                own = own_pids()
                 for pid, fds in self.openers.of(file_id, path, seen).items():
+                    if pid in own:
+                        continue  # our kept fds hold no lock; our SQL's are not a holder's
                     for kept in fds:
                         found.update(lock for raw in fd_locks(pid, kept)
                                      for lock in decode(file, raw))
@@ -276,8 +296,8 @@ class PerByteSource:
 
 def _asked(fd: int, start: int, length: int) -> RawLock | None:
     found = who_blocks(fd, start, length)
-    if found is None:
-        return None
+    if found is None or (found.start >= start and found.end <= start + length - 1):
+        return found
     # clipped to the range asked: a holder's merged range can reach past it
-    return replace(found, start=max(found.start, start),
-                   end=min(found.end, start + length - 1))
+    return RawLock(found.pid, found.exclusive, max(found.start, start),
+                   min(found.end, start + length - 1), found.waiting, found.ofd)
