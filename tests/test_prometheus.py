@@ -169,9 +169,10 @@ class Export:
             line = self.proc.stderr.readline()
             assert line, "".join(self.said)
             self.said.append(line)
-            match = re.search(r"http://([\d.]+):(\d+)/metrics", line)
+            match = re.search(r"(https?)://([\d.]+):(\d+)/metrics", line)
         self.banner = line
-        self.url = f"http://{match[1]}:{match[2]}"
+        self.url = f"{match[1]}://{match[2]}:{match[3]}"
+        self.port = int(match[3])
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
         request = urllib.request.Request(self.url + path, headers=headers or {})

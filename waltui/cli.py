@@ -162,7 +162,8 @@ def _main(args: list[str]) -> int:
                           bearer_file=options.bearer_token_file,
                           basic_file=options.basic_auth_file, no_auth=options.no_auth,
                           lock_source=options.lock_source, sources=options.paths,
-                          rescan=options.rescan)
+                          rescan=options.rescan, web_config=options.web_config_file,
+                          allow_hosts=tuple(options.allow_host))
     if command == "record":
         from waltui.recording.commands import parse_duration, run_record
         try:

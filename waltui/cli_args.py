@@ -153,6 +153,12 @@ def build_parser(command: str) -> Parser:
                             help="require basic auth with the user:password in FILE")
         parser.add_argument("--no-auth", action="store_true",
                             help="serve a non-loopback address without authentication")
+        parser.add_argument("--web-config-file", metavar="FILE",
+                            help="TLS and basic auth (bcrypt basic_auth_users) in the format "
+                                 "of Prometheus's exporter-toolkit, as node_exporter reads it")
+        parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                            help="also answer requests for this Host name (IP addresses, "
+                                 "localhost and this host's names always are)")
         parser.add_argument("--rescan", type=float, default=30.0, metavar="SECONDS",
                             help="look at directory and glob arguments again this often: new "
                                  "databases attached, deleted ones dropped (0: never)")

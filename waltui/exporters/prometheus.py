@@ -41,6 +41,17 @@ class ExportState:
     # (mode, outcome): checkpoints run through waltui; `export` never writes, so it has none
     checkpoints: Counter[tuple[str, str]] = field(default_factory=Counter)
     cycle_seconds: float | None = None
+    last_poll_at: float | None = None  # Unix time of the collector's last whole cycle
+    interval: float | None = None  # the collector's; None: not a running collector
+
+    def stale(self, now: float) -> bool:
+        """A collector that has not finished a cycle for three intervals (at least 10 s) is
+        stopped or wedged: its last values are not served as live ones."""
+        if self.interval is None:
+            return False
+        if self.last_poll_at is None:
+            return False
+        return now - self.last_poll_at > max(3 * self.interval, 10.0)
 
 
 def label(text: str) -> str:
@@ -76,12 +87,17 @@ def families(state: ExportState, now: float | None = None) -> list[Metric]:
                    ("db", "queue"))
     info = _gauge("sqlite_database_info", "Journal mode and filesystem type of a database.",
                   ("db", "journal_mode", "fstype"))
-    up = _gauge("waltui_up", "1 when the last poll could read the database.")
+    up = _gauge("waltui_up", "1 when the last poll could read the database (0 for every "
+                "database while the collector has finished no poll for three intervals).")
     finding = _gauge("waltui_finding", "1 for every finding the health rules raise now.",
                      ("db", "code", "severity"))
+    stale = state.stale(now)
     for path, exported in sorted(state.databases.items()):
         db = label(path)
         reading = exported.reading
+        if stale:  # old values are not served as if live
+            up.add_metric([db], 0)
+            continue
         # hold times as of the scrape: added here, not by copying the reading (1,000 a scrape)
         age = max(0.0, now - reading.taken_at) if reading.held_locks or reading.readers else 0.0
         fatal = reading.error is not None and reading.error.fatal
@@ -127,11 +143,17 @@ def families(state: ExportState, now: float | None = None) -> list[Metric]:
                              "How long the last poll of every database took.")
     if state.cycle_seconds is not None:
         poll.add_metric([], state.cycle_seconds)
+    last_poll = GaugeMetricFamily("waltui_last_poll_timestamp_seconds",
+                                  "When the collector last finished a poll of every database "
+                                  "(Unix time): stale means stopped or wedged.")
+    if state.last_poll_at is not None:
+        last_poll.add_metric([], state.last_poll_at)
     build = _gauge("waltui_build_info", "The waltui version and the SQLite it reads with.",
                    ("version", "sqlite_version"))
     build.add_metric([__version__, apsw.sqlite_lib_version()], 1)
     return [db_bytes, wal_bytes, in_use, shm_bytes, frames, backfilled, pending, sequence,
-            readers, oldest_pin, writer, queue, info, up, finding, checkpoints, poll, build]
+            readers, oldest_pin, writer, queue, info, up, finding, checkpoints, poll, last_poll,
+            build]
 
 
 class StateCollector(Collector):

@@ -3,32 +3,30 @@
 The collector thread polls at its own interval and keeps only the latest of each database;
 a scrape renders those (it never polls, so a scrape every second costs a render, not a poll,
 and a slow database never makes a scrape time out). Loopback by default; another address
-needs a bearer token or basic auth read from a file, or an explicit --no-auth."""
+needs credentials (--web-config-file with basic_auth_users and TLS, or a bearer token or
+basic auth read from a file), or an explicit --no-auth. The HTTP side is exporters/http.py,
+the routes exporters/scrape.py."""
 
 from __future__ import annotations
 
-import base64
 import glob
-import gzip
-import hmac
 import ipaddress
 import os
 import signal
-import socket
 import sys
 import threading
 from collections import Counter
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from functools import partial
 
 from waltui import exits
 from waltui.collector import Batch, ThreadClient, raise_fd_limit
 from waltui.config import Config
 from waltui.discovery import discover
-from waltui.exporters.prometheus import Exported, ExportState, registry_for
+from waltui.exporters.http import AllowedHosts, HttpServer
+from waltui.exporters.prometheus import Exported, ExportState
+from waltui.exporters.web_config import Authentication, WebConfig, WebConfigError, peer_allowed
+from waltui.exporters.web_config import load as load_web_config
+from waltui.small_files import read_small
 from waltui.units import visible
 
 DEFAULT_LISTEN = "127.0.0.1:9851"
@@ -38,38 +36,11 @@ class ExportError(Exception):
     """A mistake in the export options: one line to the user, exit 64."""
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """What a request must present; none on loopback unless a file gives them."""
-
-    bearer: str | None = None
-    basic: str | None = None  # "user:password"
-
-    @property
-    def required(self) -> bool:
-        return self.bearer is not None or self.basic is not None
-
-    def accept(self, header: str | None) -> bool:
-        if not self.required:
-            return True
-        scheme, _, value = (header or "").partition(" ")
-        if self.bearer is not None and scheme.lower() == "bearer":
-            return hmac.compare_digest(value.strip().encode(), self.bearer.encode())
-        if self.basic is not None and scheme.lower() == "basic":
-            try:
-                given = base64.b64decode(value.strip(), validate=True)
-            except ValueError:
-                return False
-            return hmac.compare_digest(given, self.basic.encode())
-        return False
-
-
 def read_secret(path: str, what: str) -> str:
-    """The first line of a file; a secret anyone on the host can read is said, not used
-    silently."""
+    """The first line of a file (a regular file, read without blocking and within a cap);
+    a secret anyone on the host can read is said, not used silently."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            secret = handle.readline().strip()
+        secret = read_small(path).decode("utf-8").partition("\n")[0].strip()
         mode = os.stat(path).st_mode
     except (OSError, UnicodeDecodeError) as exc:
         raise ExportError(f"cannot read the {what} file {visible(path)}: {visible(exc)}") \
@@ -105,16 +76,21 @@ def is_loopback(host: str) -> bool:
 
 
 def credentials_for(host: str, bearer_file: str | None, basic_file: str | None,
-                    no_auth: bool) -> Credentials:
+                    no_auth: bool, web: WebConfig | None = None) -> Authentication:
     if bearer_file and basic_file:
         raise ExportError("give --bearer-token-file or --basic-auth-file, not both")
-    credentials = Credentials(
+    credentials = Authentication(
         bearer=read_secret(bearer_file, "bearer token") if bearer_file else None,
-        basic=read_secret(basic_file, "basic auth") if basic_file else None)
+        basic=read_secret(basic_file, "basic auth") if basic_file else None,
+        users=dict(web.users) if web is not None else {})
     if not credentials.required and not is_loopback(host) and not no_auth:
         raise ExportError(f"{visible(host)} is not a loopback address: anyone who can reach it "
-                          "would read your database paths; add --bearer-token-file FILE or "
+                          "would read your database paths; add --web-config-file FILE "
+                          "(basic_auth_users, and TLS), --bearer-token-file FILE or "
                           "--basic-auth-file FILE (or --no-auth to serve it openly)")
+    if credentials.required and not is_loopback(host) and (web is None or web.context is None):
+        print("waltui export: warning: credentials travel in clear without TLS "
+              "(tls_server_config in --web-config-file)", file=sys.stderr)
     return credentials
 
 
@@ -123,8 +99,9 @@ class Exporter:
 
     def __init__(self, config: Config, lock_source: str = "auto") -> None:
         self._lock = threading.Lock()
-        self._state = ExportState()
+        self._state = ExportState(interval=config.interval)
         self.client = ThreadClient(config, self._on_batch, self._on_notice, lock_source)
+        self.generation = 0  # moves with every batch: what a rendered scrape is kept by
 
     def _on_batch(self, batch: Batch) -> None:
         with self._lock:
@@ -132,8 +109,11 @@ class Exporter:
                 self._state.databases.pop(path, None)
             for change in batch.changes:
                 self._state.databases[change.path] = Exported(change.reading, change.findings)
+            if batch.final:
+                self._state.last_poll_at = batch.taken_at
             if batch.polled and batch.final:
                 self._state.cycle_seconds = batch.cycle_seconds
+            self.generation += 1
 
     def _on_notice(self, severity: str, text: str) -> None:
         print(f"waltui export: {severity}: {visible(text)}", file=sys.stderr)
@@ -142,7 +122,8 @@ class Exporter:
         """A copy: a scrape renders outside the lock while the next batch lands."""
         with self._lock:
             return ExportState(dict(self._state.databases), Counter(self._state.checkpoints),
-                               self._state.cycle_seconds)
+                               self._state.cycle_seconds, self._state.last_poll_at,
+                               self._state.interval)
 
     def start(self, paths: list[str]) -> None:
         for path in paths:
@@ -183,72 +164,33 @@ LANDING = (b"waltui exporter: the metrics are at /metrics, the findings with the
            b"(README: \"Watching a fleet\"; alert rules in examples/prometheus)\n")
 
 
-def make_handler(exporter: Exporter, credentials: Credentials) -> type[BaseHTTPRequestHandler]:
-    registry = registry_for(exporter.state)
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "waltui-export"
-
-        def do_GET(self) -> None:  # noqa: N802 (the http.server name)
-            if not credentials.accept(self.headers.get("Authorization")):
-                self._send(401, b"authorization required\n", "text/plain; charset=utf-8",
-                           {"WWW-Authenticate": "Bearer" if credentials.bearer else
-                            'Basic realm="waltui"'})
-                return
-            route = self.path.split("?", 1)[0]
-            if route == "/metrics":
-                body = generate_latest(registry)
-                extra = {}
-                if "gzip" in self.headers.get("Accept-Encoding", ""):
-                    body, extra = gzip.compress(body, 5), {"Content-Encoding": "gzip"}
-                self._send(200, body, CONTENT_TYPE_LATEST, extra)
-            elif route == "/findings":
-                self._send(200, findings_text(exporter.state()).encode(),
-                           "text/plain; charset=utf-8")
-            elif route == "/":
-                self._send(200, LANDING, "text/plain; charset=utf-8")
-            else:
-                self._send(404, b"not found: the metrics are at /metrics\n",
-                           "text/plain; charset=utf-8")
-
-        def _send(self, status: int, body: bytes, content_type: str,
-                  headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # a scrape every 15 s is not news; errors reach the client as statuses
-
-    return Handler
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, handler)
-
-
 def run_export(paths: list[str], config: Config, *, listen: str, bearer_file: str | None,
                basic_file: str | None, no_auth: bool, lock_source: str = "auto",
-               sources: list[str] | None = None, rescan: float = 30.0) -> int:
+               sources: list[str] | None = None, rescan: float = 30.0,
+               web_config: str | None = None, allow_hosts: tuple[str, ...] = ()) -> int:
+    from waltui.exporters.scrape import make_handler
+
+    try:
+        web = load_web_config(web_config) if web_config else None
+    except WebConfigError as exc:
+        print(f"waltui export: {exc}", file=sys.stderr)
+        return exits.CONFIG
     try:
         host, port = parse_listen(listen)
-        credentials = credentials_for(host, bearer_file, basic_file, no_auth)
+        credentials = credentials_for(host, bearer_file, basic_file, no_auth, web)
     except ExportError as exc:
         print(f"waltui export: {exc}", file=sys.stderr)
         return exits.USAGE
+    for warning in web.warnings if web is not None else ():
+        print(f"waltui export: warning: {warning}", file=sys.stderr)
     raise_fd_limit()
     exporter = Exporter(config, lock_source)
     try:
-        server = _Server((host, port), make_handler(exporter, credentials))
+        server = HttpServer(
+            host, port, make_handler(exporter, credentials, web.headers if web else None),
+            AllowedHosts.default(allow_hosts), web.context if web is not None else None,
+            peer_check=partial(peer_allowed, allowed=web.allowed_sans)
+            if web is not None and web.allowed_sans else None)
     except OSError as exc:
         print(f"waltui export: cannot listen on {visible(listen)}: {visible(exc.strerror or exc)}",
               file=sys.stderr)
@@ -260,17 +202,19 @@ def run_export(paths: list[str], config: Config, *, listen: str, bearer_file: st
                          name="waltui-rescan", daemon=True).start()
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     where = f"[{bound_host}]" if ":" in bound_host else bound_host
+    scheme = "https" if web is not None and web.context is not None else "http"
     scope = ("loopback only: other hosts cannot scrape it (--listen ADDRESS:PORT with "
-             "--bearer-token-file to serve them)" if is_loopback(host) else
+             "--web-config-file to serve them)" if is_loopback(host) else
              "authentication required" if credentials.required else "open to anyone (--no-auth)")
-    print(f"waltui export: serving http://{where}:{bound_port}/metrics for {len(paths)} "
+    print(f"waltui export: serving {scheme}://{where}:{bound_port}/metrics for {len(paths)} "
           f"database(s), polled every {config.interval:g} s; {scope}", file=sys.stderr,
           flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
     try:
-        server.serve_forever(poll_interval=0.5)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
         stopped.set()
-        server.server_close()
         exporter.stop()
     return exits.OK
