@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -111,16 +112,57 @@ def test_snapshot_watch_streams_one_valid_line_per_database_per_poll(live_db, tm
 
 
 def test_shell_completions_are_generated_from_the_parsers():
-    bash = waltui("completion", "bash").stdout
-    assert subprocess.run(["bash", "-n"], input=bash, text=True).returncode == 0
     for shell in ("bash", "zsh", "fish"):
         script = waltui("completion", shell).stdout
         assert all(command in script for command in COMMANDS if command)
         for option in ("lock-source", "threshold", "read-only"):
             assert f"--{option}" in script or f"-l {option}" in script, (shell, option)
-    if shutil.which("zsh"):
-        zsh = waltui("completion", "zsh").stdout
-        assert subprocess.run(["zsh", "-n"], input=zsh, text=True).returncode == 0
+
+
+def needs_shell(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:  # .ci/run installs bash, zsh and fish: a missing one is a failure
+        pytest.fail(f"{name} is not installed; the completion for it cannot be checked")
+    return found
+
+
+def test_bash_completes_commands_choices_and_names_with_spaces(tmp_path):
+    """Sourced into a real bash: the choices of --format and --collector, a command from
+    its first letters, and a file name with a space kept as one word."""
+    needs_shell("bash")
+    (tmp_path / "agent one.db").touch()
+    script = tmp_path / "waltui.bash"
+    script.write_text(waltui("completion", "bash").stdout)
+    probe = ("source waltui.bash\n"
+             "ask() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); "
+             "COMPREPLY=(); _waltui; printf '%s|' \"${COMPREPLY[@]}\"; echo; }\n"
+             "ask waltui check --format ''\nask waltui ch\nask waltui check agent\n"
+             "ask waltui --collector ''\nask waltui export --lock-source g\n")
+    out = subprocess.run(["bash", "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["text|json|nagios|", "check|", "agent one.db|",
+                                       "process|thread|", "getlk|"]
+
+
+def test_zsh_completion_parses_and_offers_the_choices():
+    needs_shell("zsh")
+    script = waltui("completion", "zsh").stdout
+    assert subprocess.run(["zsh", "-n"], input=script, text=True).returncode == 0
+    assert "'--format[" in script and ":format:(text json nagios)'" in script
+    assert ":lock_source:(auto proc getlk)'" in script
+    assert "'record:record the databases'\\''" in script  # an apostrophe, quoted
+
+
+def test_fish_completes_commands_and_choices():
+    needs_shell("fish")
+    script = waltui("completion", "fish").stdout
+    probe = (script + "\ncomplete -C 'waltui check --format '\n"
+             "complete -C 'waltui sn'\ncomplete -C 'waltui snapshot --lock-source '\n")
+    out = subprocess.run(["fish", "--no-config", "-c", probe], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    offered = [line.split("\t")[0] for line in out.stdout.splitlines()]
+    assert offered[:3] == ["json", "nagios", "text"]
+    assert "snapshot" in offered and {"auto", "getlk", "proc"} <= set(offered)
 
 
 def test_a_directory_says_what_it_skipped(tmp_path):
@@ -154,3 +196,56 @@ def test_a_directory_reached_through_links_names_each_database_as_sqlite_would(t
     found = discover([str(tmp_path / "via")]).paths
     assert found == [os.path.realpath(real / "a.db"), os.path.realpath(elsewhere / "target.db")]
     assert found == [os.path.realpath(tmp_path / "via" / name) for name in ("a.db", "b.db")]
+
+
+ODD_CONFIGS = {
+    "fifo": None,  # made with mkfifo: it hung for ever at open()
+    "zero": None,  # a link to /dev/zero: read without end, MemoryError, exit 70
+    "binary": bytes(range(256)) * 4,
+    "latin1": "interval = 1  # caf\xe9\n".encode("latin-1"),
+    "nested": b"x = " + b"[" * 100_000 + b"]" * 100_000 + b"\n",
+    "huge": b"# " + b"x" * (2 << 20) + b"\n",
+}
+assert set(ODD_CONFIGS) == set(CORPUS["odd_files"])  # the corpus names them, built here
+
+
+@pytest.mark.parametrize("kind", CORPUS["odd_files"])
+def test_an_odd_file_as_config_is_one_line_and_exit_78_in_bounded_time(tmp_path, live_db,
+                                                                         kind):
+    db, _app = live_db
+    config = tmp_path / "waltui.toml"
+    if kind == "fifo":
+        os.mkfifo(config)
+    elif kind == "zero":
+        config.symlink_to("/dev/zero")
+    else:
+        config.write_bytes(ODD_CONFIGS[kind])
+    for args in (["check", "--config", str(config), str(db)], ["config", "check", str(config)]):
+        out = waltui(*args)
+        assert out.returncode == exits.CONFIG, (kind, out.returncode, out.stderr)
+        [line] = out.stderr.splitlines()
+        assert str(config) in line and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "nested"])
+async def test_an_odd_ui_state_file_is_ignored_and_the_dashboard_runs(own_state_directory,
+                                                                      live_db, kind):
+    from waltui.config import Config
+    from waltui.ui.app import WaltuiApp
+
+    state = own_state_directory / "waltui" / "ui.json"
+    state.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(state)
+    elif kind == "zero":
+        state.symlink_to("/dev/zero")
+    else:
+        state.write_text('{"version": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    db, _app = live_db
+    app = WaltuiApp([str(db)], Config(interval=0.2))
+    async with app.run_test(size=(80, 24)) as pilot:
+        deadline = time.monotonic() + 10
+        while str(db) not in app.latest:
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+        assert app.saved.theme is None

@@ -286,3 +286,38 @@ def test_same_reading_ignores_only_the_times_and_sees_every_other_field(reader_c
                                                 *reading.readers[1:])),
                       replace(reading, pragmas={**reading.pragmas, "x": 1})):
         assert not same_reading(different, reading)
+
+
+async def test_a_stopped_collector_is_stale_says_why_and_ctrl_r_restarts_it(tmp_path):
+    """SIGSTOP the collector: its last rows must not look live. The status line says
+    STALE with the data's age in the warning role, the event log says the process is
+    stopped, and ctrl+r kills it and starts a new one that polls again."""
+    from textual.widgets import Static
+
+    db = quiet_db(tmp_path / "agent.db")
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        child = app.collector.process.pid
+        status = app.screen_stack[0].query_one("#status", Static)
+        os.kill(child, signal.SIGSTOP)
+        try:
+            await wait_for(pilot, lambda: "STALE" in str(status.render()), timeout=20)
+            assert "collector stopped" in str(status.render())
+            await wait_for(pilot, lambda: any(f"(pid {child}) is stopped" in e.text
+                                              for e in app.events))
+            await pilot.press("ctrl+r")
+            await wait_for(pilot, lambda: app.collector.process.pid != child)
+            seen = app.readings.batches
+            await wait_for(pilot, lambda: app.readings.batches > seen + 2, timeout=20)
+            await wait_for(pilot, lambda: "STALE" not in str(status.render()))
+            assert any("collector restarted" in e.text for e in app.events)
+        finally:
+            try:
+                os.kill(child, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 10  # the stopped child was killed, and is reaped
+    while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{child}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
+import sqlite3
 import subprocess
 import sys
 import time
@@ -170,3 +172,27 @@ async def test_markup_typed_into_the_filter_is_shown_literally(tmp_path, hostile
         status = app.screen_stack[0].query_one("#status")
         assert "filter '[/]'" in str(status.render())
         assert app.is_running
+
+
+def test_y_copies_the_escaped_text_the_screen_shows_not_raw_bytes(tmp_path):
+    """A database whose name holds ESC, BEL, a newline and the bracketed-paste end marker:
+    `y` in a real tmux (set-clipboard on, so OSC 52 lands in tmux's buffer) copies the name
+    as the screen shows it. Pasted into a shell, nothing runs and nothing ends the paste."""
+    name = "a\x1b]0;x\x07b\nrm -rf ~\x1b[201~.db"
+    db = tmp_path / name
+    sqlite3.connect(db).execute("PRAGMA journal_mode=wal").fetchall()
+    session = Session(f"env TERM=xterm-256color {WALTUI} {shlex.quote(str(tmp_path))}; "
+                      "sleep 30")
+    try:
+        tmux("set-option", "-g", "set-clipboard", "on")  # the server exists now
+        tmux("delete-buffer")
+        session.shows("a\\x1b]0;x")
+        session.shows(" ok ")
+        tmux("send-keys", "-t", session.name, "y")
+        deadline = time.monotonic() + 10
+        while "rm -rf" not in (copied := tmux("show-buffer")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        session.close()
+    assert copied == visible(str(db)), repr(copied)
+    assert not any(c in copied for c in "\x1b\x07\n")

@@ -15,15 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_hostile import CORPUS
 from tests.test_recording import WALTUI, recorded
 from tests.test_tmux import Session, needs_tmux
 from waltui.collector.changes import Change
 from waltui.recording.codec import compress, pack, unpack
 
 pytestmark = pytest.mark.system
-
-ENDLESS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n"
-
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*WALTUI, *args], capture_output=True, text=True, timeout=timeout)
@@ -56,33 +54,15 @@ def first_change(out: Path) -> tuple[int, int, Change]:
     return seq, db, unpack(Change, blob)
 
 
-def test_a_view_in_place_of_a_table_never_runs(tmp_path, spawn):
-    """`changes` replaced by a view over an endless recursive CTE: reading it would hang
-    for ever (Ctrl-C ignored). It is refused before any value is read."""
+@pytest.mark.parametrize("statements, said", CORPUS["recordings"])
+def test_an_altered_recording_is_refused_in_one_line(tmp_path, spawn, statements, said):
+    """A real recording altered as a hostile or damaged file would be: a view over an
+    endless recursive CTE in place of a table (reading it hung for ever, Ctrl-C ignored),
+    a trigger, a dropped index (every read a scan: quadratic), a missing table, an extra
+    column, NaN or text where numbers belong. Each is refused before it can hurt."""
     _, out = recorded(tmp_path, spawn)
-    alter(out, "ALTER TABLE changes RENAME TO kept",
-          f"CREATE VIEW changes(seq, db, base, change) AS SELECT i, 1, NULL, x'00' "
-          f"FROM ({ENDLESS})")
-    refused_everywhere(out, "it holds a view (changes)")
-
-
-def test_a_trigger_or_a_dropped_index_or_a_missing_table_is_refused(tmp_path, spawn):
-    _, out = recorded(tmp_path, spawn)
-    alter(out, "CREATE TRIGGER t AFTER INSERT ON meta BEGIN SELECT 1; END")
-    refused_everywhere(out, "it holds a trigger (t)")
-    _, out = recorded(tmp_path / "b", spawn) if (tmp_path / "b").mkdir() is None else (0, 0)
-    alter(out, "DROP INDEX changes_by_db")  # every read a scan: quadratic over a run
-    refused_everywhere(out, "its index changes_by_db")
-    _, out = recorded(tmp_path / "c", spawn) if (tmp_path / "c").mkdir() is None else (0, 0)
-    alter(out, "DROP TABLE events")
-    refused_everywhere(out, "it has no events table")
-
-
-@pytest.mark.parametrize("interval", ["nan", "inf", "-1", "fast"])
-def test_a_bad_interval_is_a_damaged_recording(tmp_path, spawn, interval):
-    _, out = recorded(tmp_path, spawn)
-    alter(out, f"UPDATE meta SET value = '{interval}' WHERE key = 'interval'")
-    refused_everywhere(out, "damaged recording")
+    alter(out, *statements)
+    refused_everywhere(out, said)
 
 
 def test_nan_and_infinity_in_a_value_are_refused_not_printed(tmp_path, spawn):
@@ -135,11 +115,14 @@ def test_replay_of_a_recording_damaged_deep_inside_says_so_and_exits_65(tmp_path
     """The file opens fine; a value several polls in does not decode. The replay shows the
     error, ends, and the shell sees exit 65 and one line on stderr (not a traceback, exit 0)."""
     _, out = recorded(tmp_path, spawn)
-    with sqlite3.connect(out) as conn:
-        seqs = [s for (s,) in conn.execute("SELECT seq FROM polls ORDER BY seq")]
-        assert len(seqs) >= 2
-        conn.execute("UPDATE changes SET change = ?, base = NULL WHERE seq = ?",
-                     (compress(b'{"path": 7}'), seqs[-1]))
+    with sqlite3.connect(out) as conn:  # a poll after the good ones, whose value is junk
+        last, at = conn.execute("SELECT max(seq), max(taken_at) FROM polls").fetchone()
+        db = conn.execute("SELECT min(db) FROM changes").fetchone()[0]
+        conn.execute("INSERT INTO polls(seq, taken_at, cycle_ms, polled) VALUES (?, ?, 1, 1)",
+                     (last + 1, at + 0.5))
+        conn.execute("INSERT INTO changes(seq, db, base, change) VALUES (?, ?, NULL, ?)",
+                     (last + 1, db, compress(b'{"path": 7}')))
+    seqs = [last + 1]
     errors = tmp_path / "stderr.txt"
     waltui = Path(sys.executable).with_name("waltui")
     session = Session(f"{waltui} replay {out} 2>{errors}; echo WALTUI-EXITED-$?; sleep 30")

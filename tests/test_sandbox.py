@@ -194,3 +194,33 @@ def test_a_zeroed_shm_being_created_is_not_corrupt(tmp_path):
     finally:
         observer.close()
     assert reading.error is None and reading.wal_index is None
+
+
+def test_a_count_over_millions_of_rows_is_cut_off_at_its_limit(tmp_path, spawn):
+    """count(*) is one opcode (OP_Count) over the whole table: a progress handler never
+    runs inside it (it ran its whole ~1 s cold, holding a read transaction). A timer
+    interrupts it at the limit."""
+    import sqlite3
+
+    from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
+    from waltui.probes.sqlite import QueueQuery
+
+    db = tmp_path / "big.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("CREATE TABLE jobs(id INTEGER PRIMARY KEY, payload TEXT)")
+    conn.executemany("INSERT INTO jobs(payload) VALUES (?)",
+                     (("x" * 40,) for _ in range(2_000_000)))
+    conn.commit()
+    conn.close()
+    holder = spawn(db)
+    holder.do("sql SELECT 1")  # an application holds it open, as queue queries require
+    observer = DatabaseObserver(str(db), ObserveOptions(
+        queries=(QueueQuery("jobs", "SELECT count(*) FROM jobs"),), presets=False,
+        query_limit_ms=2, sql_max_age=0, sql_min_age=0))
+    try:
+        reading = observer.read(PollContext.capture())
+    finally:
+        observer.close()
+    [depth] = reading.queues
+    assert depth.depth is None and depth.error == "cut off after 2 ms", depth

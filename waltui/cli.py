@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from waltui import __version__, exits
-from waltui.cli_args import COMMANDS, build_parser, completion, main_help, near_command
+from waltui.cli_args import COMMANDS, build_parser, main_help, near_command
 from waltui.config import Config, ConfigError, effective_settings, load_with_sources
 from waltui.discovery import discover
 from waltui.report import envelope
@@ -87,6 +87,8 @@ def _main(args: list[str]) -> int:
                       f"did you mean `waltui {near}`?")
     options = build_parser(command).parse_args(args)
     if command == "completion":
+        from waltui.completion import completion
+
         print(completion(options.shell), end="")
         return exits.OK
     try:

@@ -181,11 +181,20 @@ def load_with_sources(path: str | None, *, queue_specs: Sequence[str] = (),
             import tomllib
         else:  # pragma: no cover - Python 3.10
             import tomli as tomllib
-        try:
-            with open(chosen, "rb") as handle:
-                data = tomllib.load(handle)
+        from waltui.small_files import FileRefused, read_small
+
+        try:  # non-blocking, a regular file, within a cap: a FIFO or /dev/zero is refused
+            data = tomllib.loads(read_small(chosen).decode("utf-8"))
+        except FileRefused as exc:
+            raise ConfigError(f"cannot read config: {exc}") from None
         except OSError as exc:
             raise ConfigError(f"cannot read config {chosen}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config {chosen} is not UTF-8 text (byte {exc.start}); TOML "
+                              "files are UTF-8") from None
+        except RecursionError:
+            raise ConfigError(f"config {chosen} nests too deeply to be a waltui config") \
+                from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config {chosen} is not valid TOML: {exc}") from None
     where = chosen or "config"

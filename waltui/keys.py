@@ -56,6 +56,8 @@ KEYS: tuple[KeyAction, ...] = (
     KeyAction("plus", "slower", "Longer interval: poll less often", "Polling", show=False,
               display="+"),
     KeyAction("r", "poll_now", "Poll now", "Polling", show=False),
+    KeyAction("ctrl+r", "restart_collector", "Restart the collector (when the status line "
+              "says STALE, and why)", "Polling", show=False, display="Ctrl+R"),
     KeyAction("c", "checkpoint", "Checkpoint (PASSIVE, FULL, RESTART, TRUNCATE)", "Actions",
               footer="checkpoint"),
     KeyAction("i", "integrity", "Integrity check (quick or full)", "Actions",

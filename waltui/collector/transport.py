@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from waltui.collector.changes import Batch
 from waltui.collector.commands import (
@@ -73,6 +73,14 @@ class Frame:
     data: bytes
 
 
+class Silence(NamedTuple):
+    """Why a collector sends nothing: a few words for the status line, a sentence for the
+    event log."""
+
+    short: str
+    long: str
+
+
 class CollectorClient:
     """What every consumer calls; the state it shows (interval, paused, cycle time) is kept
     here, so it never reads the collector's own variables across a thread or process."""
@@ -108,6 +116,16 @@ class CollectorClient:
 
     def join(self, timeout: float) -> None:
         """Wait for the collector to finish after stop()."""
+        raise NotImplementedError
+
+    def silence_reason(self) -> Silence | None:
+        """Why no batch may be coming (the collector stopped, ended, or not answering), as
+        far as can be told from here; None when it looks alive."""
+        return None
+
+    def restart(self) -> None:
+        """A new collector with the same databases, interval and pause: the operator's
+        answer to a stale status line."""
         raise NotImplementedError
 
     def _received(self, batch: Batch) -> None:
@@ -166,6 +184,23 @@ class ThreadClient(CollectorClient):
         self._thread = threading.Thread(target=self.collector.run, name="waltui-collector",
                                         daemon=True)
         self._thread.start()
+
+    def restart(self) -> None:
+        """A thread cannot be killed: the old one is told to stop and left; a new one
+        starts from the same commands."""
+        from waltui.collector.loop import Collector
+
+        self.collector.send(Stop())
+        self.collector = Collector(self.config, self._received, self.lock_source)
+        commands: list[Command] = [SetInterval(self.interval), Pause(self.paused),
+                                   *(Attach(path) for path in self.attached)]
+        for command in commands:
+            self.collector.send(command)
+        self.start()
+
+    def silence_reason(self) -> Silence | None:
+        return None if self.running else Silence("collector ended",
+                                                  "the collector thread has ended")
 
     def _send(self, command: Command) -> None:
         self.collector.send(command)
@@ -281,6 +316,39 @@ class ProcessClient(CollectorClient):
         self.on_notice("warning", f"the collector process ended (exit code {code}); "
                        "restarted, with the same databases; the charts keep their history")
         self._spawn()
+
+    def restart(self) -> None:
+        """The child (stopped, stuck or gone) is killed and a new one started, with the
+        deaths of the last minute forgotten."""
+        old = self.process
+        self.process = None  # its reader thread then leaves the restarting to us
+        if old is not None and old.poll() is None:
+            old.kill()  # SIGKILL ends a stopped process too
+        self._deaths = []
+        self.restarts += 1
+        self._spawn()
+
+    def silence_reason(self) -> Silence | None:
+        process = self.process
+        if process is None:
+            return Silence("collector not started", "the collector process has not started")
+        code = process.poll()
+        if code is not None:
+            return Silence("collector ended", f"the collector process (pid {process.pid}) "
+                           f"has ended (exit code {code}) and was not restarted")
+        try:
+            with open(f"/proc/{process.pid}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            state = b"?"
+        if state in (b"T", b"t"):
+            return Silence("collector stopped", f"the collector process (pid {process.pid}) "
+                           "is stopped (SIGSTOP or a debugger)")
+        if state == b"D":
+            return Silence("collector stuck", f"the collector process (pid {process.pid}) "
+                           "is stuck in the kernel (D state)")
+        return Silence("collector not answering", f"the collector process (pid "
+                       f"{process.pid}) runs but sends nothing")
 
     def _send(self, command: Command) -> None:
         if self._writer is not None:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 
 import apsw
 
+from waltui.interrupts import INTERRUPTER
+
 from waltui.model import DbError, QueueDepth
 from waltui.options import QueueQuery
 from waltui.probes.files import not_regular, sidecar, sidecars_not_regular, sqlite_guard
@@ -207,7 +209,12 @@ def run_queries(conn: apsw.Connection, queries: Sequence[QueueQuery], limit_ms: 
     depths: list[QueueDepth] = []
     for query in queries:
         deadline.at = time.monotonic() + limit_ms / 1000
-        depths += _run_query(conn, query, limit_ms)
+        # and from a timer: one opcode (count(*)'s OP_Count) can outlast every handler call
+        token = INTERRUPTER.arm(deadline.at, conn.interrupt)
+        try:
+            depths += _run_query(conn, query, limit_ms)
+        finally:
+            INTERRUPTER.disarm(token)
     return tuple(depths)
 
 

@@ -15,6 +15,7 @@ import apsw
 
 from waltui.collector.changes import Batch, Change
 from waltui.history import CheckpointResult
+from waltui.interrupts import INTERRUPTER
 from waltui.recording.codec import Damaged, from_json, inflate, unpack
 from waltui.recording.schema import (
     KEYFRAME_EVERY,
@@ -112,6 +113,7 @@ class Recording:
 
     def _bounded(self, read: Callable[[], T]) -> T:
         self._deadline = time.monotonic() + READ_SECONDS
+        token = INTERRUPTER.arm(self._deadline, self._conn.interrupt)  # one long opcode too
         try:
             return read()
         except apsw.InterruptError as exc:
@@ -121,6 +123,7 @@ class Recording:
             raise RecordingError(f"{visible(self.path)}: damaged recording "
                                  f"({visible(exc)})") from exc
         finally:
+            INTERRUPTER.disarm(token)
             self._deadline = math.inf
 
     def _init(self, path: str) -> None:

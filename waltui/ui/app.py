@@ -7,6 +7,7 @@ actions run through ui/perform.py in worker threads and end with one ActionFinis
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from waltui.discovery import Found
 from waltui.heap import collect_young, tune_collector
 from waltui.ui.announcing import Announcing
 from waltui.ui.batch_intake import BatchIntake
+from waltui.ui.collector_health import CollectorHealth
 from waltui.ui.database_actions import DatabaseActions
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import (
@@ -39,6 +41,7 @@ from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.ui.screens.overview import OverviewScreen
 from waltui.ui.state import DashboardState
+from waltui.ui.palette import PLAIN, ThemedStatic
 from waltui.ui.status_line import status_text
 from waltui.ui.terminal_watch import TerminalWatch
 from waltui.ui.widgets.overview_table import OverviewTable
@@ -55,7 +58,7 @@ INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, DatabaseActions,
-                App[None]):
+                CollectorHealth, App[None]):
     CSS_PATH = "waltui.tcss"
     TITLE = "waltui"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is one of its forms
@@ -96,6 +99,8 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
                                          on_frame=self._frame_from_collector)
         self._on_exit = on_exit
         self.terminal_watch = TerminalWatch(self, self.action_quit, self._clean_up)
+        self.started_at = time.time()
+        self._stale = False  # the status line says STALE (data_age)
 
     # --- start and stop -----------------------------------------------------------------
     def get_default_screen(self) -> Screen[None]:
@@ -116,16 +121,12 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
             self.collector.start()
         self.refresh_status()
         # Paused, no poll refreshes the status line: its "data Ns old" ages by this timer.
-        self.set_interval(1.0, self._age_paused_status)
+        self.set_interval(1.0, self._age_status)
         self.terminal_watch.start()  # a dropped SSH session must not leave a process behind
         self.screen_change_signal.subscribe(self, self._screen_changed)
 
     def _screen_changed(self, screen: Screen[Any]) -> None:
         self.set_timer(SCREEN_GARBAGE_AFTER, collect_young)  # once the new screen is drawn
-
-    def _age_paused_status(self) -> None:
-        if self.collector.paused:
-            self.refresh_status()
 
     def on_unmount(self) -> None:
         self._clean_up()
@@ -232,7 +233,8 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
             status = self.screen_stack[0].query_one("#status", Static)
         except (NoMatches, IndexError):
             return
-        status.update(status_text(self))
+        status.update(status_text(self, status.palette if isinstance(status, ThemedStatic)
+                                  else PLAIN))
 
     def refuse(self, path: str, text: str) -> None:
         """Said once, the same way for every operation (operations.refusal words it)."""

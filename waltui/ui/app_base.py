@@ -21,6 +21,8 @@ class AppBase(App[None]):
     collector: CollectorClient
     saved: SavedState
     state: DashboardState
+    poll_enabled: bool
+    started_at: float  # time.time() when the dashboard was made
 
     # Views of the one UI state (ui/state.py), never copies of it
     @property

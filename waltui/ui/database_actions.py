@@ -15,6 +15,7 @@ from waltui.culprit import CONSEQUENCES, Target, culprit, describe, send, still_
 from waltui.history import describe_checkpoint
 from waltui.model import Reading
 from waltui.report import lock_words, named_process
+from waltui.units import visible
 from waltui.ui.perform import Outcome, Performer
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen, SIGNAL_HINT
@@ -36,8 +37,11 @@ class DatabaseActions(Performer):
         if choice is not None:
             pid, info = choice.held.lock.pid, choice.held.process
             text = f"{pid} {info.cmdline}" if info and info.cmdline else str(pid)
+        # What the screen shows, escapes and all: a raw ESC, BEL, newline or the
+        # bracketed-paste end marker in a name would reach the operator's shell on paste
+        text = visible(text)
         self.copy_to_clipboard(text)
-        self.notify(f"copied: {text}", timeout=3)
+        self.notify(f"copied: {text}", timeout=3, markup=False)
 
     def action_checkpoint(self) -> None:
         path = self.gate("checkpoint")

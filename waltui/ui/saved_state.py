@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from waltui.small_files import read_small
 from waltui.state_dir import state_dir
 
 STATE_VERSION = 1
@@ -40,9 +41,11 @@ EXPECTED: dict[str, tuple[type, ...]] = {
 
 
 def load_state(path: Path | None = None) -> SavedState:
+    """A FIFO, a device, a huge or deeply nested file in its place is ignored like a
+    damaged one (read non-blocking, regular files only, 1 MB at most)."""
     try:
-        data = json.loads((path or state_path()).read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_small(str(path or state_path())).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
         return SavedState()
     if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
         return SavedState()

@@ -9,15 +9,38 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from waltui.ui.palette import PLAIN, Palette
 from waltui.units import human_seconds, visible
 
 if TYPE_CHECKING:
     from waltui.ui.app import WaltuiApp
+    from waltui.ui.app_base import AppBase
 
 
-def status_text(app: WaltuiApp) -> Text:
+def data_age(app: AppBase) -> float | None:
+    """How old the newest poll on screen is, when that is older than two intervals (or
+    two cycles, when polls fall behind) while polling: the collector sends nothing."""
+    collector = app.collector
+    if collector.plays_a_recording or collector.paused or not app.poll_enabled:
+        return None
+    batch = app.readings.last_batch
+    since = batch.taken_at if batch is not None else app.started_at
+    age = time.time() - since
+    return age if age > 2 * max(collector.interval, collector.cycle_seconds, 0.5) else None
+
+
+def status_text(app: WaltuiApp, palette: Palette = PLAIN) -> Text:
     collector, replay = app.collector, app.replay
     count = len(app.attached)
+    stale = data_age(app)
+    if stale is not None:
+        why = collector.silence_reason()
+        text = Text(f"waltui · {count} database{'s' * (count != 1)} · ")
+        text.append(f"STALE: data {human_seconds(stale)} old ("
+                    f"{why.short if why else 'no poll arrives'}) · ctrl+r restarts it",
+                    style=palette.warning)
+        text.append("   ? help")
+        return text
     if replay is not None:
         polling = replay.position_text()
     else:

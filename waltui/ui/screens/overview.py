@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input
 
+from waltui.ui.palette import ThemedStatic
 from waltui.ui.typed import app_of
 from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
@@ -13,7 +14,7 @@ from waltui.ui.widgets.overview_table import OverviewTable
 
 class OverviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
+        yield ThemedStatic(id="status")
         yield OverviewTable(id="overview")
         yield Input(placeholder="filter by name (Enter keeps it, Esc clears)", id="filter")
         yield EventLog(app_of(self).events, id="events", limit=20)
