@@ -735,16 +735,18 @@ async def test_attach_refuses_a_missing_path_completes_and_counts_what_it_skips(
                          "header), 1 directory (not searched)"]
 
 
-def _closed_wal_database(path: Path, rows: int) -> None:
+def _closed_wal_database(path: Path, rows: int, indexes: int = 1) -> None:
     """A WAL database nobody holds, with frames left in its -wal (as a crashed writer
-    leaves them): SQLite's last close would checkpoint, so the file is copied mid-life."""
+    leaves them): SQLite's last close would checkpoint, so the file is copied mid-life.
+    Each index makes integrity_check longer (it checks every index against the table)."""
     import shutil
     work = path.with_name("live-" + path.name)
     conn = sqlite3.connect(work)
     conn.execute("PRAGMA journal_mode=wal")
     conn.execute("PRAGMA wal_autocheckpoint=0")
     conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)")
-    conn.execute("CREATE INDEX t_v ON t(v)")
+    for i in range(indexes):
+        conn.execute(f"CREATE INDEX t_v{i} ON t(v, id * {i + 1})")
     conn.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
                  "i < ?) INSERT INTO t(v) SELECT randomblob(100) FROM n", (rows,))
     conn.commit()
@@ -790,12 +792,23 @@ async def test_guided_recovery_shows_each_step_as_it_happens(tmp_path):
 
 
 async def test_guided_recovery_cancels_inside_the_integrity_check(tmp_path):
+    """x while integrity_check runs: cancelled inside it. The check must outlast the
+    moment between its first progress and the key: four indexes on 400,000 rows (a
+    check of several seconds, here); the yes is given by its binding's action, since the
+    Pilot's press waits for an idle app, which a running recovery keeps busy."""
+    from waltui.ui.screens.recovery import RecoveryScreen
+
     db = tmp_path / "big.db"
-    _closed_wal_database(db, 400_000)
+    _closed_wal_database(db, 400_000, indexes=4)
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await start_recovery(pilot, db)
-        await wait_for(pilot, lambda: screen.run_state.current == "integrity_check", timeout=60)
+        await wait_for(pilot, lambda: str(db) in app.latest)
+        confirm = await open_screen(pilot, "R", ConfirmScreen)
+        confirm.action_answer(True)  # what y does
+        await wait_for(pilot, lambda: isinstance(app.screen, RecoveryScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.run_state.integrity is not None
+                       and screen.run_state.integrity.progress_steps > 0, timeout=60)
         await pilot.press("x")
         await wait_for(pilot, lambda: screen.done, timeout=30)
         assert screen.steps[-1].name == "integrity_check"

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from waltui.blame import checkpoint_outlook
-from waltui.culprit import CONSEQUENCES, Target, culprit, describe, send, still_the_one
 from waltui.history import describe_checkpoint
 from waltui.model import Reading
+
+if TYPE_CHECKING:
+    from waltui.culprit import Target
 from waltui.report import lock_words, named_process
 from waltui.units import visible
 from waltui.ui.perform import Outcome, Performer
@@ -69,7 +72,10 @@ class DatabaseActions(Performer):
     def _signal_culprit(self, name: str, sig: signal.Signals) -> None:
         """The lock holder chosen in the Locks pane, else the database's culprit, as the
         reading on screen shows it; asked once for SIGTERM, twice for SIGKILL, refused
-        under --read-only. The target is checked again at each yes and when sending."""
+        under --read-only. The target is checked again at each yes and when sending.
+        culprit.py (fdinfo, lock tables) loads with the first k, not with the dashboard."""
+        from waltui.culprit import CONSEQUENCES, send, still_the_one
+
         path = self.gate(name, answering=False)
         update = self.latest.get(path) if path is not None else None
         if path is None or update is None:
@@ -78,7 +84,7 @@ class DatabaseActions(Performer):
         if isinstance(target, str):
             self.refuse(path, target)
             return
-        chosen: Target = target
+        chosen = target
 
         def recheck() -> str | None:
             why = still_the_one(chosen)
@@ -109,6 +115,8 @@ class DatabaseActions(Performer):
 
     def _signal_target(self, reading: Reading) -> Target | str:
         """Whom a signal would reach, from the reading on screen, or why nobody."""
+        from waltui.culprit import culprit, describe
+
         choice = self.screen.lock_choice() if isinstance(self.screen, DetailScreen) else None
         if choice is not None:
             held = next((h for h in reading.held_locks if identity(h) == choice.key), None)
