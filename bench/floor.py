@@ -32,7 +32,7 @@ from pathlib import Path
 from bench.poll_cost import hold
 from waltui.collector import Poller, raise_fd_limit
 from waltui.config import Config
-from waltui.heap import freeze_startup_heap, tune_collector
+from waltui.support.heap import freeze_startup_heap, tune_collector
 
 LOCKER = """
 import fcntl, os, sys
@@ -74,7 +74,7 @@ def floor_cycle(paths: list[str], fds: list[int]) -> None:
 
 
 def per_db_us(cycle: Callable[[], object], count: int) -> float:
-    """CPU of the whole process: the poller reads in a helper thread (waltui/deadline.py).
+    """CPU of the whole process: the poller reads in a helper thread (waltui/support/deadline.py).
     This bench first timed only the calling thread's CPU, which left those reads out and
     made waltui look 2-3 times cheaper than it is."""
     started = time.process_time()

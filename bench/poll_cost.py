@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from waltui.heap import tune_collector
+from waltui.support.heap import tune_collector
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
 from waltui.probes.sqlite import QueueQuery
 

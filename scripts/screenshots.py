@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from waltui.config import Config
-from waltui.demo import demo_config, start_workload
+from waltui.cli.demo import demo_config, start_workload
 from waltui.recording.reader import Recording
 from waltui.recording.writer import Recorder
 from waltui.ui.app import WaltuiApp

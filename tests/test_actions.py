@@ -10,14 +10,14 @@ from pathlib import Path
 import apsw
 import pytest
 
-from waltui.actions import (
+from waltui.actions.database import (
     IntegrityRun,
     Refused,
     checkpoint,
     set_pragma,
 )
 from waltui.history import describe_checkpoint
-from waltui.recovery import guided_recovery
+from waltui.actions.recovery import guided_recovery
 
 
 def test_checkpoint_that_succeeds(live_db):

@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import waltui_json
 from tests.test_hostile import CORPUS
-from waltui import exits
-from waltui.cli_args import COMMANDS, build_parser
+from waltui.support import exits
+from waltui.cli.args import COMMANDS, build_parser
 
 
 def waltui(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
@@ -89,7 +89,7 @@ def test_config_check_prints_each_effective_setting_and_where_it_came_from(tmp_p
 
 
 def test_a_crash_exits_70_with_one_line_and_leaves_its_traceback(tmp_path):
-    crash = ("import sys, waltui.cli as cli\n"
+    crash = ("import sys, waltui.cli.main as cli\n"
              "def broken(path): raise RuntimeError('a bug')\n"
              "cli.config_check = broken\n"
              "sys.exit(cli.main(['config', 'check']))\n")
@@ -184,7 +184,7 @@ def test_a_directory_reached_through_links_names_each_database_as_sqlite_would(t
     """SQLite resolves every link in a database's path (its -wal and -shm sit beside the
     target); a directory's files resolve their directory once, and a file that is itself a
     link its own way."""
-    from waltui.discovery import discover
+    from waltui.probes.discovery import discover
 
     real, elsewhere = tmp_path / "real", tmp_path / "elsewhere"
     real.mkdir()

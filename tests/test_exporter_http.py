@@ -137,7 +137,7 @@ def test_head_openmetrics_gzip_and_other_methods(served):
 def test_a_stale_collector_is_not_served_as_live(reader_change):
     """A collector that has finished no cycle for three intervals: every database is
     waltui_up 0 and its old values are not served."""
-    from waltui.exporters.prometheus import Exported, ExportState, families
+    from waltui.outputs.prometheus import Exported, ExportState, families
 
     change = reader_change
     now = change.reading.taken_at + 1

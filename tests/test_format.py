@@ -8,7 +8,7 @@ from waltui.units import short_command, who
 
 
 @pytest.mark.parametrize(("cmdline", "short"), [
-    ("/usr/bin/python3 -m waltui.demo_agent hog /tmp/d/agent.db", "demo_agent hog agent.db"),
+    ("/usr/bin/python3 -m waltui.cli.demo_agent hog /tmp/d/agent.db", "demo_agent hog agent.db"),
     ("python3.11 -u -m app.worker q.db", "worker q.db"),
     ("node /srv/app/server.js", "server.js"),
     ("/usr/bin/sqlite3 /srv/q.db", "sqlite3 q.db"),  # not an interpreter: kept
@@ -19,7 +19,7 @@ def test_program_first_drops_the_interpreter_and_its_flags(cmdline: str, short: 
 
 
 def test_commands_are_cut_to_width_with_an_ellipsis() -> None:
-    assert short_command("/usr/bin/python3 -m waltui.demo_agent hog a.db", 14,
+    assert short_command("/usr/bin/python3 -m waltui.cli.demo_agent hog a.db", 14,
                          program_first=True) == "demo_agent ho…"
     assert short_command("/usr/bin/python3 agent.py") == "python3 agent.py"
 

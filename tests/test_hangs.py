@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import waltui_json
 from tests.test_tmux import WALTUI, Session, needs_tmux, tmux
-from waltui.actions import IntegrityRun, read_pragma_panel
+from waltui.actions.database import IntegrityRun, read_pragma_panel
 
 HELPERS = Path(__file__).parent / "helpers"
 

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import waltui_json
 from waltui.collector import Poller
 from waltui.config import Config
-from waltui.culprit import culprit, describe
+from waltui.actions.signals import culprit, describe
 
 pytestmark = pytest.mark.system
 
@@ -89,7 +89,7 @@ NAMESPACE_POLL = """
 import json, sys
 from waltui.collector import Poller
 from waltui.config import Config
-from waltui.culprit import culprit, describe
+from waltui.actions.signals import culprit, describe
 from waltui.units import who
 poller = Poller(Config(), sys.argv[2])
 poller.attach(sys.argv[1])

@@ -424,6 +424,6 @@ def test_a_one_shot_commands_early_read_of_proc_locks_is_used_once_and_only_fres
     (["check", "--lock-source=getlk", "a.db"], False), (["a.db"], False), ([], False),
     (["export", "a.db"], False)])
 def test_only_one_shot_commands_on_live_databases_read_proc_locks_early(args, early):
-    from waltui.launch import reads_proc_locks_first
+    from waltui.cli.launch import reads_proc_locks_first
 
     assert reads_proc_locks_first(args) is early

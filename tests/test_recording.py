@@ -20,7 +20,7 @@ from tests.conftest import waltui_json
 from tests.test_ui import wait_for
 from waltui.collector.changes import Change
 from waltui.config import Config
-from waltui.demo import demo_config, start_workload
+from waltui.cli.demo import demo_config, start_workload
 from waltui.recording.codec import Damaged, encode, pack, unpack
 from waltui.recording.reader import Recording
 from waltui.recording.schema import RecordingError

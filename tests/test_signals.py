@@ -13,7 +13,7 @@ import pytest
 from tests.test_ui import FAST, open_screen, sees_writer, wait_for
 from waltui.collector import Poller
 from waltui.config import Config
-from waltui.culprit import culprit, describe, send
+from waltui.actions.signals import culprit, describe, send
 from waltui.ui.app import WaltuiApp
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import ConfirmScreen

@@ -138,7 +138,7 @@ def test_a_dropped_session_also_stops_the_demo_workload():
         session.shows("agent-gamma.db")
         waltui = session.waltui_process()
         deadline = time.monotonic() + 15
-        while len(agents := [p for p in waltui.children() if "waltui.demo_agent" in p.cmdline()]) < 8:
+        while len(agents := [p for p in waltui.children() if "waltui.cli.demo_agent" in p.cmdline()]) < 8:
             assert time.monotonic() < deadline, "the demo agents did not start"
             time.sleep(0.2)
         directory = Path(agents[0].cmdline()[-3]).parent
@@ -156,7 +156,7 @@ def test_demo_starts_its_workload_and_quitting_stops_it():
         session.shows("agent-gamma.db")
         waltui = session.waltui_process()
         deadline = time.monotonic() + 15
-        while not (agents := [p for p in waltui.children() if "waltui.demo_agent" in p.cmdline()]):
+        while not (agents := [p for p in waltui.children() if "waltui.cli.demo_agent" in p.cmdline()]):
             assert time.monotonic() < deadline, "no demo agent started"
             time.sleep(0.2)
         assert len(agents) == 8

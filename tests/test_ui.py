@@ -838,7 +838,7 @@ async def test_every_action_ends_in_one_message_even_when_its_work_raises(live_d
 
 
 async def test_read_only_refuses_every_writing_key_in_the_same_words(live_db):
-    from waltui.operations import OPERATIONS
+    from waltui.actions.operations import OPERATIONS
 
     db, _app = live_db
     app = WaltuiApp([str(db)], replace(FAST, read_only=True))

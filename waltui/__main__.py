@@ -1,3 +1,3 @@
-from waltui.launch import main
+from waltui.cli.launch import main
 
 raise SystemExit(main())

@@ -181,7 +181,7 @@ def load_with_sources(path: str | None, *, queue_specs: Sequence[str] = (),
             import tomllib
         else:  # pragma: no cover - Python 3.10
             import tomli as tomllib
-        from waltui.small_files import FileRefused, read_small
+        from waltui.support.small_files import FileRefused, read_small
 
         try:  # non-blocking, a regular file, within a cap: a FIFO or /dev/zero is refused
             data = tomllib.loads(read_small(chosen).decode("utf-8"))

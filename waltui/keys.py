@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from waltui.operations import writes as operation_writes
+from waltui.actions.operations import writes as operation_writes
 
 
 @dataclass(frozen=True)

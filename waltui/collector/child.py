@@ -16,7 +16,7 @@ from waltui.collector.changes import Batch
 from waltui.collector.commands import Stop
 from waltui.collector.loop import Collector
 from waltui.collector.transport import read_frame, write_frame
-from waltui.heap import freeze_startup_heap, tune_collector
+from waltui.support.heap import freeze_startup_heap, tune_collector
 from waltui.probes.processes import add_own_pid
 
 PART_SIZE = 40  # changes per frame: ~2 ms to unpickle

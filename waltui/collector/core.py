@@ -11,8 +11,8 @@ from operator import attrgetter
 
 from waltui.collector.changes import Change
 from waltui.config import Config
-from waltui.deadline import GuardedReads
-from waltui.discovery import canonical
+from waltui.collector.guarded_reads import GuardedReads
+from waltui.probes.discovery import canonical
 from waltui.health import Judge
 from waltui.history import History
 from waltui.model import Finding, Reading

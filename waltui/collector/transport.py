@@ -34,7 +34,7 @@ from waltui.collector.commands import (
 from waltui.config import Config
 from waltui.history import CheckpointResult
 from waltui.probes.processes import add_own_pid
-from waltui.state_dir import state_dir
+from waltui.support.state_dir import state_dir
 
 Notice = Callable[[str, str], None]  # (severity, text)
 RESTARTS_PER_MINUTE = 5

@@ -15,7 +15,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
 
 from waltui.exporters.http import Handler, Request, Response, text
-from waltui.exporters.prometheus import registry_for
+from waltui.outputs.prometheus import registry_for
 from waltui.exporters.server import LANDING, Exporter, findings_text
 from waltui.exporters.web_config import Authentication
 

@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from waltui.small_files import read_small
+from waltui.support.small_files import read_small
 from waltui.units import visible
 
 TOP_KEYS = {"tls_server_config", "http_server_config", "basic_auth_users", "rate_limit"}

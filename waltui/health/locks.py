@@ -15,7 +15,7 @@ from waltui.model import (
     Reader,
     Reading,
 )
-from waltui.report import named_process
+from waltui.naming import named_process
 from waltui.units import human_bytes, human_hold, human_seconds
 
 SPAN_SECONDS = 1.0  # two samples this far apart with no commit between: one hold (check)

@@ -10,7 +10,7 @@ from waltui.history import History
 from waltui.model import WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, Finding, Reading
 from waltui.probes.pins import limit_frame
 from waltui.health.locks import held_words, may_have_lasted
-from waltui.report import named_process, reader_place
+from waltui.naming import named_process, reader_place
 from waltui.units import human_bytes
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import apsw
 
-from waltui.interrupts import INTERRUPTER
+from waltui.support.interrupts import INTERRUPTER
 
 from waltui.model import DbError, QueueDepth
 from waltui.options import QueueQuery

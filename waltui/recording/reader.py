@@ -15,7 +15,7 @@ import apsw
 
 from waltui.collector.changes import Batch, Change
 from waltui.history import CheckpointResult
-from waltui.interrupts import INTERRUPTER
+from waltui.support.interrupts import INTERRUPTER
 from waltui.recording.codec import Damaged, from_json, inflate, unpack
 from waltui.recording.schema import (
     KEYFRAME_EVERY,

@@ -16,7 +16,7 @@ import apsw
 
 from waltui import __version__
 from waltui.collector.changes import Batch, Change
-from waltui.deadline import within_deadline
+from waltui.support.deadline import within_deadline
 from waltui.history import CheckpointResult
 from waltui.recording.codec import compress, pack, to_json
 from waltui.recording.schema import (

@@ -18,11 +18,11 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from waltui import exits
+from waltui.support import exits
 from waltui.collector import Update, make_client
 from waltui.config import Config
-from waltui.discovery import Found
-from waltui.heap import collect_young, tune_collector
+from waltui.probes.discovery import Found
+from waltui.support.heap import collect_young, tune_collector
 from waltui.ui.announcing import Announcing
 from waltui.ui.batch_intake import BatchIntake
 from waltui.ui.collector_health import CollectorHealth
@@ -261,10 +261,10 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
 
     def _immutable(self, path: str) -> bool:
         # SQLite's side of the house, imported when a key asks for it, not at start
-        from waltui.probes.sql_values import opens_immutable
+        from waltui.actions.database import opens_immutable_now
 
         update = self.latest.get(path)
-        return bool(update and update.reading.files and opens_immutable(update.reading.files))
+        return opens_immutable_now(update.reading if update is not None else None)
 
     # --- actions (keys, palette and help all come from keymap.KEYS) --------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

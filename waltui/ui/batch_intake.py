@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from waltui.collector import Batch, Frame, Update
-from waltui.heap import freeze_startup_heap
+from waltui.support.heap import freeze_startup_heap
 from waltui.ui.app_base import AppBase
 from waltui.ui.messages import BatchArrived, CollectorNotice
 

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from pathlib import Path
 
-from waltui.blame import checkpoint_outlook
+from waltui.actions.blame import checkpoint_outlook
 from waltui.history import describe_checkpoint
 from waltui.model import Reading
 
 if TYPE_CHECKING:
-    from waltui.culprit import Target
-from waltui.report import lock_words, named_process
+    from waltui.actions.signals import Target
+from waltui.naming import lock_words, named_process
 from waltui.units import visible
 from waltui.ui.perform import Outcome, Performer
 from waltui.ui.screens.detail import DetailScreen
@@ -74,7 +74,7 @@ class DatabaseActions(Performer):
         reading on screen shows it; asked once for SIGTERM, twice for SIGKILL, refused
         under --read-only. The target is checked again at each yes and when sending.
         culprit.py (fdinfo, lock tables) loads with the first k, not with the dashboard."""
-        from waltui.culprit import CONSEQUENCES, send, still_the_one
+        from waltui.actions.signals import CONSEQUENCES, send, still_the_one
 
         path = self.gate(name, answering=False)
         update = self.latest.get(path) if path is not None else None
@@ -115,7 +115,7 @@ class DatabaseActions(Performer):
 
     def _signal_target(self, reading: Reading) -> Target | str:
         """Whom a signal would reach, from the reading on screen, or why nobody."""
-        from waltui.culprit import culprit, describe
+        from waltui.actions.signals import culprit, describe
 
         choice = self.screen.lock_choice() if isinstance(self.screen, DetailScreen) else None
         if choice is not None:
@@ -132,7 +132,7 @@ class DatabaseActions(Performer):
         return describe(reading, held)
 
     def _checkpoint(self, path: str, mode: str, cancelled: Callable[[], bool]) -> Outcome:
-        from waltui.actions import (
+        from waltui.actions.database import (
             checkpoint,  # SQLite's side, in the worker: not at start
         )
 

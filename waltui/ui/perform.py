@@ -1,5 +1,5 @@
 """One path for every action: the gate (a database selected, its file system answering,
-and the one read-only check, from waltui.operations), and a worker that runs the work and
+and the one read-only check, from waltui.actions.operations), and a worker that runs the work and
 ends with exactly one ActionFinished, an exception included."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from textual.worker import get_current_worker
 
 from waltui.history import CheckpointResult
-from waltui.operations import OPERATIONS, refusal
+from waltui.actions.operations import OPERATIONS, refusal
 from waltui.ui.app_base import AppBase
 from waltui.ui.messages import ActionFinished
 

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from waltui.small_files import read_small
-from waltui.state_dir import state_dir
+from waltui.support.small_files import read_small
+from waltui.support.state_dir import state_dir
 
 STATE_VERSION = 1
 

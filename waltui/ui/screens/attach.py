@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
-from waltui.discovery import SIDECAR_SUFFIXES, Found, discover
+from waltui.probes.discovery import SIDECAR_SUFFIXES, Found, discover
 from waltui.ui.palette import ThemedStatic
 from waltui.units import visible
 

@@ -30,7 +30,7 @@ class WorkerDialog(ModalScreen[None]):
         self.path = path
         self.owner: Performer = app_of(self)
 
-    operation = ""  # its name in waltui.operations
+    operation = ""  # its name in waltui.actions.operations
 
     def report(self, text: str, severity: str = "information") -> None:
         """Its worker's one ActionFinished: into the event log (and a toast unless on
@@ -88,7 +88,7 @@ class CheckpointScreen(ModalScreen[str | None]):
         self.db_name, self.deadline, self.outlook = name, deadline, outlook
 
     def compose(self) -> ComposeResult:
-        from waltui.actions import (
+        from waltui.actions.database import (
             CHECKPOINT_MODES,  # SQLite's side: when the dialog opens
         )
 

@@ -11,7 +11,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from waltui.actions import IntegrityRun
+from waltui.actions.database import IntegrityRun
 from waltui.ui.palette import ThemedStatic
 from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.units import visible

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import apsw
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from waltui.actions import (
+from waltui.actions.database import (
     ADVICE,
+    ActionFailed,
     PERSISTENT_PRAGMAS,
     Refused,
     read_pragma_panel,
     set_pragma,
 )
-from waltui.operations import refusal
+from waltui.actions.operations import refusal
 from waltui.ui.messages import ActionFinished
 from waltui.ui.palette import Themed, ThemedStatic
 from waltui.ui.perform import Outcome
@@ -134,8 +134,8 @@ class PragmaScreen(WorkerDialog):
             text = set_pragma(self.path, name, value, read_only=self.owner.config.read_only)
         except (Refused, ValueError) as exc:
             return Outcome(str(exc), "warning")
-        except apsw.Error as exc:  # an SQLite error: reported, never a traceback
-            return Outcome(f"PRAGMA {name} failed: {exc}", "error")
+        except ActionFailed as exc:  # an SQLite error: reported, never a traceback
+            return Outcome(str(exc), "error")
         return Outcome(text)
 
     def finished(self, message: ActionFinished) -> None:

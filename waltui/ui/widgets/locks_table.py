@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Static
 
 from waltui.collector.consumer import aged
 from waltui.model import HeldLock, Reading
-from waltui.report import named_process, reader_sentence
+from waltui.naming import named_process, reader_sentence
 from waltui.ui.palette import Palette, Themed
 from waltui.units import human_hold, short_command, who
 

@@ -11,14 +11,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from waltui.actions import (
+from waltui.actions.database import (
     IntegrityRun,
     checkpoint,
     locks_now,
 )
 from waltui.history import CheckpointResult, describe_checkpoint
-from waltui.operations import READ_ONLY_REFUSAL
-from waltui.report import named_process
+from waltui.actions.operations import READ_ONLY_REFUSAL
+from waltui.naming import named_process
 
 STEPS = ("holders", "checkpoint", "integrity_check")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from waltui.config import Config
-from waltui.demo_agent import PENDING_SQL, create
+from waltui.cli.demo_agent import PENDING_SQL, create
 from waltui.options import QueueQuery
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def start_workload(seed: int = 7, directory: str | None = None) -> DemoWorkload:
     for number, (agent, role, rate) in enumerate(WORKLOAD):
         path = os.path.join(directory, f"{agent}.db")
         workload.processes.append(subprocess.Popen(
-            [sys.executable, "-m", "waltui.demo_agent", role, path, str(seed * 100 + number),
+            [sys.executable, "-m", "waltui.cli.demo_agent", role, path, str(seed * 100 + number),
              str(rate)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
     return workload

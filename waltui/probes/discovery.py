@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 
-from waltui.deadline import within_deadline
+from waltui.support.deadline import within_deadline
 from waltui.probes.files import looks_like_sqlite
 
 SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")

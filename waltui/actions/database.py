@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 import apsw
 
-from waltui.blame import checkpoint_blockers
+from waltui.actions.blame import checkpoint_blockers
 from waltui.history import CheckpointResult
 from waltui.model import Reading
-from waltui.operations import READ_ONLY_REFUSAL
+from waltui.actions.operations import READ_ONLY_REFUSAL
 from waltui.options import ObserveOptions
 from waltui.probes.reading import DatabaseObserver, PollContext
+from waltui.probes.sql_values import opens_immutable
 from waltui.probes.sqlite import action_connection, observer_connection
 
 CHECKPOINT_MODES: dict[str, tuple[int, str]] = {
@@ -41,6 +42,10 @@ CHECKPOINT_MODES: dict[str, tuple[int, str]] = {
 
 class Refused(Exception):
     """A writing action asked for under read-only mode."""
+
+
+class ActionFailed(Exception):
+    """SQLite refused or failed the action: the message says what was tried and why."""
 
 
 def wal_size(path: str) -> int | None:
@@ -224,11 +229,15 @@ def set_pragma(path: str, name: str, value: str, *, read_only: bool) -> str:
         raise ValueError(f"unknown pragma {name}")
     if name != "optimize":
         value = check_pragma_value(name, value)
-    with action_connection(path, busy_timeout_ms=2000) as conn:
-        statement = "PRAGMA optimize" if name == "optimize" else f"PRAGMA {name}={value}"
-        rows = conn.execute(statement).fetchall()
-        now = rows[0][0] if rows else (conn.execute(f"PRAGMA {name}").fetchone() or [None])[0] \
-            if name != "optimize" else None
+    try:
+        with action_connection(path, busy_timeout_ms=2000) as conn:
+            statement = "PRAGMA optimize" if name == "optimize" else f"PRAGMA {name}={value}"
+            rows = conn.execute(statement).fetchall()
+            now = rows[0][0] if rows else \
+                (conn.execute(f"PRAGMA {name}").fetchone() or [None])[0] \
+                if name != "optimize" else None
+    except apsw.Error as exc:  # said in the panel, never a traceback
+        raise ActionFailed(f"PRAGMA {name} failed: {exc}") from exc
     if name in CONNECTION_PRAGMAS:
         return (f"{name}={now} set on waltui's own connection only (closed again): it does not "
                 f"change the application. Put PRAGMA {name}={value} in the application's code.")
@@ -238,3 +247,10 @@ def set_pragma(path: str, name: str, value: str, *, read_only: bool) -> str:
         return (f"journal_mode stays {now}: SQLite did not switch it to {value} (another "
                 "connection may hold the database, or the mode cannot change now)")
     return f"{name} is now {now}: stored in the database file, every connection sees it."
+
+
+def opens_immutable_now(reading: Reading | None) -> bool:
+    """Whether an integrity check or a pragma read of this database opens it immutable=1:
+    a WAL database with no -wal and no -shm, which a plain open would create."""
+    return bool(reading is not None and reading.files is not None
+                and opens_immutable(reading.files))

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import NoReturn
 
-from waltui import exits
+from waltui.support import exits
 
 ONE_SHOT = ("snapshot", "check")
 
@@ -23,7 +23,7 @@ def main() -> int:
         from waltui.probes import early_locks
 
         early_locks.start()
-    from waltui.cli import main as run
+    from waltui.cli.main import main as run
 
     code = run()
     if args and args[0] in ONE_SHOT:

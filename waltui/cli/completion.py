@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from waltui.cli_args import COMMANDS, build_parser
+from waltui.cli.args import COMMANDS, build_parser
 
 
 def _quote(text: str) -> str:

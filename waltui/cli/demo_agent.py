@@ -1,6 +1,6 @@
 """One demo workload process: a producer, a consumer or a long reader on one agent database.
 
-Run by `waltui demo` as `python -m waltui.demo_agent ROLE DB SEED`. Writers use BEGIN
+Run by `waltui demo` as `python -m waltui.cli.demo_agent ROLE DB SEED`. Writers use BEGIN
 IMMEDIATE and busy_timeout 5000, as a well-behaved queue should; the `hog` role is the
 misbehaving agent that opens a long read transaction every so often.
 """

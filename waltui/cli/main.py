@@ -3,7 +3,7 @@
 
 Dispatch only; the work lives in the layers. Textual is imported only for the dashboard, so
 `snapshot` and `check` start fast and run where no terminal is. Every failure ends in one
-line and an exit code of waltui.exits; a crash also leaves its traceback in a log file.
+line and an exit code of waltui.support.exits; a crash also leaves its traceback in a log file.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-from waltui import __version__, exits
-from waltui.cli_args import COMMANDS, build_parser, main_help, near_command
+from waltui import __version__
+from waltui.support import exits
+from waltui.cli.args import COMMANDS, build_parser, main_help, near_command
 from waltui.config import Config, ConfigError, effective_settings, load_with_sources
-from waltui.discovery import discover
-from waltui.report import envelope
-from waltui.state_dir import state_dir
+from waltui.probes.discovery import discover
+from waltui.outputs.report import envelope
+from waltui.support.state_dir import state_dir
 from waltui.units import literal_lines, visible
 
 
@@ -87,7 +88,7 @@ def _main(args: list[str]) -> int:
                       f"did you mean `waltui {near}`?")
     options = build_parser(command).parse_args(args)
     if command == "completion":
-        from waltui.completion import completion
+        from waltui.cli.completion import completion
 
         print(completion(options.shell), end="")
         return exits.OK
@@ -107,18 +108,18 @@ def _main(args: list[str]) -> int:
         return _usage("the dashboard needs a terminal; for files, pipes and cron use "
                       "`waltui snapshot` or `waltui check`")
     if command == "replay":
-        from waltui.recording.commands import run_replay
+        from waltui.cli.recording import run_replay
         return run_replay(options.file, config)
     if command == "check" and options.recording:
         if options.paths:
             return _usage("check --from FILE judges a recording: give no PATH beside it")
-        from waltui.recording.commands import check_from
+        from waltui.cli.recording import check_from
         return check_from(options.recording, output=options.format or
                           ("json" if options.json else "text"))
     if command == "snapshot" and options.at:
         if len(options.paths) != 1 or options.watch:
             return _usage("snapshot --at TIME FILE reads one recording (no --watch)")
-        from waltui.recording.commands import snapshot_at
+        from waltui.cli.recording import snapshot_at
         return snapshot_at(options.paths[0], options.at, options.format or
                            ("prometheus" if options.textfile else "json" if options.json
                             else "text"), options.textfile)
@@ -132,7 +133,7 @@ def _main(args: list[str]) -> int:
             print(f"waltui: {exc}", file=sys.stderr)
             return exits.CANNOT_CREATE
     if command == "demo":
-        from waltui.demo import run_demo
+        from waltui.cli.demo import run_demo
         return run_demo(config, seed=options.seed, directory=options.dir, recorder=recorder)
     found = discover(options.paths)
     paths = found.paths
@@ -154,7 +155,7 @@ def _main(args: list[str]) -> int:
         return snapshot(paths, config, output=output, lock_source=options.lock_source,
                         textfile=options.textfile)
     if command == "check":
-        from waltui.checking import run_check
+        from waltui.cli.check import run_check
         return run_check(paths, config, output=options.format or
                          ("json" if options.json else "text"),
                          watch_seconds=options.watch_seconds, lock_source=options.lock_source)
@@ -167,7 +168,7 @@ def _main(args: list[str]) -> int:
                           rescan=options.rescan, web_config=options.web_config_file,
                           allow_hosts=tuple(options.allow_host))
     if command == "record":
-        from waltui.recording.commands import parse_duration, run_record
+        from waltui.cli.recording import parse_duration, run_record
         try:
             seconds = parse_duration(options.duration) if options.duration else None
         except ValueError as exc:
@@ -199,7 +200,7 @@ def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str,
     """One poll through the same Poller as check and the dashboard: every read under its
     deadline, so a hung mount or a FIFO costs only its own database."""
     from waltui.collector import Poller
-    from waltui.report import write_snapshot
+    from waltui.outputs.report import write_snapshot
 
     poller = Poller(config, lock_source)
     for path in paths:
@@ -207,7 +208,7 @@ def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str,
     try:
         changes = poller.poll_once()
         if output == "prometheus" and poller.unconfirmed:  # findings: two polls must agree
-            from waltui.checking import CONFIRM_PAUSE
+            from waltui.cli.check import CONFIRM_PAUSE
             time.sleep(CONFIRM_PAUSE)
             changes = poller.poll_once()
     finally:
@@ -219,7 +220,7 @@ def watch(paths: list[str], config: Config, output: str, count: int | None,
           lock_source: str) -> int:
     """`snapshot --watch`: a line per database per poll, flushed, for jq, Vector, Telegraf."""
     from waltui.collector import Poller
-    from waltui.report import reading_json
+    from waltui.outputs.report import reading_json
 
     if output != "ndjson":
         return _usage("--watch prints NDJSON (one line per database per poll); "

@@ -27,7 +27,7 @@ the message then says so instead of blaming whoever is there now.
 from __future__ import annotations
 
 from waltui.model import Reader, Reading
-from waltui.report import named_process, reader_place
+from waltui.naming import named_process, reader_place
 
 CheckpointRow = tuple[int, int, int]
 

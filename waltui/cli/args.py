@@ -8,7 +8,8 @@ import os
 import sys
 from typing import NoReturn
 
-from waltui import __version__, exits
+from waltui import __version__
+from waltui.support import exits
 from waltui.config import DEFAULT_CONFIG
 
 COMMANDS: dict[str, str] = {

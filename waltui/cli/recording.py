@@ -11,10 +11,10 @@ import threading
 import time
 from datetime import datetime
 
-from waltui import exits
+from waltui.support import exits
 from waltui.collector import ThreadClient, Update, raise_fd_limit
 from waltui.config import Config
-from waltui.deadline import within_deadline
+from waltui.support.deadline import within_deadline
 from waltui.history import ChartHistory
 from waltui.model import Finding
 from waltui.recording.reader import Recording
@@ -120,7 +120,7 @@ def run_replay(path: str, config: Config) -> int:
 
 
 def snapshot_at(path: str, when: str, output: str, textfile: str | None) -> int:
-    from waltui.report import write_snapshot
+    from waltui.outputs.report import write_snapshot
 
     recording = open_recording(path)
     if recording is None:
@@ -146,8 +146,8 @@ def check_from(path: str, *, output: str) -> int:
     """A recorded run judged as a whole: every finding raised at any poll, with the time it
     was first raised and its evidence then (the pid it named), the exit code from the worst.
     So CI can fail a load test whose database starved for a minute in the middle."""
-    from waltui.checking import exit_code, nagios_line, update_json, update_text
-    from waltui.report import envelope
+    from waltui.cli.check import exit_code, nagios_line, update_json, update_text
+    from waltui.outputs.report import envelope
 
     recording = open_recording(path)
     if recording is None:

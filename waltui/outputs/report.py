@@ -12,7 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from waltui import __version__, exits
+from waltui import __version__
+from waltui.support import exits
 from waltui.model import (
     OUTSIDE_NAMESPACE,
     OWNER_NOT_FOUND,
@@ -22,7 +23,8 @@ from waltui.model import (
     Reading,
     WalIndex,
 )
-from waltui.units import human_bytes, human_hold, literal_lines, visible, who
+from waltui.naming import named_process, reader_sentence
+from waltui.units import human_bytes, literal_lines, visible
 
 if TYPE_CHECKING:
     from waltui.collector.changes import Change
@@ -110,48 +112,6 @@ def _reader_json(reader: Reader) -> dict[str, object]:
             **_bounds(reader), "ours": reader.ours}
 
 
-def reader_place(slot: int, mark: int) -> str:
-    """Where a reader reads, in every message's words: slot 0 means the database file."""
-    return "read slot 0, on the database file itself" if slot == 0 else \
-        f"read slot {slot} at frame {mark}"
-
-
-def lock_words(reading: Reading, lock: Lock) -> str:
-    """A lock as every message names it: "the write lock", "read slot 1 at frame 36"."""
-    if lock.lock == "read" and lock.file == "shm":
-        index = reading.wal_index
-        mark = index.read_marks[lock.slot or 0] if index is not None and \
-            (lock.slot or 0) < len(index.read_marks) else None
-        words = reader_place(lock.slot or 0, mark or 0) if mark is not None else \
-            f"read slot {lock.slot}"
-    elif lock.file == "shm":
-        words = f"the {lock.lock} lock" if lock.lock != "dms" else "the database open"
-    else:
-        words = f"the {lock.lock.upper()} lock on the database file"
-    return ("a wait for " if lock.waiting else "") + words
-
-
-def named_process(reading: Reading, pid: int) -> str:
-    """A pid seen holding a lock in this reading, named the way every message names it."""
-    info = reading.process(pid)
-    return who(pid, info.label if info else None)
-
-
-def reader_sentence(reader: Reader, index: WalIndex | None) -> str:
-    """The plain-words line an operator needs: who, which slot, which frame, for how long."""
-    named = who(reader.pid, reader.process)
-    held = human_hold(reader.held_seconds, reader.held_at_least)
-    if not reader.pins:
-        return f"{named} reads slot {reader.slot} at frame {reader.read_mark} (seen {held}); " \
-               "it does not hold a checkpoint back"
-    if reader.slot == 0:
-        stop = index.backfilled if index else 0
-        return (f"{named} has held read slot 0 for {held}: it reads the database file itself, "
-                f"so no checkpoint can copy anything past frame {stop}")
-    return (f"{named} has held read slot {reader.slot} at frame {reader.read_mark} for {held}: "
-            f"the checkpoint cannot pass frame {reader.read_mark}")
-
-
 def reading_text(reading: Reading) -> str:
     """A short, readable block per database, as an operator would read it in a terminal."""
     lines = [visible(reading.path)]
@@ -190,8 +150,8 @@ def write_snapshot(changes: Sequence[Change], output: str, textfile: str | None 
     """A snapshot's output, from a live poll or a recording (`snapshot --at`)."""
     readings = [change.reading for change in changes]
     if output == "prometheus":
-        from waltui.deadline import within_deadline
-        from waltui.exporters.prometheus import (
+        from waltui.support.deadline import within_deadline
+        from waltui.outputs.prometheus import (
             Exported,
             ExportState,
             exposition,

@@ -16,40 +16,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, TypeVar
 
 from waltui.model import DbError, Reading
+from waltui.probes.reading import DatabaseObserver, PollContext
+from waltui.support.deadline import READ_DEADLINE_SECONDS
 
-if TYPE_CHECKING:  # discovery's within_deadline, in the dashboard, needs none of the probes
-    from waltui.probes.reading import DatabaseObserver, PollContext
-
-READ_DEADLINE_SECONDS = 2.0
 _WATCH_STEP = 0.05
-T = TypeVar("T")
-
-
-def within_deadline(work: Callable[[], T], fallback: T,
-                    seconds: float = READ_DEADLINE_SECONDS) -> T:
-    """work() if it returns within the deadline, else fallback (the call stays blocked in
-    a daemon thread). For the few file system calls made outside a poll: argument
-    expansion and path resolution at start-up and attach."""
-    box: list[tuple[bool, object]] = []
-
-    def run() -> None:
-        try:
-            box.append((True, work()))
-        except BaseException as exc:  # handed to the caller's thread
-            box.append((False, exc))
-
-    helper = threading.Thread(target=run, daemon=True, name="waltui-deadline")
-    helper.start()
-    helper.join(seconds)
-    if not box:
-        return fallback
-    ok, value = box[0]
-    if not ok:
-        raise value  # type: ignore[misc]
-    return value  # type: ignore[return-value]
 
 
 def failed_reading(path: str, exc: BaseException) -> Reading:
