@@ -90,8 +90,9 @@ def main() -> None:
                   f"{spread(scrapes[label], 1000, 0):>22}")
         print(f"exposition: {len(body):,} bytes, {series:,} series "
               f"({series / args.databases:.1f} per database)")
+        slow = statistics.median(cpu[f"--interval {args.scrape:g}"])
         print(f"ratio of CPU, --interval 1 / --interval {args.scrape:g}: "
-              f"{statistics.median(cpu['--interval 1']) / max(1e-9, statistics.median(cpu[f'--interval {args.scrape:g}'])):.1f}x")
+              f"{statistics.median(cpu['--interval 1']) / max(1e-9, slow):.1f}x")
     finally:
         for proc, _ in exporters.values():
             proc.terminate()

@@ -56,7 +56,7 @@ def unrelated_locks(path: Path, count: int) -> subprocess.Popen[str] | None:
 def floor_cycle(paths: list[str], fds: list[int]) -> None:
     """The least a poll can do, in Python."""
     inodes = set()
-    for path, shm_fd in zip(paths, fds):
+    for path, shm_fd in zip(paths, fds, strict=True):
         st = os.stat(path)
         inodes.add(b":%d " % st.st_ino)
         for suffix in ("-wal", "-shm"):

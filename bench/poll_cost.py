@@ -29,9 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from waltui.support.heap import tune_collector
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
 from waltui.probes.sqlite import QueueQuery
+from waltui.support.heap import tune_collector
 
 HOLDER = """
 import apsw, resource, sys, time
@@ -103,7 +103,7 @@ def sql_part_cycle(paths: list[str]) -> tuple[Callable[[], None], Callable[[], N
     readings = [observer.read(ctx) for observer in observers]
 
     def cycle() -> None:
-        for observer, reading in zip(observers, readings):
+        for observer, reading in zip(observers, readings, strict=True):
             assert reading.files is not None
             observer.sql.values(reading.files, reading.held_locks, reading.pragmas)
 
@@ -148,7 +148,7 @@ def main() -> None:
             closers = []
             try:
                 cycles = {"stdlib sqlite3: open read-only + 5 pragmas (peer)":
-                          lambda: [peer_read(p) for p in paths]}  # noqa: E731
+                          lambda paths=paths: [peer_read(p) for p in paths]}
                 for label, options in (("full poll (every database changed)", ALWAYS_SQL),
                                        ("idle (no commit since the last poll)",
                                         ObserveOptions(queries=(QUERY,))),

@@ -87,7 +87,7 @@ def main() -> None:
     }
     samples: dict[str, list[float]] = {name: [] for name in measures}
     try:
-        for name, measure in measures.items():  # warm the caches (.pyc, page cache)
+        for measure in measures.values():  # warm the caches (.pyc, page cache)
             measure()
         for _ in range(args.rounds):  # interleaved: the machine's noise hits all alike
             for name, measure in measures.items():

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from waltui.config import Config
 from waltui.cli.demo import demo_config, start_workload
+from waltui.config import Config
 from waltui.recording.reader import Recording
 from waltui.recording.writer import Recorder
 from waltui.ui.app import WaltuiApp

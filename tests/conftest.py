@@ -13,6 +13,22 @@ import pytest
 
 HELPER = Path(__file__).parent / "helpers" / "sqlite_helper.py"
 
+# A test that uses one of these has a real process, mount, server or install behind it:
+# it is in the `system` tier (pytest -m system), out of the fast one (-m "not system").
+# Modules whose tests start such things without a fixture say `pytestmark = system`.
+SYSTEM_FIXTURES = {
+    "spawn", "live_db", "held_write_lock", "pinned_reader", "reader_change", "hostile_reader",
+    "crashed", "ofd_writer", "shell_in_begin_immediate", "clients", "node_clients",
+    "dstate_binary", "hung_mount", "small_disk", "btrfs_subvolume", "export", "served",
+    "installers", "dist", "sleepers", "tls_files",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SYSTEM_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.system)
+
 
 @pytest.fixture(autouse=True)
 def own_state_directory(tmp_path_factory, monkeypatch) -> Path:
@@ -113,8 +129,8 @@ def our_locks_on(path: Path) -> list[str]:
     st = os.stat(path)
     ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino} "
     with open("/proc/locks") as handle:
-        return sorted(l.split(":", 1)[1].strip() for l in handle
-                      if ident in l and f" {os.getpid()} " in l)
+        return sorted(lk.split(":", 1)[1].strip() for lk in handle
+                      if ident in lk and f" {os.getpid()} " in lk)
 
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "waltui" / "schemas" /

@@ -50,7 +50,8 @@ def frozen_updates() -> list[Update]:
     updates = []
     # A healthy agent.
     healthy_hist = ChartHistory()
-    lock = lambda pid, f, name, slot=None, mode="shared": Lock(pid, f, name, slot, mode)
+    def lock(pid, f, name, slot=None, mode="shared"):
+        return Lock(pid, f, name, slot, mode)
     for i in range(20):
         r = _reading("/srv/agents/alpha.db", 200 + i * 10, 200 + i * 10, (0, 210, None, None, None),
                      [HeldLock(lock(4121, "shm", "dms"), AGENT, 600)], wal_bytes=4_153_432,

@@ -16,8 +16,10 @@ from waltui.actions.database import (
     checkpoint,
     set_pragma,
 )
-from waltui.history import describe_checkpoint
 from waltui.actions.recovery import guided_recovery
+from waltui.history import describe_checkpoint
+
+pytestmark = pytest.mark.system
 
 
 def test_checkpoint_that_succeeds(live_db):

@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import waltui_json
 from tests.test_hostile import CORPUS
-from waltui.support import exits
 from waltui.cli.args import COMMANDS, build_parser
+from waltui.support import exits
 
 
 def waltui(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:

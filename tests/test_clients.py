@@ -33,7 +33,7 @@ TABLES = {"huey": "task", "simplebroker": "messages", "litequeue": "Queue",
 LIBRARIES = list(TABLES)
 # The first test to need better-sqlite3 builds it with npm (~2 minutes on 2 cores), inside
 # that test's own time limit.
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.system, pytest.mark.slow]
 
 
 class Client:

@@ -18,6 +18,8 @@ from waltui.collector import Batch, Readings, make_client
 from waltui.config import Config
 from waltui.ui.app import WaltuiApp
 
+pytestmark = pytest.mark.system
+
 FAST = Config(interval=0.2)
 
 

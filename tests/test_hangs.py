@@ -21,6 +21,8 @@ from tests.conftest import waltui_json
 from tests.test_tmux import WALTUI, Session, needs_tmux, tmux
 from waltui.actions.database import IntegrityRun, read_pragma_panel
 
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
 HELPERS = Path(__file__).parent / "helpers"
 
 

@@ -73,7 +73,7 @@ def test_a_one_shot_check_raises_a_write_lock_held_across_its_samples(shell_in_b
     assert f"pid {shell.pid} `sqlite3" in finding["evidence"]
     assert ">=1s" in finding["title"] and "already held when waltui started" in finding["evidence"]
     text = run_check(str(db))
-    assert text.returncode == 1 and f"WARNING write_lock_held: Write lock held >=" in text.stdout
+    assert text.returncode == 1 and "WARNING write_lock_held: Write lock held >=" in text.stdout
 
 
 def test_a_hold_that_may_have_lasted_past_critical_is_never_lowered(live_db, spawn):

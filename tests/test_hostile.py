@@ -28,6 +28,8 @@ from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import CheckpointScreen
 from waltui.units import visible
 
+pytestmark = pytest.mark.system
+
 CORPUS = json.loads((Path(__file__).parent / "data" / "hostile.json").read_text())
 RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\ud800-\udfff]")
 HOSTILE_NAME = "x\x1b]0;pwned\x07[bold red]y.db"

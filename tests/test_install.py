@@ -17,7 +17,7 @@ from tests.conftest import waltui_json
 from waltui import __version__
 
 ROOT = Path(__file__).parent.parent
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.system, pytest.mark.slow]
 
 
 def interpreter(version: str) -> str | None:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import waltui_json
+from waltui.actions.signals import culprit, describe
 from waltui.collector import Poller
 from waltui.config import Config
-from waltui.actions.signals import culprit, describe
 
 pytestmark = pytest.mark.system
 
@@ -172,9 +172,9 @@ def test_a_line_the_kernel_listing_skipped_is_confirmed_before_a_lock_is_called_
     line can be missing from one read. The next poll is given the real table with the
     writer's line taken out; its holder still lives, so the kernel is asked (F_GETLK) and
     the write lock stays. When the writer really commits, it goes."""
+    from waltui.probes.filesystem import MOUNTS
     from waltui.probes.locks import LockTable
     from waltui.probes.reading import DatabaseObserver, PollContext
-    from waltui.probes.filesystem import MOUNTS
 
     db, _app = live_db
     writer = spawn(db)

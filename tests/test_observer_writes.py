@@ -22,6 +22,8 @@ from waltui.config import Config
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
 from waltui.probes.sqlite import QueueQuery
 
+pytestmark = pytest.mark.system
+
 COUNT = QueueQuery("pending", "SELECT count(*) FROM queue WHERE state = 'pending'")
 READ_MARKS = slice(100, 120)  # aReadMark[0..4] in the -shm header
 

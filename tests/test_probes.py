@@ -36,8 +36,8 @@ def test_pinning_reader_is_named_with_its_slot_and_mark(live_db, spawn):
     assert reading.error is None
     [pin] = reading.pins
     assert pin.pid == reader.pid
-    slot_locks = [l for l in reading.locks if l.pid == reader.pid and l.lock == "read"]
-    assert [l.slot for l in slot_locks] == [pin.slot]
+    slot_locks = [lk for lk in reading.locks if lk.pid == reader.pid and lk.lock == "read"]
+    assert [lk.slot for lk in slot_locks] == [pin.slot]
     assert pin.read_mark == reading.wal_index.read_marks[pin.slot]
     assert pin.read_mark < reading.wal_index.max_frame
     assert "sqlite_helper.py" in pin.process
@@ -77,7 +77,7 @@ def test_locks_are_found_on_a_btrfs_subvolume(btrfs_subvolume, spawn):
     app.do("insert 50")
     reading = read_once(db)
     assert [pin.pid for pin in reading.pins] == [reader.pid]
-    assert {l.pid for l in reading.locks if l.lock == "dms"} == {app.pid, reader.pid}
+    assert {lk.pid for lk in reading.locks if lk.lock == "dms"} == {app.pid, reader.pid}
 
 
 def test_mark_left_by_an_ended_reader_is_stale_not_a_pin(live_db, spawn):
@@ -240,7 +240,7 @@ def test_our_read_transaction_keeps_its_locks_across_polls(live_db):
         ours.execute("BEGIN")
         ours.execute("SELECT count(*) FROM queue").fetchall()
         held = our_locks_on(shm)
-        assert any(" 128 128" in l for l in held) and len(held) == 2
+        assert any(" 128 128" in lk for lk in held) and len(held) == 2
         for _ in range(3):
             app.do("insert 5")
             observer.read(PollContext.capture())
@@ -348,7 +348,7 @@ def test_rollback_mode_writer_shows_reserved_lock(tmp_path, spawn):
     reading = read_once(db)
     assert reading.error is not None and reading.error.kind == "not_wal"
     assert reading.writer_pid == app.pid
-    assert {(l.pid, l.lock) for l in reading.locks} >= {(app.pid, "reserved"),
+    assert {(lk.pid, lk.lock) for lk in reading.locks} >= {(app.pid, "reserved"),
                                                          (app.pid, "shared")}
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+pytestmark = pytest.mark.system
+
 EXAMPLES = Path(__file__).parent.parent / "examples"
 RULES = EXAMPLES / "prometheus" / "waltui-rules.yml"
 PROMETHEUS, PROMTOOL = shutil.which("prometheus"), shutil.which("promtool")
@@ -82,7 +84,7 @@ def test_exposition_names_every_metric_escapes_hostile_paths_and_passes_promtool
     dbs = {labels["db"] for labels, _ in found["waltui_up"]}
     assert dbs == {str(plain), str(tmp_path) + '/odd "name"\\ \\xff\nq.db'}
     assert all(value == 1 for _, value in found["waltui_up"])
-    assert [v for l, v in found["sqlite_queue_depth"] if l["db"] == str(plain)] == [2]
+    assert [v for labels, v in found["sqlite_queue_depth"] if labels["db"] == str(plain)] == [2]
     assert found["waltui_build_info"][0][0]["version"]
     lint = subprocess.run([PROMTOOL or "promtool", "check", "metrics"], input=out.stdout,
                           capture_output=True, text=True) if PROMTOOL else None

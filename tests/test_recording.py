@@ -18,14 +18,16 @@ from textual.widgets import Static
 
 from tests.conftest import waltui_json
 from tests.test_ui import wait_for
+from waltui.cli.demo import demo_config, start_workload
 from waltui.collector.changes import Change
 from waltui.config import Config
-from waltui.cli.demo import demo_config, start_workload
 from waltui.recording.codec import Damaged, encode, pack, unpack
 from waltui.recording.reader import Recording
 from waltui.recording.schema import RecordingError
 from waltui.recording.writer import Recorder
 from waltui.ui.app import WaltuiApp
+
+pytestmark = pytest.mark.system
 
 WALTUI = [sys.executable, "-m", "waltui"]
 PID = re.compile(r"pid (\d+)")

@@ -16,6 +16,8 @@ import pytest
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
 from waltui.probes.sqlite import QueueQuery, observer_connection
 
+pytestmark = pytest.mark.system
+
 CORPUS = json.loads((Path(__file__).parent / "data" / "hostile.json").read_text())
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.test_ui import FAST, open_screen, sees_writer, wait_for
+from waltui.actions.signals import culprit, describe, send
 from waltui.collector import Poller
 from waltui.config import Config
-from waltui.actions.signals import culprit, describe, send
 from waltui.ui.app import WaltuiApp
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import ConfirmScreen

@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 
 import apsw
+import pytest
 
 from tests.conftest import waltui_json
+
+pytestmark = pytest.mark.system
 
 
 def snapshot(*args: str, prefix: tuple[str, ...] = ()) -> dict:

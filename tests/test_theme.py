@@ -133,6 +133,7 @@ LOOKS = {  # (theme, NO_COLOR, colours the terminal has)
 }
 
 
+@pytest.mark.slow  # a fresh app for each of 36 screen and look pairs: ~30 s
 @pytest.mark.parametrize("look", LOOKS)
 @pytest.mark.parametrize("screen", SCREENS)
 async def test_every_screen_is_legible(look, screen, monkeypatch):

@@ -13,6 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+pytestmark = pytest.mark.system
+
 WALTUI = Path(sys.executable).with_name("waltui")
 
 
@@ -123,10 +125,11 @@ def test_a_terminal_that_goes_away_ends_the_process(live_db, start):
         session.close()
     try:
         process.wait(timeout=5)
-    except psutil.TimeoutExpired:
+    except psutil.TimeoutExpired as gone:
         cpu = process.cpu_percent(interval=0.5)
         process.kill()
-        raise AssertionError(f"waltui still ran ({cpu:.0f} % CPU) after its terminal went away")
+        raise AssertionError(f"waltui still ran ({cpu:.0f} % CPU) after its terminal went "
+                             "away") from gone
 
 
 @needs_tmux

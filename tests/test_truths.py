@@ -7,9 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import replace
-from pathlib import Path
 
-import apsw
 import pytest
 
 from tests.conftest import waltui_json

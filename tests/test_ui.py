@@ -25,6 +25,8 @@ from waltui.ui.screens.pragmas import PragmaScreen
 from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
 
+pytestmark = pytest.mark.system
+
 FAST = Config(interval=0.2)
 
 
@@ -653,7 +655,7 @@ async def test_overview_columns_give_way_by_priority_and_never_half_show(live_db
     for width, expect_all in ((80, False), (200, True)):
         app = WaltuiApp([str(db)], FAST)
         async with app.run_test(size=(width, 24)) as pilot:
-            await wait_for(pilot, lambda: str(db) in app.latest)
+            await wait_for(pilot, lambda app=app: str(db) in app.latest)
             await pilot.pause(0.3)
             table = app.screen_stack[0].query_one(OverviewTable)
             shown = [c.key for c in table.shown_columns]

@@ -297,7 +297,9 @@ class Reading:
         idx, ps = self.wal_index, self.page_size
         if idx is None or not ps or self.wal_bytes is None:
             return None
-        return WAL_HEADER_BYTES + idx.max_frame * (ps + WAL_FRAME_HEADER_BYTES) if idx.max_frame else 0
+        if not idx.max_frame:
+            return 0
+        return WAL_HEADER_BYTES + idx.max_frame * (ps + WAL_FRAME_HEADER_BYTES)
 
     @property
     def theirs(self) -> tuple[HeldLock, ...]:

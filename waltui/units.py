@@ -6,7 +6,8 @@ import re
 
 # C0 and C1 controls, DEL, line and paragraph separators, bidi overrides and isolates, and
 # lone surrogates (a file name that is not UTF-8, decoded with surrogateescape).
-_OTHER_INVISIBLE = "\\x7f-\\x9f\\u2028\\u2029\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff"
+_OTHER_INVISIBLE = ("\\x7f-\\x9f\\u2028\\u2029\\u200e\\u200f\\u202a-\\u202e"
+                   "\\u2066-\\u2069\\ud800-\\udfff")
 _PATTERNS = {False: f"[\\x00-\\x1f{_OTHER_INVISIBLE}]",
              True: f"[\\x00-\\x09\\x0b-\\x1f{_OTHER_INVISIBLE}]"}  # newlines kept
 _compiled: dict[bool, re.Pattern[str]] = {}

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import apsw
 
 from waltui.actions.blame import checkpoint_blockers
+from waltui.actions.operations import READ_ONLY_REFUSAL
 from waltui.history import CheckpointResult
 from waltui.model import Reading
-from waltui.actions.operations import READ_ONLY_REFUSAL
 from waltui.options import ObserveOptions
 from waltui.probes.reading import DatabaseObserver, PollContext
 from waltui.probes.sql_values import opens_immutable

@@ -16,8 +16,8 @@ from waltui.actions.database import (
     checkpoint,
     locks_now,
 )
-from waltui.history import CheckpointResult, describe_checkpoint
 from waltui.actions.operations import READ_ONLY_REFUSAL
+from waltui.history import CheckpointResult, describe_checkpoint
 from waltui.naming import named_process
 
 STEPS = ("holders", "checkpoint", "integrity_check")

@@ -17,12 +17,12 @@ import signal
 from dataclasses import dataclass
 
 from waltui.model import HeldLock, Lock, Reading
+from waltui.naming import lock_words, named_process
 from waltui.probes.holders import held_by
 from waltui.probes.lock_source import proc_speaks_our_pids
 from waltui.probes.locks import FileId, LockTable
 from waltui.probes.pins import limit_frame
 from waltui.probes.processes import own_pids, start_ticks
-from waltui.naming import lock_words, named_process
 
 CONSEQUENCES = {
     signal.SIGTERM: (

@@ -9,8 +9,8 @@ import sys
 from typing import NoReturn
 
 from waltui import __version__
-from waltui.support import exits
 from waltui.config import DEFAULT_CONFIG
+from waltui.support import exits
 
 COMMANDS: dict[str, str] = {
     "": "the live dashboard (needs a terminal)",
@@ -69,8 +69,9 @@ def _sources(parser: argparse.ArgumentParser) -> None:
 
 def _lock_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lock-source", choices=("auto", "proc", "getlk"), default="auto",
-                        help="auto (default): /proc/locks while reading it is cheap, fcntl(F_GETLK) "
-                             "per byte while it is not; or always one of them")
+                        help="auto (default): /proc/locks while reading it is cheap, "
+                             "fcntl(F_GETLK) and the holders' fdinfo per byte while it is "
+                             "not (waiters then unseen); or always one of them")
 
 
 def build_parser(command: str) -> Parser:

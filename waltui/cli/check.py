@@ -10,13 +10,13 @@ import json
 import sys
 import time
 
-from waltui.support import exits
 from waltui.collector import Poller, Readings, Update, raise_fd_limit
 from waltui.config import Config, Thresholds
 from waltui.health.locks import SPAN_SECONDS
 from waltui.model import SEVERITY_RANK, Reading
-from waltui.outputs.report import envelope
 from waltui.naming import named_process, reader_sentence
+from waltui.outputs.report import envelope
+from waltui.support import exits
 from waltui.units import literal_lines, visible
 
 EXIT_UNREADABLE = exits.UNREADABLE

@@ -15,8 +15,8 @@ import tempfile
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from waltui.config import Config
 from waltui.cli.demo_agent import PENDING_SQL, create
+from waltui.config import Config
 from waltui.options import QueueQuery
 
 if TYPE_CHECKING:

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from waltui import __version__
-from waltui.support import exits
 from waltui.cli.args import COMMANDS, build_parser, main_help, near_command
 from waltui.config import Config, ConfigError, effective_settings, load_with_sources
-from waltui.probes.discovery import discover
 from waltui.outputs.report import envelope
+from waltui.probes.discovery import discover
+from waltui.support import exits
 from waltui.support.state_dir import state_dir
 from waltui.units import literal_lines, visible
 
@@ -137,7 +137,8 @@ def _main(args: list[str]) -> int:
         return run_demo(config, seed=options.seed, directory=options.dir, recorder=recorder)
     found = discover(options.paths)
     paths = found.paths
-    if command in ("snapshot", "check", "export", "record"):  # the dashboard puts them in its event log
+    # the dashboard puts them in its event log
+    if command in ("snapshot", "check", "export", "record"):
         for note in found.skipped:  # a directory's other files: counted, never dropped unsaid
             print(f"waltui: {visible(note)}", file=sys.stderr)
     if not paths:

@@ -11,15 +11,15 @@ import threading
 import time
 from datetime import datetime
 
-from waltui.support import exits
 from waltui.collector import ThreadClient, Update, raise_fd_limit
 from waltui.config import Config
-from waltui.support.deadline import within_deadline
 from waltui.history import ChartHistory
 from waltui.model import Finding
 from waltui.recording.reader import Recording
 from waltui.recording.schema import RecordingError
 from waltui.recording.writer import create_recorder
+from waltui.support import exits
+from waltui.support.deadline import within_deadline
 from waltui.units import literal_lines, visible
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -16,8 +16,8 @@ from waltui.collector.changes import Batch
 from waltui.collector.commands import Stop
 from waltui.collector.loop import Collector
 from waltui.collector.transport import read_frame, write_frame
-from waltui.support.heap import freeze_startup_heap, tune_collector
 from waltui.probes.processes import add_own_pid
+from waltui.support.heap import freeze_startup_heap, tune_collector
 
 PART_SIZE = 40  # changes per frame: ~2 ms to unpickle
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field, fields
 from operator import attrgetter
 
 from waltui.collector.changes import Change
-from waltui.config import Config
 from waltui.collector.guarded_reads import GuardedReads
-from waltui.probes.discovery import canonical
+from waltui.config import Config
 from waltui.health import Judge
 from waltui.history import History
 from waltui.model import Finding, Reading
+from waltui.probes.discovery import canonical
 from waltui.probes.lock_source import LockSource
 from waltui.probes.reading import DatabaseObserver, PollContext, handed_out_again
 
@@ -52,10 +52,10 @@ def same_reading(new: Reading, old: Reading) -> bool:
     times a second."""
     if len(new.held_locks) != len(old.held_locks) or len(new.readers) != len(old.readers):
         return False
-    for a, b in zip(new.held_locks, old.held_locks):
+    for a, b in zip(new.held_locks, old.held_locks, strict=True):
         if a.lock != b.lock or a.process != b.process or a.ours != b.ours:
             return False
-    for r, q in zip(new.readers, old.readers):
+    for r, q in zip(new.readers, old.readers, strict=True):
         if (r.pid, r.slot, r.read_mark, r.process, r.pins, r.ours) != \
                 (q.pid, q.slot, q.read_mark, q.process, q.pins, q.ours):
             return False

@@ -15,9 +15,9 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
 
 from waltui.exporters.http import Handler, Request, Response, text
-from waltui.outputs.prometheus import registry_for
 from waltui.exporters.server import LANDING, Exporter, findings_text
 from waltui.exporters.web_config import Authentication
+from waltui.outputs.prometheus import registry_for
 
 
 class Rendered:

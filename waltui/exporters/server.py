@@ -18,14 +18,14 @@ import threading
 from collections import Counter
 from functools import partial
 
-from waltui.support import exits
 from waltui.collector import Batch, ThreadClient, raise_fd_limit
 from waltui.config import Config
-from waltui.probes.discovery import discover
 from waltui.exporters.http import AllowedHosts, HttpServer
-from waltui.outputs.prometheus import Exported, ExportState
 from waltui.exporters.web_config import Authentication, WebConfig, WebConfigError, peer_allowed
 from waltui.exporters.web_config import load as load_web_config
+from waltui.outputs.prometheus import Exported, ExportState
+from waltui.probes.discovery import discover
+from waltui.support import exits
 from waltui.support.small_files import read_small
 from waltui.units import visible
 

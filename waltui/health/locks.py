@@ -134,7 +134,8 @@ def writers_take_turns(reading: Reading, history: History, t: Thresholds) -> Ite
 
 @rule
 def recovery_running(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
-    holders = {h.lock.pid for h in reading.theirs if h.lock.lock == "recover" and not h.lock.waiting}
+    holders = {h.lock.pid for h in reading.theirs
+               if h.lock.lock == "recover" and not h.lock.waiting}
     if holders:
         yield Finding(
             "recovering", "warning", "WAL recovery in progress",
@@ -177,7 +178,8 @@ def exclusive_locking_mode(reading: Reading, history: History, t: Thresholds
     [holder] = [h for h in reading.theirs if h.lock.file == "db" and h.lock.lock == "exclusive"
                 and not h.lock.waiting][:1]
     wal = reading.wal_bytes or 0
-    most = max(0, (wal - WAL_HEADER_BYTES) // ((reading.page_size or 4096) + WAL_FRAME_HEADER_BYTES))
+    frame_bytes = (reading.page_size or 4096) + WAL_FRAME_HEADER_BYTES
+    most = max(0, (wal - WAL_HEADER_BYTES) // frame_bytes)
     yield Finding(
         "exclusive_locking_mode", "info",
         f"Exclusive locking mode: only pid {holder.lock.pid} can use the database",

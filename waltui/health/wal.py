@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from waltui.config import Thresholds
+from waltui.health.locks import held_words, may_have_lasted
 from waltui.health.registry import AUTOCHECKPOINT_FRAMES, rule, timed_rule
 from waltui.history import History
 from waltui.model import WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, Finding, Reading
-from waltui.probes.pins import limit_frame
-from waltui.health.locks import held_words, may_have_lasted
 from waltui.naming import named_process, reader_place
+from waltui.probes.pins import limit_frame
 from waltui.units import human_bytes
 
 

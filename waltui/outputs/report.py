@@ -13,17 +13,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from waltui import __version__
-from waltui.support import exits
 from waltui.model import (
     OUTSIDE_NAMESPACE,
     OWNER_NOT_FOUND,
     HeldLock,
-    Lock,
     Reader,
     Reading,
-    WalIndex,
 )
 from waltui.naming import named_process, reader_sentence
+from waltui.support import exits
 from waltui.units import human_bytes, literal_lines, visible
 
 if TYPE_CHECKING:
@@ -150,13 +148,13 @@ def write_snapshot(changes: Sequence[Change], output: str, textfile: str | None 
     """A snapshot's output, from a live poll or a recording (`snapshot --at`)."""
     readings = [change.reading for change in changes]
     if output == "prometheus":
-        from waltui.support.deadline import within_deadline
         from waltui.outputs.prometheus import (
             Exported,
             ExportState,
             exposition,
             write_textfile,
         )
+        from waltui.support.deadline import within_deadline
         text = exposition(ExportState({c.path: Exported(c.reading, c.findings) for c in changes},
                                       cycle_seconds=sum(r.poll_ms for r in readings) / 1000))
         if textfile is None:

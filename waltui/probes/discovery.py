@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 
-from waltui.support.deadline import within_deadline
 from waltui.probes.files import looks_like_sqlite
+from waltui.support.deadline import within_deadline
 
 SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
 PLURALS = {"directory (not searched)": "directories (not searched)",

@@ -167,7 +167,8 @@ class FileWatch:
         except OSError as exc:
             if exc.errno == errno.ENOENT:
                 return None, DbError("missing", f"no such file: {self.path}")
-            return None, DbError("io", f"{os.strerror(exc.errno or 0)}: {exc.filename or self.path}")
+            return None, DbError("io", f"{os.strerror(exc.errno or 0)}: "
+                                 f"{exc.filename or self.path}")
 
     def _read(self, stats: Stats | None) -> tuple[FileFacts | None, DbError | None]:
         db_st = stats.db if stats is not None else _stat(self.path)

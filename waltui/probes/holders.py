@@ -24,7 +24,6 @@ from dataclasses import replace
 
 from waltui.model import Lock, LockFile
 from waltui.probes.inotify import OpenWatch
-from waltui.probes.processes import own_pids
 from waltui.probes.locks import (
     PENDING,
     RESERVED,
@@ -38,6 +37,7 @@ from waltui.probes.locks import (
     sort_locks,
     who_blocks,
 )
+from waltui.probes.processes import own_pids
 
 FDINFO_MAX_BYTES = 1 << 22  # a process holding 60,000 locks on one file: still read whole
 # The ranges asked byte by byte: the db file's PENDING, RESERVED and SHARED range, the

@@ -29,7 +29,8 @@ def find_readers(
         return (), ()
     held: dict[int, set[int]] = {}
     for lock in locks:
-        if lock.file == "shm" and lock.lock == "read" and lock.mode == "shared" and not lock.waiting:
+        if lock.file == "shm" and lock.lock == "read" and lock.mode == "shared" \
+                and not lock.waiting:
             held.setdefault(lock.slot or 0, set()).add(lock.pid)
     readers = []
     for slot, pids in sorted(held.items()):

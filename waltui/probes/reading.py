@@ -24,7 +24,8 @@ from waltui.probes.pins import find_readers
 from waltui.probes.processes import HoldTracker, age_seconds, own_pids, paths_opened_as
 from waltui.probes.sql_values import SqlPart, SqlValues, content_key
 
-__all__ = ["DatabaseObserver", "ObserveOptions", "PollContext", "lock_table_ids"]  # where callers found them
+# where callers have found them
+__all__ = ["DatabaseObserver", "ObserveOptions", "PollContext", "lock_table_ids"]
 
 class _Steady(NamedTuple):
     """A reading that may be handed out again, aged, while its raw inputs stay the same."""

@@ -136,7 +136,7 @@ class SqlPart:
         if len(after) != len(before) or not before:
             return
         olds, news = (struct.unpack(f"={READ_SLOTS}I", raw) for raw in (before, after))
-        for slot, (old, new) in enumerate(zip(olds, news)):
+        for slot, (old, new) in enumerate(zip(olds, news, strict=True)):
             if slot > 0 and new != READMARK_NOT_USED and new != old:
                 self.our_marks[slot] = new
 

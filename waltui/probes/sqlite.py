@@ -16,11 +16,10 @@ from collections.abc import Callable, Sequence
 
 import apsw
 
-from waltui.support.interrupts import INTERRUPTER
-
 from waltui.model import DbError, QueueDepth
 from waltui.options import QueueQuery
 from waltui.probes.files import not_regular, sidecar, sidecars_not_regular, sqlite_guard
+from waltui.support.interrupts import INTERRUPTER
 
 _GUARD = sqlite_guard()
 

@@ -68,7 +68,8 @@ def decode(kind: Any, data: object, where: str = "") -> Any:
             return tuple(decode(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
         if len(args) != len(data):
             raise Damaged(f"{where}: expected {len(args)} items")
-        return tuple(decode(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data)))
+        pairs = enumerate(zip(args, data, strict=True))
+        return tuple(decode(a, v, f"{where}[{i}]") for i, (a, v) in pairs)
     if origin is dict:
         if not isinstance(data, dict):
             raise Damaged(f"{where}: expected an object")

@@ -15,7 +15,6 @@ import apsw
 
 from waltui.collector.changes import Batch, Change
 from waltui.history import CheckpointResult
-from waltui.support.interrupts import INTERRUPTER
 from waltui.recording.codec import Damaged, from_json, inflate, unpack
 from waltui.recording.schema import (
     KEYFRAME_EVERY,
@@ -24,6 +23,7 @@ from waltui.recording.schema import (
     RecordingError,
     schema_problem,
 )
+from waltui.support.interrupts import INTERRUPTER
 from waltui.units import visible
 
 CACHE_BYTES = 32 * 1024 * 1024  # decoded JSON kept: a replay steps one poll at a time

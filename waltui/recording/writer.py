@@ -16,7 +16,6 @@ import apsw
 
 from waltui import __version__
 from waltui.collector.changes import Batch, Change
-from waltui.support.deadline import within_deadline
 from waltui.history import CheckpointResult
 from waltui.recording.codec import compress, pack, to_json
 from waltui.recording.schema import (
@@ -27,6 +26,7 @@ from waltui.recording.schema import (
     SCHEMA_VERSION,
     RecordingError,
 )
+from waltui.support.deadline import within_deadline
 from waltui.units import visible
 
 

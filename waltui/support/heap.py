@@ -24,8 +24,8 @@ def tune_collector() -> None:
 
 def freeze_startup_heap() -> None:
     """Once the first poll is done (and on screen, in the dashboard): what exists then
-    (modules, Textual, the widgets, the observers) lives as long as the process. Frozen, it is left out of every later collection, which then
-    walks only what came after."""
+    (modules, Textual, the widgets, the observers) lives as long as the process. Frozen,
+    it is left out of every later collection, which then walks only what came after."""
     if not _tuned:
         return
     gc.collect()

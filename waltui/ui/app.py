@@ -18,10 +18,10 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from waltui.support import exits
 from waltui.collector import Update, make_client
 from waltui.config import Config
 from waltui.probes.discovery import Found
+from waltui.support import exits
 from waltui.support.heap import collect_young, tune_collector
 from waltui.ui.announcing import Announcing
 from waltui.ui.batch_intake import BatchIntake
@@ -35,13 +35,13 @@ from waltui.ui.messages import (
     CollectorNotice,
     PollResults,
 )
+from waltui.ui.palette import PLAIN, ThemedStatic
 from waltui.ui.remembered import RememberedSettings
 from waltui.ui.replay_controls import ReplayControls, ReplayedEvent, ReplayReset
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.ui.screens.overview import OverviewScreen
 from waltui.ui.state import DashboardState
-from waltui.ui.palette import PLAIN, ThemedStatic
 from waltui.ui.status_line import status_text
 from waltui.ui.terminal_watch import TerminalWatch
 from waltui.ui.widgets.overview_table import OverviewTable

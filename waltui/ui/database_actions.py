@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from waltui.actions.blame import checkpoint_outlook
 from waltui.history import describe_checkpoint
@@ -18,11 +18,11 @@ from waltui.model import Reading
 if TYPE_CHECKING:
     from waltui.actions.signals import Target
 from waltui.naming import lock_words, named_process
-from waltui.units import visible
 from waltui.ui.perform import Outcome, Performer
 from waltui.ui.screens.detail import DetailScreen
-from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen, SIGNAL_HINT
+from waltui.ui.screens.dialogs import SIGNAL_HINT, CheckpointScreen, ConfirmScreen
 from waltui.ui.widgets.locks_table import identity
+from waltui.units import visible
 
 
 class DatabaseActions(Performer):

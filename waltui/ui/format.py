@@ -86,7 +86,8 @@ def summary_text(update: Update, interval: float, paused: bool, palette: Palette
     index = r.wal_index
     text.append(f"{r.journal_mode or '?'} · -wal {human_bytes(r.wal_bytes)} "
                 f"({human_bytes(r.wal_bytes_in_use)} in use) · high "
-                f"{human_bytes(update.history.wal_high_water)} · db {human_bytes(r.files.db_bytes)}\n")
+                f"{human_bytes(update.history.wal_high_water)} · "
+                f"db {human_bytes(r.files.db_bytes)}\n")
     if index is not None:
         text.append(f"frames {index.max_frame} · ckpt {index.backfilled} · ")
         text.append(f"pending {index.frames_pending}",

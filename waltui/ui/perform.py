@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from textual.worker import get_current_worker
 
-from waltui.history import CheckpointResult
 from waltui.actions.operations import OPERATIONS, refusal
+from waltui.history import CheckpointResult
 from waltui.ui.app_base import AppBase
 from waltui.ui.messages import ActionFinished
 

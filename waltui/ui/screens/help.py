@@ -40,7 +40,8 @@ class HelpKeys(ThemedStatic):
         self.restyle()
 
     def restyle(self) -> None:
-        self.update(help_text(app_of(self).config.read_only, self.palette, app_of(self).config.key_remap))
+        config = app_of(self).config
+        self.update(help_text(config.read_only, self.palette, config.key_remap))
 
 
 class HelpScreen(Screen[None]):

@@ -25,7 +25,8 @@ class OverviewScreen(Screen[None]):
         table = self.query_one(OverviewTable)
         for path in app_of(self).attached:
             table.show_pending(path)
-        table.apply([app_of(self).latest[p] for p in app_of(self).attached if p in app_of(self).latest])
+        latest = app_of(self).latest
+        table.apply([latest[p] for p in app_of(self).attached if p in latest])
         table.focus()
         app_of(self).refresh_status()
 

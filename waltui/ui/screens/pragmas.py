@@ -9,8 +9,8 @@ from textual.widgets import DataTable, Input, Static
 
 from waltui.actions.database import (
     ADVICE,
-    ActionFailed,
     PERSISTENT_PRAGMAS,
+    ActionFailed,
     Refused,
     read_pragma_panel,
     set_pragma,
@@ -49,7 +49,8 @@ class PragmaScreen(WorkerDialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Static(f"Pragmas of {visible(self.path.rsplit('/', 1)[-1])}", classes="dialog-title",
+            yield Static(f"Pragmas of {visible(self.path.rsplit('/', 1)[-1])}",
+                         classes="dialog-title",
                          markup=False)
             yield Static("Per-connection pragmas shown are what a new connection gets; changing "
                          "one from here changes only waltui's connection. The advice is for "

@@ -14,8 +14,8 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Static
 
-from waltui.history import CheckpointResult, describe_checkpoint
 from waltui.actions.recovery import STEPS, RecoveryRun, RecoveryStep
+from waltui.history import CheckpointResult, describe_checkpoint
 from waltui.ui.messages import ActionProgress
 from waltui.ui.palette import ThemedStatic
 from waltui.ui.screens.dialogs import WorkerDialog

@@ -65,7 +65,7 @@ class CellCachingTable(DataTable[CellType]):
                     or None in widths:
                 others.append(row_key)
                 continue
-            for column_key, width in zip(cells, widths):
+            for column_key, width in zip(cells, widths, strict=False):
                 column = self.columns[column_key]
                 column.content_width = max(column.content_width, width or 0)
         super()._update_dimensions(others)

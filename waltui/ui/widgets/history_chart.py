@@ -12,7 +12,8 @@ from waltui.history import ChartHistory
 
 def finite(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
     """Drops the polls where the value could not be read (NaN), keeping x and y aligned."""
-    pairs = [(x, y) for x, y in zip(xs[-len(ys):] if ys else [], ys) if not math.isnan(y)]
+    pairs = [(x, y) for x, y in zip(xs[-len(ys):] if ys else [], ys, strict=False)
+             if not math.isnan(y)]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 

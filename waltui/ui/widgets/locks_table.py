@@ -74,7 +74,7 @@ class LocksPane(Themed, Vertical):
         table = self.query_one(DataTable)
         table.clear()
         self._held = {identity(h): h for h in held}
-        for row, one in zip(rows, held):
+        for row, one in zip(rows, held, strict=True):
             table.add_row(*row, key=identity(one))
         keys = list(self._held)
         self._parked = None
@@ -121,7 +121,8 @@ class LocksPane(Themed, Vertical):
             marks = ", ".join(f"slot {m.slot} at {m.read_mark}" + (" (waltui's own query)"
                                                                   if m.ours else "")
                               for m in reading.stale_marks)
-            text.append(f"stale marks (no reader holds them; harmless): {marks}", style=palette.muted)
+            text.append(f"stale marks (no reader holds them; harmless): {marks}",
+                        style=palette.muted)
         if not text.plain:
             text.append("no reader pins the WAL; no writer holds the write lock", style=palette.ok)
         return text

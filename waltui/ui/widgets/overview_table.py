@@ -30,7 +30,8 @@ RESORT_SECONDS = 2.0
 
 class OverviewTable(Themed, CellCachingTable[object]):
     # One column of databases: Home and End go to the first and last row, not sideways.
-    BINDINGS = [Binding("home", "scroll_top", show=False), Binding("end", "scroll_bottom", show=False)]
+    BINDINGS = [Binding("home", "scroll_top", show=False),
+                Binding("end", "scroll_bottom", show=False)]
 
     def __init__(self, **kwargs: Any) -> None:
         # The name column stays put when the table scrolls sideways.
@@ -242,7 +243,7 @@ class OverviewTable(Themed, CellCachingTable[object]):
             return
         name = self.name_of(path)
         cells = tuple(column.cell(update, name, self.palette) for column in self.shown_columns)
-        for column, new, before in zip(self.shown_columns, cells, self._shown[path]):
+        for column, new, before in zip(self.shown_columns, cells, self._shown[path], strict=False):
             if new != before:
                 self.update_cell(path, column.key, new,
                                  update_width=self._widens(column.key, new))

@@ -14,7 +14,8 @@ LINE_VARIABLES = ("accent", "secondary", "success", "warning", "primary", "error
 class QueueChart(HistoryChart):
     def draw(self, history: ChartHistory, seconds_ago: list[float]) -> None:
         plt = self.plt
-        for variable, (name, ring) in zip(LINE_VARIABLES * 10, sorted(history.queues.items())):
+        for variable, (name, ring) in zip(LINE_VARIABLES * 10, sorted(history.queues.items()),
+                                            strict=False):
             xs, ys = finite(seconds_ago, ring.values())
             if xs:
                 plt.plot(xs, ys, label=visible(name), color=theme_rgb(self, variable))

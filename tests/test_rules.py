@@ -1,0 +1,159 @@
+"""The health rules, the model's derived numbers and the output formats on readings built
+in the test (the fast tier: no process, file or terminal). The same rules against real
+processes are in test_health.py, test_holds.py and test_truths.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from tests.conftest import SCHEMA
+from tests.frozen import AGENT, REPORT, WRITER, _reading
+from waltui.config import Thresholds
+from waltui.health import evaluate
+from waltui.history import History
+from waltui.model import (
+    OUTSIDE_NAMESPACE,
+    OWNER_NOT_FOUND,
+    HeldLock,
+    Lock,
+    Reader,
+    Reading,
+)
+
+T = Thresholds()
+
+
+def lock(pid: int, file: str, name: str, slot: int | None = None, mode: str = "shared",
+         ofd: bool = False, waiting: bool = False) -> Lock:
+    return Lock(pid, file, name, slot, mode, waiting, ofd)  # type: ignore[arg-type]
+
+
+def writer_reading(held_seconds: float, *, at_least: bool = False,
+                   at_most: float | None = None, pid: int = WRITER.pid,
+                   waiters_seen: bool = True) -> Reading:
+    info = WRITER if pid > 0 else None
+    held = [HeldLock(lock(pid, "shm", "write", mode="exclusive"), info, held_seconds,
+                     held_at_least=at_least, held_at_most=at_most),
+            HeldLock(lock(AGENT.pid, "shm", "dms"), AGENT, 600)]
+    reading = _reading("/srv/a.db", 300, 300, (0, 300, None, None, None), held)
+    return replace(reading, waiters_seen=waiters_seen)
+
+
+def found(reading: Reading, history: History | None = None) -> dict[str, str]:
+    return {f.code: f.severity for f in evaluate(reading, history or History(), T)}
+
+
+def finding(reading: Reading, code: str) -> object:
+    return next(f for f in evaluate(reading, History(), T) if f.code == code)
+
+
+@pytest.mark.parametrize("held, at_least, at_most, expected", [
+    (2.0, False, None, None),  # a short hold seen from its start
+    (6.0, False, None, "warning"),
+    (31.0, False, None, "critical"),
+    (0.5, True, 3600.0, None),  # before waltui looked, one sample: nothing timed yet
+    (1.2, True, 3600.0, "warning"),  # two samples a second apart, no commit: check's case
+    (6.0, True, 3600.0, "critical"),  # may have lasted past 30 s: never lowered
+    (6.0, True, 8.0, "warning"),  # its process is 8 s old: it cannot have reached 30 s
+])
+def test_write_lock_held_judges_what_can_be_proven(held, at_least, at_most, expected):
+    reading = writer_reading(held, at_least=at_least, at_most=at_most)
+    assert found(reading).get("write_lock_held") == expected
+    if expected and at_least:
+        words = finding(reading, "write_lock_held")
+        assert ">=" in words.title and "already held when waltui started" in words.evidence
+
+
+def test_a_hold_the_source_cannot_see_waiters_of_says_so():
+    reading = writer_reading(6.0, waiters_seen=False)
+    assert "cannot be seen with this lock source" in finding(reading, "write_lock_held").evidence
+    assert "cannot be seen" not in finding(writer_reading(6.0), "write_lock_held").evidence
+
+
+def test_a_writer_outside_the_namespace_is_held_not_leftover():
+    reading = writer_reading(6.0, pid=OUTSIDE_NAMESPACE)
+    assert reading.writer_pid == OUTSIDE_NAMESPACE
+    result = found(reading)
+    assert result.get("write_lock_held") == "warning" and "leftover_shm" not in result
+    assert "a process outside this pid namespace" in \
+        finding(reading, "write_lock_held").evidence
+
+
+def test_an_ofd_lock_with_no_owner_is_named_for_it():
+    reading = writer_reading(6.0, pid=OWNER_NOT_FOUND)
+    assert "an open file description, owner not found" in \
+        finding(reading, "write_lock_held").evidence
+
+
+def pinned(max_frame: int, held_seconds: float, *, at_least: bool = False,
+           at_most: float | None = None) -> Reading:
+    mark = 151
+    held = [HeldLock(lock(REPORT.pid, "shm", "read", 1), REPORT, held_seconds),
+            HeldLock(lock(AGENT.pid, "shm", "dms"), AGENT, 600)]
+    readers = [Reader(REPORT.pid, 1, mark, REPORT.cmdline, held_seconds, True,
+                      held_at_least=at_least, held_at_most=at_most)]
+    return _reading("/srv/g.db", max_frame, mark, (0, mark, None, None, None), held, readers)
+
+
+@pytest.mark.parametrize("max_frame, held, at_least, at_most, expected", [
+    (154, 600.0, False, None, None),  # 3 frames pinned for 10 minutes: not starvation
+    (1500, 2.0, False, None, "warning"),  # a backlog behind a fresh pin
+    (1500, 40.0, False, None, "critical"),
+    (1500, 2.0, True, 3600.0, "critical"),  # may have pinned for an hour
+    (1500, 2.0, True, 10.0, "warning"),
+])
+def test_starvation_needs_the_backlog_and_judges_the_pin_it_may_be(max_frame, held, at_least,
+                                                                    at_most, expected):
+    reading = pinned(max_frame, held, at_least=at_least, at_most=at_most)
+    assert found(reading).get("checkpoint_starvation") == expected
+
+
+def test_rollback_exclusive_mode_is_the_mode_once_seen_committing():
+    """History sees the same pid keep EXCLUSIVE across a commit (the file changed): the
+    mode, not a transaction; before that, a long EXCLUSIVE is a held write lock."""
+    base = writer_reading(40.0)
+    files = replace(base.files, wal_index=None, shm_bytes=None,
+                    db_header=replace(base.files.db_header, write_version=1))
+    held = (HeldLock(lock(WRITER.pid, "db", "exclusive", mode="exclusive"), WRITER, 40.0),)
+    first = replace(base, files=files, journal_mode="rollback", held_locks=held)
+    history = History()
+    history.add(first)
+    assert "write_lock_held" in found(first, history)
+    later = replace(first, files=replace(files, db_mtime_ns=files.db_mtime_ns + 1))
+    history.add(later)
+    result = found(later, history)
+    assert "write_lock_held" not in result and result["exclusive_locking_mode"] == "info"
+
+
+def test_a_reading_aged_holds_longer_and_keeps_what_it_knew():
+    reading = writer_reading(6.0, at_least=True, at_most=100.0)
+    later = reading.later(10.0, reading.taken_at + 10)
+    [write, _] = later.held_locks
+    assert write.held_seconds == 16.0 and write.held_at_most == 110.0 and write.held_at_least
+    assert reading.held_locks[0].held_seconds == 6.0  # the original is not changed
+
+
+def test_the_json_of_every_owner_kind_validates_and_says_what_it_is():
+    from jsonschema import Draft202012Validator
+
+    from waltui.outputs.report import envelope, reading_json
+
+    readings = [writer_reading(6.0, at_least=True, at_most=9.0),
+                writer_reading(6.0, pid=OUTSIDE_NAMESPACE),
+                writer_reading(6.0, pid=OWNER_NOT_FOUND, waiters_seen=False)]
+    document = {**envelope("snapshot"), "databases": [reading_json(r) for r in readings]}
+    assert not list(Draft202012Validator(SCHEMA).iter_errors(document))
+    owners = [db["locks"][0]["owner"] for db in document["databases"]]
+    assert owners == ["process", "outside_namespace", "owner_not_found"]
+    first = document["databases"][0]["locks"][0]
+    assert first["held_at_least"] is True and first["held_at_most"] == 9.0
+    assert document["databases"][2]["waiters_seen"] is False
+
+
+def test_text_output_shows_a_lower_bound_as_such():
+    from waltui.outputs.report import reading_text
+
+    reading = pinned(1500, 4.0, at_least=True, at_most=3600.0)
+    assert "for >=4s" in reading_text(reading)
