@@ -20,7 +20,7 @@ from waltui.model import (
     StaleMark,
     WalIndex,
 )
-from waltui.ui.widgets.event_log import Event
+from waltui.ui.state import Event
 
 T0 = 1_790_000_000.0
 FS = Filesystem("ext4", "/", False, False)

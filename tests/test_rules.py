@@ -157,3 +157,16 @@ def test_text_output_shows_a_lower_bound_as_such():
 
     reading = pinned(1500, 4.0, at_least=True, at_most=3600.0)
     assert "for >=4s" in reading_text(reading)
+
+
+def test_one_list_of_formats_for_the_parsers_and_the_writers():
+    """The parsers offer exactly what the writers write, and a format no writer knows is
+    an error, never text."""
+    from waltui.cli.args import CHECK_FORMATS, SNAPSHOT_FORMATS
+    from waltui.outputs import check, report
+
+    assert SNAPSHOT_FORMATS == report.FORMATS and CHECK_FORMATS == check.FORMATS
+    with pytest.raises(ValueError, match="unknown snapshot format 'yaml'"):
+        report.write_snapshot([], "yaml")
+    with pytest.raises(ValueError, match="unknown check format 'yaml'"):
+        check.write_check([], 0, [], "yaml")

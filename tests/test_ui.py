@@ -615,7 +615,7 @@ async def test_every_event_opens_in_full_and_y_copies_over_osc52(live_db, spawn)
     long_text = "checkpoint result " + "with a long tail of numbers " * 8 + "THE-END"
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
-        app.log_event(str(db), "action", long_text)
+        app.event(str(db), "action", long_text)
         await pilot.pause(0.2)
         assert "THE-END" not in app.export_screenshot()  # one line in the overview's log
         screen = await open_screen(pilot, "e", EventsScreen)

@@ -12,6 +12,11 @@ from waltui import __version__
 from waltui.config import DEFAULT_CONFIG
 from waltui.support import exits
 
+# The formats each command writes, as their writers name them (outputs/report.py,
+# outputs/check.py; a test keeps the lists equal, so the parsers stay light to import)
+SNAPSHOT_FORMATS = ("text", "json", "ndjson", "prometheus")
+CHECK_FORMATS = ("text", "json", "nagios")
+
 COMMANDS: dict[str, str] = {
     "": "the live dashboard (needs a terminal)",
     "demo": "the dashboard on a built-in demo workload in separate processes",
@@ -116,7 +121,7 @@ def build_parser(command: str) -> Parser:
         parser.add_argument("--dir", help="where to create the demo databases")
     if command == "snapshot":
         parser.add_argument("--json", action="store_true", help="print JSON (--format json)")
-        parser.add_argument("--format", choices=("text", "json", "ndjson", "prometheus"),
+        parser.add_argument("--format", choices=SNAPSHOT_FORMATS,
                             default=None, help="text (default), json, ndjson (one line per "
                                                "database) or prometheus")
         parser.add_argument("--textfile", metavar="DIR",
@@ -134,7 +139,7 @@ def build_parser(command: str) -> Parser:
         _lock_source(parser)
     if command == "check":
         parser.add_argument("--json", action="store_true", help="print JSON (--format json)")
-        parser.add_argument("--format", choices=("text", "json", "nagios"), default=None,
+        parser.add_argument("--format", choices=CHECK_FORMATS, default=None,
                             help="text (default), json, or nagios: one plugin line with "
                                  "perfdata")
         parser.add_argument("--for", dest="watch_seconds", type=float, default=0.0,

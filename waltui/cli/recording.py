@@ -3,7 +3,6 @@ recordings. Textual is imported only by replay."""
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import sys
@@ -20,7 +19,7 @@ from waltui.recording.schema import RecordingError
 from waltui.recording.writer import create_recorder
 from waltui.support import exits
 from waltui.support.deadline import within_deadline
-from waltui.units import literal_lines, visible
+from waltui.units import visible
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -146,8 +145,7 @@ def check_from(path: str, *, output: str) -> int:
     """A recorded run judged as a whole: every finding raised at any poll, with the time it
     was first raised and its evidence then (the pid it named), the exit code from the worst.
     So CI can fail a load test whose database starved for a minute in the middle."""
-    from waltui.cli.check import exit_code, nagios_line, update_json, update_text
-    from waltui.outputs.report import envelope
+    from waltui.outputs.check import exit_code, write_check
 
     recording = open_recording(path)
     if recording is None:
@@ -186,13 +184,5 @@ def check_from(path: str, *, output: str) -> int:
     note = (f"from the recording {path}: {recording.watched_seconds:.0f} s watched, "
             f"{len(recording.polls)} poll(s) stored (those where something changed); a "
             "finding counts if any poll raised it")
-    if output == "nagios":
-        print(nagios_line(updates, code))
-    elif output == "json":
-        json.dump({**envelope("check"), "exit_code": code,
-                   "databases": [update_json(u) for u in updates], "notes": [note]},
-                  sys.stdout, indent=2)
-        print()
-    else:
-        print(literal_lines("\n\n".join([update_text(u) for u in updates] + [f"note: {note}"])))
+    write_check(updates, code, [note], output)
     return code

@@ -27,6 +27,7 @@ from waltui.units import human_bytes, literal_lines, visible
 if TYPE_CHECKING:
     from waltui.collector.changes import Change
 
+FORMATS = ("text", "json", "ndjson", "prometheus")  # snapshot's; check's: outputs/check.py
 JSON_SCHEMA_VERSION = 1  # bumped only when a field changes meaning; fields are only added
 
 
@@ -176,6 +177,8 @@ def write_snapshot(changes: Sequence[Change], output: str, textfile: str | None 
     elif output == "ndjson":
         for reading in readings:
             print(json.dumps({**envelope("reading"), **reading_json(reading)}))
-    else:
+    elif output == "text":
         print(literal_lines("\n\n".join(reading_text(r) for r in readings)))
+    else:
+        raise ValueError(f"unknown snapshot format {output!r}; known: {', '.join(FORMATS)}")
     return exits.OK

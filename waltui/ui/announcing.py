@@ -7,6 +7,7 @@ from __future__ import annotations
 from textual.notifications import SeverityLevel
 from textual.widgets import TabbedContent
 
+from waltui.history import CheckpointResult
 from waltui.ui.app_base import AppBase
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import WorkerDialog
@@ -17,10 +18,10 @@ from waltui.units import visible
 
 class Announcing(AppBase):
     def announce(self, path: str, kind: str, text: str, severity: str = "information",
-                 what: str = "") -> None:
+                 what: str = "", checkpoint: CheckpointResult | None = None) -> None:
         """A result goes into the event log in full (e reads it); a toast only when nothing
         on screen shows it already, so a toast never covers what it reports."""
-        self.log_event(path, kind, text)
+        self.event(path, kind, text, checkpoint)
         if not self.shown_on_screen(path, what):
             self.notify(text, title=what, severity=severity,  # type: ignore[arg-type]
                         timeout=8)
@@ -51,6 +52,12 @@ class Announcing(AppBase):
         for log in self.screen.query(EventLog):
             log.redraw()
 
-    def log_event(self, path: str, kind: str, text: str) -> None:
+    def event(self, path: str, kind: str, text: str,
+              checkpoint: CheckpointResult | None = None, *, recorded: bool = True) -> None:
+        """The one way the dashboard says something happened: into the event log (and on
+        screen), and into the recording being made, if any (recorded=False: what a replay
+        would say again by itself, such as a start-up note)."""
         self.state.record(path, kind, text)
+        if recorded and self.recorder is not None:
+            self.recorder.event(path, kind, text, checkpoint=checkpoint)
         self._redraw_event_logs()

@@ -113,9 +113,10 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         each = len(self.initial_paths) <= ATTACH_LOGGED_EACH
         self._attach_paths(self.initial_paths, logged=each)
         if not each:
-            self.state.record("", "attach", f"attached {len(self.initial_paths):,} databases")
+            self.event("", "attach", f"attached {len(self.initial_paths):,} databases",
+                       recorded=False)
         for note in self.initial_notes:
-            self.state.record("", "attach", note)
+            self.event("", "attach", note, recorded=False)
         self.call_after_refresh(self.restore_sort)
         if self.poll_enabled:
             self.collector.start()
@@ -157,7 +158,6 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
 
     # --- messages -----------------------------------------------------------------------
     def on_collector_notice(self, message: CollectorNotice) -> None:
-        self.record_event("", "notice", message.text)
         self.announce("", "error" if message.severity == "error" else "warning", message.text,
                       message.severity, what="collector")
 
@@ -182,7 +182,7 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
             return
         error = event.worker.error
         what = f"{event.worker.name or event.worker.group} failed: {type(error).__name__}: {error}"
-        self.log_event(self.selected_path() or "", "error", what)
+        self.event(self.selected_path() or "", "error", what)
         self.notify(what, severity="error", timeout=10)
 
     def on_action_progress(self, message: ActionProgress) -> None:
@@ -196,13 +196,13 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         self.collector.poll_now()  # what it changed, on screen now
 
     def _took_effect(self, message: ActionMessage) -> None:
-        self.record_event(message.path, "action", message.text, message.result)
         if message.result is not None:  # a checkpoint: the rules' history and the pane's
             self.collector.record_checkpoint(message.path, message.result)
             if (update := self.state.record_checkpoint(message.path, message.result)):
                 self.show_updates([update])
         self.announce(message.path, "action", message.text, message.severity,
-                      what="checkpoint" if message.result is not None else message.operation)
+                      what="checkpoint" if message.result is not None else message.operation,
+                      checkpoint=message.result)
 
     # --- helpers ------------------------------------------------------------------------
     @property
@@ -238,8 +238,7 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
 
     def refuse(self, path: str, text: str) -> None:
         """Said once, the same way for every operation (operations.refusal words it)."""
-        self.record_event(path, "action", text)
-        self.log_event(path, "action", text)
+        self.event(path, "action", text)
         self.notify(text, severity="warning")
 
     def _need_selection(self) -> str | None:
@@ -314,7 +313,7 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
                 return
             self._attach_paths(found.paths)
             for note in found.skipped:
-                self.state.record("", "attach", note)
+                self.event("", "attach", note, recorded=False)
             self._redraw_event_logs()
             self.refresh_status()
 

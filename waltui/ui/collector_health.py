@@ -18,7 +18,7 @@ class CollectorHealth(AppBase):
         if (stale is not None) != self._stale:
             self._stale = stale is not None
             why = self.collector.silence_reason()
-            self.log_event("", "error" if self._stale else "attach",
+            self.event("", "error" if self._stale else "attach",
                            f"no poll for {stale:.0f} s: "
                            f"{why.long if why else 'the collector sends nothing'}; "
                            "ctrl+r restarts it" if stale is not None else
@@ -31,7 +31,7 @@ class CollectorHealth(AppBase):
             self.notify("a replay has no collector to restart", severity="warning")
             return
         self.collector.restart()
-        self.log_event("", "action", "collector restarted (ctrl+r), with the same databases")
+        self.event("", "action", "collector restarted (ctrl+r), with the same databases")
         self.refresh_status()
 
 

@@ -26,7 +26,7 @@ from waltui.units import visible
 
 
 class DatabaseActions(Performer):
-    """Mixed into WaltuiApp; relies on its config, latest, collector, notify, log_event,
+    """Mixed into WaltuiApp; relies on its config, latest, collector, notify, event,
     gate, perform, _need_selection and _need_answering."""
 
     def action_copy(self) -> None:
@@ -53,7 +53,7 @@ class DatabaseActions(Performer):
 
         def chosen(mode: str | None) -> None:
             if mode:
-                self.log_event(path, "action", f"{mode} checkpoint started")
+                self.event(path, "action", f"{mode} checkpoint started")
                 self.perform("checkpoint", path, lambda cancelled: self._checkpoint(
                     path, mode, cancelled))
 
@@ -89,7 +89,7 @@ class DatabaseActions(Performer):
         def recheck() -> str | None:
             why = still_the_one(chosen)
             if why is not None:
-                self.log_event(path, "action", why)
+                self.event(path, "action", why)
             return why
 
         def go(yes: bool | None) -> None:

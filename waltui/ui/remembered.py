@@ -41,7 +41,7 @@ class RememberedSettings(AppBase):
         self.saved = new
         if self.keep_settings and (problem := save_state(new)) is not None:
             self.keep_settings = False  # said once, not at every change
-            self.log_event("", "warning", problem)
+            self.event("", "warning", problem)
 
     def on_sort_changed(self, message: SortChanged) -> None:
         self.remember(sort_key=message.key, sort_descending=message.descending)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from textual.message import Message
 
-from waltui.history import CheckpointResult
 from waltui.ui.app_base import AppBase
 
 if TYPE_CHECKING:  # imported where `replay` or --record uses them: not at every start
@@ -37,18 +36,13 @@ class ReplayControls(AppBase):
     def replay(self) -> ReplayClient | None:
         return cast("ReplayClient", self.collector) if self.collector.plays_a_recording else None
 
-    def record_event(self, path: str, kind: str, text: str,
-                     checkpoint: CheckpointResult | None = None) -> None:
-        if self.recorder is not None:
-            self.recorder.event(path, kind, text, checkpoint=checkpoint)
-
     def on_replayed_event(self, message: ReplayedEvent) -> None:
         event = message.event
         if event.checkpoint is not None:
             self.collector.record_checkpoint(event.path, event.checkpoint)
             if (update := self.state.record_checkpoint(event.path, event.checkpoint)):
                 self.show_updates([update])
-        self.log_event(event.path, event.kind, event.text)
+        self.event(event.path, event.kind, event.text, recorded=False)
 
     def on_replay_reset(self, message: ReplayReset) -> None:
         self.state.forget_events()

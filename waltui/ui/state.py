@@ -7,14 +7,24 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from waltui.collector import Batch, Readings, Update
 from waltui.history import CheckpointResult
 from waltui.model import DbError
-from waltui.ui.widgets.event_log import Event
 
 EVENTS_KEPT = 500
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the event log: what happened to which database, and when."""
+
+    at: float
+    path: str
+    kind: str
+    text: str
+    cycle: int = 0  # the collector's cycle it came with (0: not from a poll)
 
 
 class DashboardState:

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
 
 from waltui.ui.palette import Themed
+from waltui.ui.state import Event
 from waltui.units import visible
-
-
-@dataclass(frozen=True)
-class Event:
-    at: float
-    path: str
-    kind: str
-    text: str
-    cycle: int = 0  # the collector's cycle it came with (0: not from a poll)
 
 
 class EventLog(Themed, Static):
