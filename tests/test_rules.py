@@ -170,3 +170,35 @@ def test_one_list_of_formats_for_the_parsers_and_the_writers():
         report.write_snapshot([], "yaml")
     with pytest.raises(ValueError, match="unknown check format 'yaml'"):
         check.write_check([], 0, [], "yaml")
+
+
+def test_every_operation_the_code_names_is_in_the_registry():
+    """An action's key calls gate(NAME), perform(NAME, ...) or confirm(NAME, ...): a name
+    the operations registry lacks was a KeyError that ended the dashboard. Every such
+    literal in waltui/ui is found in the source and checked."""
+    import ast
+    from pathlib import Path
+
+    from waltui.actions.operations import OPERATIONS
+
+    named = set()
+    for path in Path(__file__).parent.parent.joinpath("waltui", "ui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in ("gate", "perform", "perform_steps", "confirm",
+                                       "refusal", "_signal_culprit") and node.args and \
+                    isinstance(node.args[0], ast.Constant):
+                named.add(node.args[0].value)
+    assert named and named <= set(OPERATIONS), named - set(OPERATIONS)
+    assert {"integrity", "pragmas", "recover", "terminate", "kill"} <= named
+
+
+def test_every_writing_key_is_an_operation_that_writes():
+    from waltui.actions.operations import OPERATIONS
+    from waltui.keys import KEYS
+
+    for key in KEYS:
+        if key.action in OPERATIONS:
+            assert key.writes == OPERATIONS[key.action].writes
+    assert {k.action for k in KEYS if k.writes} == {"checkpoint", "recover", "terminate",
+                                                     "kill"}

@@ -187,6 +187,9 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
 
     def on_action_progress(self, message: ActionProgress) -> None:
         self._took_effect(message)
+        screen = self.screen_stack[-1] if self.screen_stack else None
+        if isinstance(screen, WorkerDialog) and screen.path == message.path:
+            screen.progressed(message)  # a dialog that shows each step
 
     def on_action_finished(self, message: ActionFinished) -> None:
         self._took_effect(message)
@@ -200,9 +203,10 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
             self.collector.record_checkpoint(message.path, message.result)
             if (update := self.state.record_checkpoint(message.path, message.result)):
                 self.show_updates([update])
-        self.announce(message.path, "action", message.text, message.severity,
-                      what="checkpoint" if message.result is not None else message.operation,
-                      checkpoint=message.result)
+        if message.text:  # a panel's values read say nothing in the log
+            self.announce(message.path, "action", message.text, message.severity,
+                          what="checkpoint" if message.result is not None
+                          else message.operation, checkpoint=message.result)
 
     # --- helpers ------------------------------------------------------------------------
     @property

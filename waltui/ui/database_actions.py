@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 from waltui.naming import lock_words, named_process
 from waltui.ui.perform import Outcome, Performer
 from waltui.ui.screens.detail import DetailScreen
-from waltui.ui.screens.dialogs import SIGNAL_HINT, CheckpointScreen, ConfirmScreen
+from waltui.ui.screens.dialogs import SIGNAL_HINT, CheckpointScreen
 from waltui.ui.widgets.locks_table import identity
 from waltui.units import visible
 
@@ -92,26 +92,14 @@ class DatabaseActions(Performer):
                 self.event(path, "action", why)
             return why
 
-        def go(yes: bool | None) -> None:
-            if yes:
-                self.perform(name, path, lambda cancelled: Outcome(send(chosen, sig)))
-
-        def first(yes: bool | None) -> None:
-            if yes and sig == signal.SIGKILL:
-                self.push_screen(ConfirmScreen(f"Really SIGKILL {chosen.label}?",
-                                               CONSEQUENCES[sig], SIGNAL_HINT,
-                                               check=recheck), go)
-            else:
-                go(yes)
-
         body = f"It holds {chosen.holds}.\n\n{CONSEQUENCES[sig]}"
         if chosen.sharers:
             body += (f"\n\nThat lock is on an open file description that pids "
                      f"{', '.join(map(str, chosen.sharers))} also hold: it stays until "
                      "they close it too.")
-        self.push_screen(ConfirmScreen(f"Send {sig.name} to {chosen.label}?", body,
-                                       SIGNAL_HINT, check=recheck),
-                         first)
+        self.confirm(name, f"Send {sig.name} to {chosen.label}?", body,
+                     lambda: self.perform(name, path, lambda cancelled: Outcome(send(chosen, sig))),
+                     SIGNAL_HINT, recheck)
 
     def _signal_target(self, reading: Reading) -> Target | str:
         """Whom a signal would reach, from the reading on screen, or why nobody."""
@@ -166,9 +154,8 @@ class DatabaseActions(Performer):
                 "2. TRUNCATE checkpoint (writes: copies the WAL into the database, empties "
                 "the -wal)\n3. integrity_check\nIt never deletes a -wal or -shm file.")
 
-        def decided(yes: bool | None) -> None:
-            if yes:
-                self.push_screen(RecoveryScreen(path, self.config.read_only,
-                                                self.config.checkpoint_deadline))
+        def run() -> None:
+            self.push_screen(RecoveryScreen(path, self.config.read_only,
+                                            self.config.checkpoint_deadline))
 
-        self.push_screen(ConfirmScreen(f"Guided recovery of {Path(path).name}?", body), decided)
+        self.confirm("recover", f"Guided recovery of {Path(path).name}?", body, run)

@@ -39,13 +39,14 @@ class ActionMessage(Message):
     its bases: no handler is written for this one)."""
 
     def __init__(self, path: str, operation: str, text: str, severity: str = "information",
-                 result: CheckpointResult | None = None) -> None:
+                 result: CheckpointResult | None = None, detail: object = None) -> None:
         super().__init__()
         self.path = path
         self.operation = operation
-        self.text = text
+        self.text = text  # said in the event log (nothing when empty)
         self.severity = severity
         self.result = result  # a checkpoint it ran: into the history and the pane
+        self.detail = detail  # what the dialog that asked for it shows (values, a step)
 
 
 class ActionProgress(ActionMessage):

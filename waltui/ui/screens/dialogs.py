@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from waltui.ui.messages import ActionFinished
+from waltui.ui.messages import ActionFinished, ActionProgress
 from waltui.ui.perform import Performer
 from waltui.ui.typed import app_of
 from waltui.units import visible
@@ -36,6 +36,9 @@ class WorkerDialog(ModalScreen[None]):
         """Its worker's one ActionFinished: into the event log (and a toast unless on
         screen); safe from a thread, open or closed."""
         self.owner.post_message(ActionFinished(self.path, self.operation, text, severity))
+
+    def progressed(self, message: ActionProgress) -> None:
+        """A step of an action of this dialog's database, while it is open."""
 
     def finished(self, message: ActionFinished) -> None:
         """An action of this dialog's database ended while it is open (perform's workers)."""

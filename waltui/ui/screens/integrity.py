@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
 
 from waltui.actions.database import IntegrityRun
+from waltui.ui.messages import ActionFinished
 from waltui.ui.palette import ThemedStatic
+from waltui.ui.perform import Outcome
 from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.units import visible
 
@@ -27,7 +28,7 @@ class IntegrityScreen(WorkerDialog):
         self.immutable, self.pinned_frame = immutable, pinned_frame
         self.check: IntegrityRun | None = None
         self.outcome: str | None = None
-        self.closed = False
+        self.closed = False  # Esc while a check ran: it is cancelled, and the log says why
         self._started = 0.0
         self._ticker: object | None = None
 
@@ -49,27 +50,35 @@ class IntegrityScreen(WorkerDialog):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if self.check is not None:
             return
-        self.check = IntegrityRun(self.path, full=event.option.id == "full",
-                                  immutable=self.immutable)
+        check = self.check = IntegrityRun(self.path, full=event.option.id == "full",
+                                          immutable=self.immutable)
         self.outcome, self._started = None, time.monotonic()
         self.query_one(OptionList).display = False
         self._ticker = self.set_interval(0.2, self._show_progress)
         self._show_progress()
-        self.run_worker(self._run, thread=True, exit_on_error=False, exclusive=True,
-                        group="integrity")
+        self.owner.perform("integrity", self.path, lambda cancelled: self._run(check))
 
     @property
     def kind(self) -> str:
         return "integrity_check" if self.check and self.check.full else "quick_check"
 
-    def _run(self) -> None:
-        worker = get_current_worker()
-        assert self.check is not None  # set before the worker starts
-        outcome, messages = self.check.run()
-        if worker.is_cancelled or self.closed:
-            self.report(f"{self.kind}: {outcome} (dialog closed)")
-        else:
-            self.owner.call_from_thread(self._finished, outcome, messages)
+    def _run(self, check: IntegrityRun) -> Outcome:
+        """In perform's worker: the check, and its verdict for the log and for this dialog
+        (finished(), when its ActionFinished arrives)."""
+        kind = "integrity_check" if check.full else "quick_check"
+        started = time.monotonic()
+        outcome, messages = check.run()
+        took = time.monotonic() - started
+        headline = {"ok": f"{kind}: ok, no problem found ({took:.1f} s)",
+                    "problems": f"{kind}: {len(messages)} problem(s) found ({took:.1f} s)",
+                    "cancelled": f"{kind}: cancelled after {took:.1f} s",
+                    "error": f"{kind}: failed after {took:.1f} s"}[outcome]
+        details = messages[:3] if outcome in ("problems", "error") else []
+        if self.closed:
+            headline = f"{kind}: {outcome} (dialog closed)"
+        return Outcome("; ".join([headline, *details]),
+                       "information" if outcome == "ok" else "warning",
+                       detail=(outcome, headline, messages))
 
     def _show_progress(self) -> None:
         if self.check is None or self.outcome is not None:
@@ -80,28 +89,20 @@ class IntegrityScreen(WorkerDialog):
             f"running… {self.check.progress_steps * 1000:,} steps. This check holds a read "
             f"transaction: it pins the WAL{pin} while it runs.", style=progress.palette.warning))
 
-    def _finished(self, outcome: str, messages: list[str]) -> None:
-        if self.closed:  # closed between the check's end and this call
-            self.report(f"{self.kind}: {outcome} (dialog closed)")
+    def finished(self, message: ActionFinished) -> None:
+        if message.operation != "integrity" or not isinstance(message.detail, tuple):
             return
+        outcome, headline, messages = message.detail
         self.outcome = outcome
-        took = time.monotonic() - self._started
         progress = self.query_one("#progress", ThemedStatic)
         palette = progress.palette
         style = {"ok": palette.ok, "problems": palette.critical, "cancelled": palette.warning,
                  "error": palette.critical}[outcome]
-        headline = {"ok": f"{self.kind}: ok, no problem found ({took:.1f} s)",
-                    "problems": f"{self.kind}: {len(messages)} problem(s) found ({took:.1f} s)",
-                    "cancelled": f"{self.kind}: cancelled after {took:.1f} s",
-                    "error": f"{self.kind}: failed after {took:.1f} s"}[outcome]
         body = Text(headline + "\n", style=style)
         for line in messages[:20] if outcome in ("problems", "error") else ():
             body.append(visible(line) + "\n")
         body.append("Enter runs the highlighted check again; Esc closes.", style=palette.muted)
         progress.update(body)
-        details = messages[:3] if outcome in ("problems", "error") else []
-        self.report("; ".join([headline, *details]),
-                    "information" if outcome == "ok" else "warning")
         # The choice of checks comes back, ready for another run.
         self.check = None
         if self._ticker is not None:

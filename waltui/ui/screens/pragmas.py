@@ -19,7 +19,7 @@ from waltui.actions.operations import refusal
 from waltui.ui.messages import ActionFinished
 from waltui.ui.palette import Themed, ThemedStatic
 from waltui.ui.perform import Outcome
-from waltui.ui.screens.dialogs import ConfirmScreen, WorkerDialog
+from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.units import visible
 
 
@@ -67,16 +67,13 @@ class PragmaScreen(WorkerDialog):
             table.add_column(column, key=column)
         self.query_one(Input).display = False
         table.focus()
-        self.run_worker(self._load, thread=True, exit_on_error=False, group="pragmas")
+        self._load()
 
     def _load(self) -> None:
-        try:
-            values = read_pragma_panel(self.path, immutable=self.immutable)
-        except Exception as exc:  # shown in the panel, never a traceback
-            self.owner.call_from_thread(self.owner.notify, f"could not read pragmas: {exc}",
-                                        severity="error")
-            return
-        self.owner.call_from_thread(self._fill, values)
+        """The values, read in perform's worker; they arrive in finished() (a failure is
+        said in the event log like any action's)."""
+        self.owner.perform("pragmas", self.path, lambda cancelled: Outcome(
+            "", detail=read_pragma_panel(self.path, immutable=self.immutable)))
 
     def _fill(self, values: dict[str, object]) -> None:
         if not self.is_attached:  # closed while the values were read
@@ -122,13 +119,11 @@ class PragmaScreen(WorkerDialog):
             self.owner.refuse(self.path, why)
             return
 
-        def decided(yes: bool | None) -> None:
-            if yes:  # the app's worker: closing the panel must not stop the write
-                self.owner.perform(operation, self.path,
-                                   lambda cancelled: self._apply(name, value))
-
         title = "Run PRAGMA optimize?" if name == "optimize" else f"Set {name} to {value}?"
-        self.app.push_screen(ConfirmScreen(title, what_will_be_written(name, value)), decided)
+        # the app's worker: closing the panel must not stop the write
+        self.owner.confirm(operation, title, what_will_be_written(name, value),
+                           lambda: self.owner.perform(operation, self.path,
+                                                      lambda cancelled: self._apply(name, value)))
 
     def _apply(self, name: str, value: str) -> Outcome:
         try:
@@ -140,12 +135,22 @@ class PragmaScreen(WorkerDialog):
         return Outcome(text)
 
     def finished(self, message: ActionFinished) -> None:
-        """The change's outcome in the panel, and the values read again."""
+        """The values read (operation "pragmas"), or a change's outcome in the panel and
+        the values read again."""
+        if message.operation == "pragmas":
+            if isinstance(message.detail, dict):
+                self._fill(message.detail)
+            else:  # the read failed: perform said why in the log
+                self._show_result(message)
+            return
+        self._show_result(message)
+        self._load()
+
+    def _show_result(self, message: ActionFinished) -> None:
         box = self.query_one("#pragma-result", ThemedStatic)
         style = box.palette.ok if message.severity == "information" else \
             box.palette.severity("critical" if message.severity == "error" else "warning")
         box.update(Text(visible(message.text), style=style))
-        self.run_worker(self._load, thread=True, exit_on_error=False, group="pragmas")
 
     def action_close(self) -> None:
         box = self.query_one(Input)

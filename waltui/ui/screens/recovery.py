@@ -5,6 +5,7 @@ TRUNCATE reaches the Checkpoints pane like any checkpoint."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -16,8 +17,9 @@ from textual.widgets import Static
 
 from waltui.actions.recovery import STEPS, RecoveryRun, RecoveryStep
 from waltui.history import CheckpointResult, describe_checkpoint
-from waltui.ui.messages import ActionProgress
+from waltui.ui.messages import ActionFinished, ActionProgress
 from waltui.ui.palette import ThemedStatic
+from waltui.ui.perform import Outcome, Progress
 from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.units import visible
 
@@ -51,36 +53,37 @@ class RecoveryScreen(WorkerDialog):
     def on_mount(self) -> None:
         self._ticker = self.set_interval(0.25, self._draw)
         self._draw()
-        self.owner.run_worker(self._run, thread=True, exit_on_error=False, group="recover",
-                              name="guided recovery")
+        self.owner.perform_steps("recover", self.path, self._run)
 
-    def _run(self) -> None:
+    def _run(self, cancelled: Callable[[], bool], progress: Progress) -> Outcome:
+        """In perform's worker: each step and the checkpoint's result posted as they
+        happen (stamped then, in the log and in this dialog's progressed())."""
         def step_done(step: RecoveryStep) -> None:
             ran_checkpoint = step.name == "checkpoint" and step.outcome in ("ok", "failed")
-            if not ran_checkpoint:  # a checkpoint that ran is reported with its result
-                self.owner.post_message(ActionProgress(
-                    self.path, self.operation,
-                    f"recovery {step.name}: {step.outcome}: {step.detail}",
-                    "information" if step.outcome == "ok" else "warning"))
-            self.owner.call_from_thread(self._step_done, step)
+            # a checkpoint that ran is reported with its result, not twice
+            progress(Outcome("" if ran_checkpoint else
+                             f"recovery {step.name}: {step.outcome}: {step.detail}",
+                             "information" if step.outcome == "ok" else "warning",
+                             detail=step))
 
         def checkpointed(result: CheckpointResult) -> None:  # history, pane and event log
-            self.owner.post_message(ActionProgress(
-                self.path, self.operation, describe_checkpoint(result),
-                "information" if result.outcome == "done" else "warning", result))
+            progress(Outcome(describe_checkpoint(result),
+                             "information" if result.outcome == "done" else "warning",
+                             result))
 
-        try:
-            steps = self.run_state.run(step_done, checkpointed)
-            last = steps[-1]
-            self.report(f"guided recovery ended: {last.name} {last.outcome}",
-                        "information" if all(s.outcome == "ok" for s in steps) else "warning")
-        except Exception as exc:  # said, never the app's end
-            self.report(f"guided recovery failed: {type(exc).__name__}: {exc}", "error")
-        self.owner.call_from_thread(self._finished)
+        steps = self.run_state.run(step_done, checkpointed)
+        last = steps[-1]
+        return Outcome(f"guided recovery ended: {last.name} {last.outcome}",
+                       "information" if all(s.outcome == "ok" for s in steps) else "warning")
 
-    def _step_done(self, step: RecoveryStep) -> None:
-        self.steps.append(step)
-        self._draw()
+    def progressed(self, message: ActionProgress) -> None:
+        if isinstance(message.detail, RecoveryStep):
+            self.steps.append(message.detail)
+            self._draw()
+
+    def finished(self, message: ActionFinished) -> None:
+        if message.operation == "recover":
+            self._finished()
 
     def _finished(self) -> None:
         self.done = True
