@@ -46,7 +46,7 @@ def ofd_writer(live_db):
 
 
 def one_poll(db: Path, lock_source: str = "auto"):
-    poller = Poller(Config(), lock_source)
+    poller = Poller(Config(lock_source=lock_source))
     poller.attach(str(db))
     try:
         [change] = poller.poll_once()
@@ -91,7 +91,7 @@ from waltui.collector import Poller
 from waltui.config import Config
 from waltui.actions.signals import culprit, describe
 from waltui.units import who
-poller = Poller(Config(), sys.argv[2])
+poller = Poller(Config(lock_source=sys.argv[2]))
 poller.attach(sys.argv[1])
 [change] = poller.poll_once()
 reading = change.reading
@@ -206,7 +206,7 @@ def test_per_byte_finds_a_reader_that_opened_after_the_openers_were_walked(live_
     db, app = live_db
     first = spawn(db)
     first.do("begin_read")
-    poller = Poller(Config(), "getlk")
+    poller = Poller(Config(lock_source="getlk"))
     poller.attach(str(db))
     try:
         [before] = poller.poll_once()

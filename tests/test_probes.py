@@ -304,7 +304,7 @@ def test_auto_asks_per_byte_while_proc_locks_is_dear_and_names_the_same_holders(
     writer.do("begin_write")
     locker = unrelated_locks(tmp_path / "unrelated.bin", 20_000)  # the bench's own locker
     assert locker is not None
-    adaptive, by_proc = Poller(Config()), Poller(Config(), "proc")
+    adaptive, by_proc = Poller(Config()), Poller(Config(lock_source="proc"))
     adaptive.locks = LockSource("auto", recheck_seconds=0.0)
     try:
         for poller in (adaptive, by_proc):
@@ -422,7 +422,8 @@ def test_a_one_shot_commands_early_read_of_proc_locks_is_used_once_and_only_fres
     (["check", "--from", "r.waltui"], False), (["snapshot", "--at=-5", "r.waltui"], False),
     (["snapshot", "--lock-source", "getlk", "a.db"], False),
     (["check", "--lock-source=getlk", "a.db"], False), (["a.db"], False), ([], False),
-    (["export", "a.db"], False)])
+    (["export", "a.db"], False), (["snapshot", "getlk"], True),  # a database named getlk
+    (["check", "--lock-source", "proc", "x=getlk"], True), (["check", "--", "--from"], True)])
 def test_only_one_shot_commands_on_live_databases_read_proc_locks_early(args, early):
     from waltui.cli.launch import reads_proc_locks_first
 

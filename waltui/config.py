@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from waltui.options import ObserveOptions, QueueQuery
+from waltui.options import LOCK_SOURCES, LockSourceName, ObserveOptions, QueueQuery
 
 MiB = 1024 * 1024
 DEFAULT_CONFIG = os.path.join(
@@ -56,6 +56,7 @@ class Config:
     keys: tuple[tuple[str, str], ...] = ()  # [keys]: (action, key) remaps for the dashboard
     interval_chosen: bool = False  # set in the file or on the command line (beats saved state)
     collector: str = "process"  # the dashboard's: "process" or "thread" (--collector)
+    lock_source: LockSourceName = "auto"  # --lock-source
 
     @property
     def key_remap(self) -> dict[str, str]:
@@ -78,14 +79,17 @@ def parse_queue(spec: str) -> QueueQuery:
 class Setting:
     """One key of the config file: its type and the range it accepts."""
 
-    kind: type  # bool, int or float
+    kind: type  # bool, int, float, or str (one of choices)
     above: float | None = None  # exclusive lower bound
     at_least: float | None = None  # inclusive lower bound
     optional: bool = False  # may be left out, meaning "not set"
+    choices: tuple[str, ...] = ()  # the words a str setting takes
 
     def accepted(self) -> str:
         if self.kind is bool:
             return "true or false"
+        if self.kind is str:
+            return "one of " + ", ".join(self.choices)
         what = "a whole number" if self.kind is int else "a number"
         if self.above is not None:
             what += f" above {self.above:g}"
@@ -97,6 +101,9 @@ class Setting:
         """The value as its type, or a ConfigError saying what is accepted."""
         if self.kind is bool:
             if isinstance(value, bool):
+                return value
+        elif self.kind is str:
+            if value in self.choices:
                 return value
         elif isinstance(value, (int, float)) and not isinstance(value, bool) \
                 and math.isfinite(value) and (self.kind is float or float(value).is_integer()):
@@ -112,6 +119,7 @@ TOP_SETTINGS: dict[str, Setting] = {
     "presets": Setting(bool), "sql": Setting(bool),
     "query_limit_ms": Setting(float, above=0), "sql_max_age": Setting(float, at_least=0),
     "sql_min_age": Setting(float, at_least=0),
+    "lock_source": Setting(str, choices=LOCK_SOURCES),
 }
 CHECKPOINT_SETTINGS: dict[str, Setting] = {
     "deadline": Setting(float, above=0),
@@ -171,7 +179,8 @@ def load(path: str | None, *, queue_specs: Sequence[str] = (), threshold_specs: 
 
 def load_with_sources(path: str | None, *, queue_specs: Sequence[str] = (),
                       threshold_specs: Sequence[str] = (), interval: float | None = None,
-                      read_only: bool = False, sql: bool = True) -> tuple[Config, Sources]:
+                      read_only: bool = False, sql: bool = True,
+                      lock_source: str | None = None) -> tuple[Config, Sources]:
     """The config file (checked key by key) overridden by the command line, and where each
     setting came from. Every mistake is one ConfigError naming the file and the key."""
     chosen = path or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
@@ -240,6 +249,10 @@ def load_with_sources(path: str | None, *, queue_specs: Sequence[str] = (),
     if not sql:
         values["sql"] = False
         sources["sql"] = (False, "command line (--no-sql)")
+    if lock_source is not None:
+        values["lock_source"] = _checked("--lock-source", "lock_source", lock_source,
+                                         TOP_SETTINGS["lock_source"])
+        sources["lock_source"] = (values["lock_source"], "command line")
     config = Config(
         **values,
         queries=tuple(queries),

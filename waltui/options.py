@@ -4,6 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+# Where a poll's locks come from (probes/lock_source.py): auto, /proc/locks, or F_GETLK
+LockSourceName = Literal["auto", "proc", "getlk"]
+LOCK_SOURCES: tuple[LockSourceName, ...] = ("auto", "proc", "getlk")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from waltui import __version__
 from waltui.config import DEFAULT_CONFIG
+from waltui.options import LOCK_SOURCES
 from waltui.support import exits
 
 # The formats each command writes, as their writers name them (outputs/report.py,
@@ -73,7 +74,7 @@ def _sources(parser: argparse.ArgumentParser) -> None:
 
 
 def _lock_source(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lock-source", choices=("auto", "proc", "getlk"), default="auto",
+    parser.add_argument("--lock-source", choices=LOCK_SOURCES, default=None,
                         help="auto (default): /proc/locks while reading it is cheap, "
                              "fcntl(F_GETLK) and the holders' fdinfo per byte while it is "
                              "not (waiters then unseen); or always one of them")

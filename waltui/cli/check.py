@@ -14,9 +14,9 @@ CONFIRM_PAUSE = 0.5  # seconds before the poll that confirms something seen once
 
 
 def run_check(paths: list[str], config: Config, *, output: str, watch_seconds: float,
-              lock_source: str = "auto") -> int:
+              ) -> int:
     raise_fd_limit()
-    poller, readings = Poller(config, lock_source), Readings()
+    poller, readings = Poller(config), Readings()
     for path in paths:
         poller.attach(path)
     try:

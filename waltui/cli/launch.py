@@ -55,7 +55,18 @@ def end_now(code: int) -> NoReturn:
 def reads_proc_locks_first(args: list[str]) -> bool:
     """A one-shot command on live databases, /proc/locks not ruled out: a recording
     (--from, --at) reads no lock, and --lock-source getlk is for hosts where /proc/locks
-    is too large to read at all."""
-    return bool(args) and args[0] in ONE_SHOT and not any(
-        arg in ("--from", "--at", "getlk") or arg.startswith(("--from=", "--at="))
-        or arg.endswith("=getlk") for arg in args)
+    is too large to read at all. The options are read as argparse reads them (OPTION VALUE
+    or OPTION=VALUE, nothing after --), not looked for among the paths: a database named
+    getlk is a database. (argparse itself loads after the read has begun.)"""
+    if not args or args[0] not in ONE_SHOT:
+        return False
+    options: dict[str, str] = {}
+    words = iter(args[1:])
+    for word in words:
+        if word == "--":
+            break
+        name, sep, value = word.partition("=")
+        if name in ("--from", "--at", "--lock-source"):
+            options[name] = value if sep else next(words, "")
+    return "--from" not in options and "--at" not in options and \
+        options.get("--lock-source", "auto") != "getlk"

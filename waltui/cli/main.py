@@ -98,7 +98,8 @@ def _main(args: list[str]) -> int:
         config, _ = load_with_sources(
             options.config, queue_specs=options.queue, threshold_specs=options.threshold,
             interval=getattr(options, "interval", None),
-            read_only=getattr(options, "read_only", False), sql=not options.no_sql)
+            read_only=getattr(options, "read_only", False), sql=not options.no_sql,
+            lock_source=getattr(options, "lock_source", None))
     except ConfigError as exc:
         print(f"waltui: {visible(exc)}", file=sys.stderr)
         return exits.CONFIG
@@ -152,20 +153,20 @@ def _main(args: list[str]) -> int:
             return _usage("--textfile writes one Prometheus poll (run it from a timer); "
                           "drop --format and --watch")
         if options.watch:
-            return watch(paths, config, output, options.count, options.lock_source)
-        return snapshot(paths, config, output=output, lock_source=options.lock_source,
+            return watch(paths, config, output, options.count)
+        return snapshot(paths, config, output=output,
                         textfile=options.textfile)
     if command == "check":
         from waltui.cli.check import run_check
         return run_check(paths, config, output=options.format or
                          ("json" if options.json else "text"),
-                         watch_seconds=options.watch_seconds, lock_source=options.lock_source)
+                         watch_seconds=options.watch_seconds)
     if command == "export":
         from waltui.exporters.server import run_export
         return run_export(paths, config, listen=options.listen,
                           bearer_file=options.bearer_token_file,
                           basic_file=options.basic_auth_file, no_auth=options.no_auth,
-                          lock_source=options.lock_source, sources=options.paths,
+                          sources=options.paths,
                           rescan=options.rescan, web_config=options.web_config_file,
                           allow_hosts=tuple(options.allow_host))
     if command == "record":
@@ -174,8 +175,7 @@ def _main(args: list[str]) -> int:
             seconds = parse_duration(options.duration) if options.duration else None
         except ValueError as exc:
             return _usage(f"--for {exc}")
-        return run_record(paths, config, out=options.out, seconds=seconds,
-                          lock_source=options.lock_source)
+        return run_record(paths, config, out=options.out, seconds=seconds)
     from waltui.ui.app import run_dashboard
     return run_dashboard(paths, config, notes=found.skipped, recorder=recorder)
 
@@ -196,14 +196,14 @@ def config_check(path: str | None) -> int:
     return exits.OK
 
 
-def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str,
+def snapshot(paths: list[str], config: Config, *, output: str,
              textfile: str | None = None) -> int:
     """One poll through the same Poller as check and the dashboard: every read under its
     deadline, so a hung mount or a FIFO costs only its own database."""
     from waltui.collector import Poller
     from waltui.outputs.report import write_snapshot
 
-    poller = Poller(config, lock_source)
+    poller = Poller(config)
     for path in paths:
         poller.attach(path)
     try:
@@ -218,7 +218,7 @@ def snapshot(paths: list[str], config: Config, *, output: str, lock_source: str,
 
 
 def watch(paths: list[str], config: Config, output: str, count: int | None,
-          lock_source: str) -> int:
+          ) -> int:
     """`snapshot --watch`: a line per database per poll, flushed, for jq, Vector, Telegraf."""
     from waltui.collector import Poller
     from waltui.outputs.report import reading_json
@@ -226,7 +226,7 @@ def watch(paths: list[str], config: Config, output: str, count: int | None,
     if output != "ndjson":
         return _usage("--watch prints NDJSON (one line per database per poll); "
                       "drop --format or use --format ndjson")
-    poller = Poller(config, lock_source)
+    poller = Poller(config)
     for path in paths:
         poller.attach(path)
     polls = 0

@@ -52,7 +52,7 @@ def parse_when(text: str, recording: Recording) -> float:
 
 
 def run_record(paths: list[str], config: Config, *, out: str, seconds: float | None,
-               lock_source: str = "auto") -> int:
+               ) -> int:
     raise_fd_limit()
     try:
         recorder = create_recorder(out, interval=config.interval)
@@ -67,8 +67,7 @@ def run_record(paths: list[str], config: Config, *, out: str, seconds: float | N
 
     recorder.on_failure = failed
     client = ThreadClient(config, recorder.batch,
-                          lambda severity, text: recorder.event("", "notice", text),
-                          lock_source)
+                          lambda severity, text: recorder.event("", "notice", text))
     for path in paths:
         client.attach(path)
     signal.signal(signal.SIGTERM, lambda *_: done.set())

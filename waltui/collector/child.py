@@ -31,7 +31,7 @@ def main() -> int:
     commands, batches = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the protocol
     try:
-        config, lock_source, parent = read_frame(commands)
+        config, parent = read_frame(commands)
     except EOFError:
         return 0
     add_own_pid(parent)  # the dashboard's checkpoints and checks are ours, not suspects
@@ -61,7 +61,7 @@ def main() -> int:
             first_cycle.clear()
             freeze_startup_heap()
 
-    collector = Collector(config, emit, lock_source)
+    collector = Collector(config, emit)
 
     def listen() -> None:
         try:

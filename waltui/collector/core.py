@@ -76,10 +76,10 @@ def _change(state: DatabaseState, reading: Reading, findings: list[Finding]) -> 
 class Poller:
     """Polls every attached database once per call; returns what changed."""
 
-    def __init__(self, config: Config, lock_source: str = "auto") -> None:
+    def __init__(self, config: Config) -> None:
         self.config = config
-        self.lock_source = lock_source
-        self.locks = LockSource(lock_source)  # kept across polls: it learns the host's cost
+        # kept across polls: it learns the host's cost
+        self.locks = LockSource(config.lock_source)
         self.states: dict[str, DatabaseState] = {}
         self.reads = GuardedReads()
         # The watched inodes as last gathered; gathered again only after a database came,

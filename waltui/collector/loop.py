@@ -29,8 +29,8 @@ class Collector:
     cycles, so only the thread in ``run`` ever touches observers and histories."""
 
     def __init__(self, config: Config, emit: Callable[[Batch], None],
-                 lock_source: str = "auto") -> None:
-        self.poller = Poller(config, lock_source)
+                 ) -> None:
+        self.poller = Poller(config)
         self.interval = config.interval
         self.paused = False
         self._emit = emit

@@ -89,12 +89,10 @@ class CollectorClient:
 
     def __init__(self, config: Config, on_batch: Callable[[Batch], None],
                  on_notice: Notice = lambda severity, text: None,
-                 lock_source: str = "auto",
                  on_frame: Callable[[Frame], None] | None = None) -> None:
         """on_frame: where a child process's batches go still pickled, to be read with
         take() (a thread's batches are never pickled, and go to on_batch)."""
         self.config = config
-        self.lock_source = lock_source
         self.on_batch = on_batch
         self.on_frame = on_frame
         self.on_notice = on_notice
@@ -177,7 +175,7 @@ class ThreadClient(CollectorClient):
         from waltui.collector.loop import Collector
 
         super().__init__(*args, **kwargs)
-        self.collector = Collector(self.config, self._received, self.lock_source)
+        self.collector = Collector(self.config, self._received)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -191,7 +189,7 @@ class ThreadClient(CollectorClient):
         from waltui.collector.loop import Collector
 
         self.collector.send(Stop())
-        self.collector = Collector(self.config, self._received, self.lock_source)
+        self.collector = Collector(self.config, self._received)
         commands: list[Command] = [SetInterval(self.interval), Pause(self.paused),
                                    *(Attach(path) for path in self.attached)]
         for command in commands:
@@ -279,7 +277,7 @@ class ProcessClient(CollectorClient):
         add_own_pid(process.pid)  # its brief reads must never be blamed for a checkpoint
         assert process.stdin is not None
         writer = _PipeWriter(process.stdin)
-        writer.put((self.config, self.lock_source, os.getpid()))
+        writer.put((self.config, os.getpid()))
         for command in self._replay():
             writer.put(command)
         self.process, self._writer = process, writer
@@ -375,7 +373,6 @@ class ProcessClient(CollectorClient):
 
 def make_client(kind: str, config: Config, on_batch: Callable[[Batch], None],
                 on_notice: Notice = lambda severity, text: None,
-                lock_source: str = "auto",
                 on_frame: Callable[[Frame], None] | None = None) -> CollectorClient:
     cls = {"thread": ThreadClient, "process": ProcessClient}[kind]
-    return cls(config, on_batch, on_notice, lock_source, on_frame)
+    return cls(config, on_batch, on_notice, on_frame)

@@ -97,10 +97,10 @@ def credentials_for(host: str, bearer_file: str | None, basic_file: str | None,
 class Exporter:
     """The collector's batches in, an ExportState a scrape can read out."""
 
-    def __init__(self, config: Config, lock_source: str = "auto") -> None:
+    def __init__(self, config: Config) -> None:
         self._lock = threading.Lock()
         self._state = ExportState(interval=config.interval)
-        self.client = ThreadClient(config, self._on_batch, self._on_notice, lock_source)
+        self.client = ThreadClient(config, self._on_batch, self._on_notice)
         self.generation = 0  # moves with every batch: what a rendered scrape is kept by
 
     def _on_batch(self, batch: Batch) -> None:
@@ -165,7 +165,7 @@ LANDING = (b"waltui exporter: the metrics are at /metrics, the findings with the
 
 
 def run_export(paths: list[str], config: Config, *, listen: str, bearer_file: str | None,
-               basic_file: str | None, no_auth: bool, lock_source: str = "auto",
+               basic_file: str | None, no_auth: bool,
                sources: list[str] | None = None, rescan: float = 30.0,
                web_config: str | None = None, allow_hosts: tuple[str, ...] = ()) -> int:
     from waltui.exporters.scrape import make_handler
@@ -184,7 +184,7 @@ def run_export(paths: list[str], config: Config, *, listen: str, bearer_file: st
     for warning in web.warnings if web is not None else ():
         print(f"waltui export: warning: {warning}", file=sys.stderr)
     raise_fd_limit()
-    exporter = Exporter(config, lock_source)
+    exporter = Exporter(config)
     try:
         server = HttpServer(
             host, port, make_handler(exporter, credentials, web.headers if web else None),

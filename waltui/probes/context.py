@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from waltui.model import Filesystem, ProcessInfo
 from waltui.probes.filesystem import MOUNTS, MountTable
 from waltui.probes.holders import Openers, PerByteSource
+from waltui.probes.lock_readers import LockReader, PerByteReader, TableReader
 from waltui.probes.lock_source import NAMESPACE_NOTE, LockSource, outside_holders_possible
 from waltui.probes.locks import LockTable
 from waltui.probes.processes import ProcessProbe
@@ -25,20 +26,14 @@ def _shared_openers() -> Openers:
 
 
 class PollContext:
-    """locks: /proc/locks this poll, or None: ask each database byte by byte (per_byte).
-    openers: who has which file open, to name the holders of OFD locks."""
+    """reader: how this cycle reads locks (lock_readers.LockReader); a LockTable is read
+    as one (a test's, or a one-off read's)."""
 
-    def __init__(self, locks: LockTable | None, mounts: MountTable,
-                 processes: ProcessProbe = _SHARED_PROCESS_PROBE,
-                 per_byte: PerByteSource | None = None, openers: Openers | None = None
-                 ) -> None:
-        self.locks = locks
+    def __init__(self, reader: LockReader | LockTable, mounts: MountTable,
+                 processes: ProcessProbe = _SHARED_PROCESS_PROBE) -> None:
+        self.reader: LockReader = TableReader(reader, _shared_openers()) \
+            if isinstance(reader, LockTable) else reader
         self.mounts = mounts
-        self.per_byte = per_byte if locks is None else None
-        if self.locks is None and self.per_byte is None:
-            self.per_byte = PerByteSource()
-        self.openers = openers or (self.per_byte.openers if self.per_byte else None) \
-            or _shared_openers()
         self._processes = processes
         self._process_memo: dict[int, ProcessInfo | None] = {}
         self._fs_memo: dict[str, Filesystem | None] = {}
@@ -53,8 +48,9 @@ class PollContext:
         LockSource kept across polls chooses between /proc/locks and F_GETLK."""
         source = lock_source if isinstance(lock_source, LockSource) else LockSource(lock_source)
         table = source.table(inodes, watched)
-        context = cls(table, MOUNTS.current(), per_byte=source.prober,
-                      openers=source.prober.openers)
+        reader: LockReader = TableReader(table, source.prober.openers) if table is not None \
+            else PerByteReader(source.prober)
+        context = cls(reader, MOUNTS.current())
         context.lock_note = source.note(table)
         if context.outside_possible:
             context.lock_note = "; ".join(filter(None, (context.lock_note, NAMESPACE_NOTE)))
@@ -62,8 +58,12 @@ class PollContext:
 
     @property
     def waiters_seen(self) -> bool:
-        """Only /proc/locks lists processes blocked waiting for a lock."""
-        return self.locks is not None
+        return self.reader.waiters_seen
+
+    @classmethod
+    def per_byte(cls) -> PollContext:
+        """A context that asks each database byte by byte (tests, one-off reads)."""
+        return cls(PerByteReader(PerByteSource()), MOUNTS.current())
 
     def process(self, pid: int) -> ProcessInfo | None:
         if pid in self._process_memo:

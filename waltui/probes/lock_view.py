@@ -18,7 +18,7 @@ from dataclasses import replace
 from waltui.model import OUTSIDE_NAMESPACE, FileFacts, Filesystem, HeldLock, Lock, LockFile
 from waltui.probes.context import PollContext
 from waltui.probes.files import FileWatch
-from waltui.probes.holders import DB_RANGES, SHM_RANGES, attribute_ofd, held_by
+from waltui.probes.holders import DB_RANGES, SHM_RANGES, held_by
 from waltui.probes.locks import (
     PENDING,
     RESERVED,
@@ -85,14 +85,7 @@ def gather(ctx: PollContext, watch: FileWatch, facts: FileFacts,
            filesystem: Filesystem | None) -> list[Lock]:
     """Every lock on the database and its -shm that this poll's source can see."""
     files = kept_files(watch, facts)
-    if ctx.locks is not None:
-        locks = ctx.locks.locks_for(*lock_table_ids(facts, filesystem))
-        locks = attribute_ofd(locks, [(file, file_id, path) for file, _fd, file_id, path
-                                      in files], ctx.openers)
-    elif ctx.per_byte is not None:
-        locks = ctx.per_byte.locks(files)
-    else:
-        locks = []
+    locks = ctx.reader.locks(files, lock_table_ids(facts, filesystem))
     if ctx.outside_possible:
         locks = sort_locks([*locks, *outside_namespace(files, locks)])
     return locks

@@ -18,7 +18,7 @@ from waltui.options import ObserveOptions
 from waltui.probes.context import PollContext
 from waltui.probes.files import FileWatch, Stats, parse_db_header
 from waltui.probes.lock_view import confirm_vanished, gather, kept_files, lock_table_ids
-from waltui.probes.locks import RESERVED, FileId, LockTable, who_blocks
+from waltui.probes.locks import RESERVED, FileId, who_blocks
 from waltui.probes.page_one import page_one_header
 from waltui.probes.pins import find_readers
 from waltui.probes.processes import HoldTracker, age_seconds, own_pids, paths_opened_as
@@ -39,7 +39,8 @@ class _Steady(NamedTuple):
     # their /proc/locks lines, or (asked per byte, or in a pid namespace of our own, where
     # /proc/locks is not all) the locks themselves
     locks: tuple[object, ...]
-    lock_table: LockTable | None  # the whole table they came from (the same while unchanged)
+    # the reader they came from: the very same read while nothing on the host changed
+    lock_source: object
 
 
 class DatabaseObserver:
@@ -88,8 +89,8 @@ class DatabaseObserver:
             self._steady = _Steady(
                 fingerprint, reading, time.monotonic(),
                 self.sql.fresh_until(reading.pragmas.get("schema_version")), ctx.lock_note,
-                lock_files, ctx.locks.raw_for(lock_files) if ctx.locks is not None and
-                _lines_tell(ctx) else tuple(h.lock for h in reading.held_locks), ctx.locks)
+                lock_files, ctx.reader.lines(lock_files) if _lines_tell(ctx)
+                else tuple(h.lock for h in reading.held_locks), ctx.reader)
         return reading
 
     def _read_again(self, ctx: PollContext, fingerprint: tuple[object, ...], started: float
@@ -112,8 +113,8 @@ class DatabaseObserver:
         if not _lines_tell(ctx):
             if tuple(gather(ctx, self.watch, last.files, filesystem)) != steady.locks:
                 return None
-        elif ctx.locks is not None and ctx.locks is not steady.lock_table and \
-                ctx.locks.raw_for(steady.lock_files) != steady.locks:
+        elif not ctx.reader.same_read(steady.lock_source) and \
+                ctx.reader.lines(steady.lock_files) != steady.locks:
             return None
         for held in last.held_locks:
             process = ctx.process(held.lock.pid)  # the same object while nothing changed
@@ -253,7 +254,7 @@ class DatabaseObserver:
                     own: frozenset[int]) -> tuple[HeldLock, ...]:
         locks = gather(ctx, self.watch, facts, filesystem)
         self._confirmed = False
-        if ctx.locks is not None and self._last_held:
+        if ctx.reader.has_lines and self._last_held:
             before = len(locks)
             locks = confirm_vanished(self._last_held, locks, kept_files(self.watch, facts),
                                      lambda held: _still_there(ctx, held))
@@ -275,7 +276,7 @@ class DatabaseObserver:
 def _lines_tell(ctx: PollContext) -> bool:
     """Whether a database's /proc/locks lines alone tell that its locks are unchanged: not
     when asked per byte, nor in a pid namespace of our own (outside holders are asked)."""
-    return ctx.locks is not None and not ctx.outside_possible
+    return ctx.reader.has_lines and not ctx.outside_possible
 
 
 def _still_there(ctx: PollContext, held: HeldLock) -> bool:
