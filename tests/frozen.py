@@ -23,27 +23,27 @@ from waltui.model import (
 from waltui.ui.state import Event
 
 T0 = 1_790_000_000.0
-FS = Filesystem("ext4", "/", False, False)
+FS = Filesystem(type="ext4", mount_point="/", network=False, fuse=False)
 
 
 def _header(pages: int) -> DbHeader:
-    return DbHeader(4096, 2, 2, 9, pages, 0, 0, 0, 1, False, False)
+    return DbHeader(page_size=4096, write_version=2, read_version=2, change_counter=9, page_count=pages, freelist_count=0, user_version=0, application_id=0, text_encoding=1, auto_vacuum=False, incremental_vacuum=False)
 
 
 def _reading(path: str, max_frame: int, backfilled: int, marks, held, readers=(), stale=(),
              wal_bytes=0, queue=0, t=T0) -> Reading:
-    index = WalIndex(3007000, 1, True, 4096, max_frame, 300, backfilled, backfilled, marks)
-    files = FileFacts(1_228_800, wal_bytes, 32768, None, _header(300), None, index, (1, 1), (1, 2))
-    return Reading(path, t, None, files, "wal", 4096, tuple(held), tuple(readers), tuple(stale),
-                   FS, {"page_count": 300, "freelist_count": 0, "user_version": 3,
+    index = WalIndex(version=3007000, change_counter=1, initialised=True, page_size=4096, max_frame=max_frame, db_pages=300, backfilled=backfilled, backfill_attempted=backfilled, read_marks=marks)
+    files = FileFacts(db_bytes=1_228_800, wal_bytes=wal_bytes, shm_bytes=32768, journal_bytes=None, db_header=_header(300), wal_header=None, wal_index=index, db_inode=(1, 1), shm_inode=(1, 2))
+    return Reading(path=path, taken_at=t, error=None, files=files, journal_mode="wal", page_size=4096, held_locks=tuple(held), readers=tuple(readers), stale_marks=tuple(stale),
+                   filesystem=FS, pragmas={"page_count": 300, "freelist_count": 0, "user_version": 3,
                         "application_id": 0, "encoding": "UTF-8", "auto_vacuum": 0,
                         "schema_version": 2},
-                   (QueueDepth("pending", queue),), (), 0.4)
+                   queues=(QueueDepth(name="pending", depth=queue),), notes=(), sql_taken_at=0.4)
 
 
-AGENT = ProcessInfo(4121, "python", "python agent.py --queue tasks", "svc", "sleeping")
-REPORT = ProcessInfo(4188, "python", "python report.py --daily", "svc", "sleeping")
-WRITER = ProcessInfo(4122, "python", "python worker.py", "svc", "sleeping")
+AGENT = ProcessInfo(pid=4121, name="python", cmdline="python agent.py --queue tasks", user="svc", state="sleeping")
+REPORT = ProcessInfo(pid=4188, name="python", cmdline="python report.py --daily", user="svc", state="sleeping")
+WRITER = ProcessInfo(pid=4122, name="python", cmdline="python worker.py", user="svc", state="sleeping")
 
 
 def frozen_updates() -> list[Update]:
@@ -51,31 +51,31 @@ def frozen_updates() -> list[Update]:
     # A healthy agent.
     healthy_hist = ChartHistory()
     def lock(pid, f, name, slot=None, mode="shared"):
-        return Lock(pid, f, name, slot, mode)
+        return Lock(pid=pid, file=f, lock=name, slot=slot, mode=mode)
     for i in range(20):
         r = _reading("/srv/agents/alpha.db", 200 + i * 10, 200 + i * 10, (0, 210, None, None, None),
-                     [HeldLock(lock(4121, "shm", "dms"), AGENT, 600)], wal_bytes=4_153_432,
+                     [HeldLock(lock=lock(4121, "shm", "dms"), process=AGENT, held_seconds=600)], wal_bytes=4_153_432,
                      queue=12, t=T0 + i)
         healthy_hist.add(r)
     updates.append(Update(r.path, r, (), healthy_hist, (), ()))
     # A starved agent: a report pins the WAL at frame 151.
     starved_hist = ChartHistory()
-    held = [HeldLock(lock(4121, "shm", "dms"), AGENT, 600),
-            HeldLock(lock(4122, "shm", "write", mode="exclusive"), WRITER, 0.2),
-            HeldLock(lock(4122, "shm", "dms"), WRITER, 600),
-            HeldLock(lock(4188, "shm", "read", 1), REPORT, 252),
-            HeldLock(lock(4188, "shm", "dms"), REPORT, 252)]
+    held = [HeldLock(lock=lock(4121, "shm", "dms"), process=AGENT, held_seconds=600),
+            HeldLock(lock=lock(4122, "shm", "write", mode="exclusive"), process=WRITER, held_seconds=0.2),
+            HeldLock(lock=lock(4122, "shm", "dms"), process=WRITER, held_seconds=600),
+            HeldLock(lock=lock(4188, "shm", "read", 1), process=REPORT, held_seconds=252),
+            HeldLock(lock=lock(4188, "shm", "dms"), process=REPORT, held_seconds=252)]
     for i in range(20):
         mx = 1500 + i * 120
         r = _reading("/srv/agents/gamma.db", mx, 151, (0, 151, mx, None, None), held,
-                     readers=[Reader(4188, 1, 151, REPORT.cmdline, 252.0, True)],
-                     stale=[StaleMark(2, mx)], wal_bytes=32 + mx * 4120, queue=300 + 40 * i,
+                     readers=[Reader(pid=4188, slot=1, read_mark=151, process=REPORT.cmdline, held_seconds=252.0, pins=True)],
+                     stale=[StaleMark(slot=2, read_mark=mx)], wal_bytes=32 + mx * 4120, queue=300 + 40 * i,
                      t=T0 + i)
         starved_hist.add(r)
     findings = tuple(evaluate(r, starved_hist, Thresholds()))
     updates.append(Update(r.path, r, findings, starved_hist, findings, ()))
     # A file that is not a database.
-    junk = Reading("/srv/agents/notes.db", T0, DbError("not_sqlite", "not an SQLite database "
+    junk = Reading(path="/srv/agents/notes.db", taken_at=T0, error=DbError(kind="not_sqlite", message="not an SQLite database "
                    "(no 'SQLite format 3' header)"))
     junk_hist = ChartHistory()
     junk_hist.add(junk)

@@ -27,16 +27,16 @@ T = Thresholds()
 
 def lock(pid: int, file: str, name: str, slot: int | None = None, mode: str = "shared",
          ofd: bool = False, waiting: bool = False) -> Lock:
-    return Lock(pid, file, name, slot, mode, waiting, ofd)  # type: ignore[arg-type]
+    return Lock(pid=pid, file=file, lock=name, slot=slot, mode=mode, waiting=waiting, ofd=ofd)  # type: ignore[arg-type]
 
 
 def writer_reading(held_seconds: float, *, at_least: bool = False,
                    at_most: float | None = None, pid: int = WRITER.pid,
                    waiters_seen: bool = True) -> Reading:
     info = WRITER if pid > 0 else None
-    held = [HeldLock(lock(pid, "shm", "write", mode="exclusive"), info, held_seconds,
+    held = [HeldLock(lock=lock(pid, "shm", "write", mode="exclusive"), process=info, held_seconds=held_seconds,
                      held_at_least=at_least, held_at_most=at_most),
-            HeldLock(lock(AGENT.pid, "shm", "dms"), AGENT, 600)]
+            HeldLock(lock=lock(AGENT.pid, "shm", "dms"), process=AGENT, held_seconds=600)]
     reading = _reading("/srv/a.db", 300, 300, (0, 300, None, None, None), held)
     return replace(reading, waiters_seen=waiters_seen)
 
@@ -90,9 +90,9 @@ def test_an_ofd_lock_with_no_owner_is_named_for_it():
 def pinned(max_frame: int, held_seconds: float, *, at_least: bool = False,
            at_most: float | None = None) -> Reading:
     mark = 151
-    held = [HeldLock(lock(REPORT.pid, "shm", "read", 1), REPORT, held_seconds),
-            HeldLock(lock(AGENT.pid, "shm", "dms"), AGENT, 600)]
-    readers = [Reader(REPORT.pid, 1, mark, REPORT.cmdline, held_seconds, True,
+    held = [HeldLock(lock=lock(REPORT.pid, "shm", "read", 1), process=REPORT, held_seconds=held_seconds),
+            HeldLock(lock=lock(AGENT.pid, "shm", "dms"), process=AGENT, held_seconds=600)]
+    readers = [Reader(pid=REPORT.pid, slot=1, read_mark=mark, process=REPORT.cmdline, held_seconds=held_seconds, pins=True,
                       held_at_least=at_least, held_at_most=at_most)]
     return _reading("/srv/g.db", max_frame, mark, (0, mark, None, None, None), held, readers)
 
@@ -116,7 +116,7 @@ def test_rollback_exclusive_mode_is_the_mode_once_seen_committing():
     base = writer_reading(40.0)
     files = replace(base.files, wal_index=None, shm_bytes=None,
                     db_header=replace(base.files.db_header, write_version=1))
-    held = (HeldLock(lock(WRITER.pid, "db", "exclusive", mode="exclusive"), WRITER, 40.0),)
+    held = (HeldLock(lock=lock(WRITER.pid, "db", "exclusive", mode="exclusive"), process=WRITER, held_seconds=40.0),)
     first = replace(base, files=files, journal_mode="rollback", held_locks=held)
     history = History()
     history.add(first)
@@ -202,3 +202,30 @@ def test_every_writing_key_is_an_operation_that_writes():
             assert key.writes == OPERATIONS[key.action].writes
     assert {k.action for k in KEYS if k.writes} == {"checkpoint", "recover", "terminate",
                                                      "kill"}
+
+
+def test_the_fast_copy_is_dataclasses_replace():
+    """Every model dataclass, every field changed: the same value replace() builds (no
+    __post_init__ or InitVar a fast copy would skip)."""
+    import dataclasses
+
+    import waltui.model as model
+    from tests.frozen import frozen_updates
+
+    reading = frozen_updates()[1].reading
+    values = {type(v): v for v in (reading, reading.files, reading.files.wal_index,
+                                   reading.files.db_header, reading.held_locks[0],
+                                   reading.held_locks[0].lock, reading.readers[0],
+                                   reading.filesystem, reading.queues[0],
+                                   reading.held_locks[0].process)}
+    classes = [c for c in vars(model).values() if isinstance(c, type)
+               and dataclasses.is_dataclass(c) and c.__module__ == "waltui.model"]
+    for cls in classes:  # keyword-only: a field added in the middle cannot shift values
+        assert cls.__dataclass_params__.frozen, cls
+        assert all(f.kw_only for f in dataclasses.fields(cls)), cls
+        assert not hasattr(cls, "__post_init__"), cls
+    for value in values.values():
+        for field in dataclasses.fields(value):
+            other = "x" if isinstance(getattr(value, field.name), str) else None
+            assert model.fast_replace(value, {field.name: other}) == \
+                dataclasses.replace(value, **{field.name: other})

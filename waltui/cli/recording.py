@@ -174,9 +174,10 @@ def check_from(path: str, *, output: str) -> int:
     updates = []
     for path_, update in sorted(latest.items()):
         found = tuple(
-            Finding(f.code, f.severity, f.title,
-                    f"{f.evidence} (first at {time.strftime('%H:%M:%S', time.localtime(at))})",
-                    f.fix)
+            Finding(code=f.code, severity=f.severity, title=f.title,
+                    evidence=f"{f.evidence} (first at "
+                             f"{time.strftime('%H:%M:%S', time.localtime(at))})",
+                    fix=f.fix)
             for f, at in sorted(seen.get(path_, {}).values(), key=lambda fa: fa[1]))
         updates.append(Update(path_, update.reading, found, update.history, (), ()))
     code = exit_code(updates)

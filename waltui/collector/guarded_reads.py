@@ -30,8 +30,9 @@ def failed_reading(path: str, exc: BaseException) -> Reading:
 
     where = traceback.extract_tb(exc.__traceback__)[-1:]
     at = f" at {where[0].filename.rsplit('/', 1)[-1]}:{where[0].lineno}" if where else ""
-    return Reading(path, time.time(), error=DbError(
-        "internal", f"waltui failed reading this database: {type(exc).__name__}: {exc}{at}"))
+    return Reading(path=path, taken_at=time.time(), error=DbError(
+        kind="internal",
+        message=f"waltui failed reading this database: {type(exc).__name__}: {exc}{at}"))
 
 
 class _Batch:
@@ -158,7 +159,7 @@ class GuardedReads:
     def _stuck_reading(self, path: str) -> Reading:
         """The same words every poll while it lasts (one event, not one a second)."""
         since = time.time() - (time.monotonic() - self.stuck.get(path, time.monotonic()))
-        return Reading(path, time.time(), error=DbError(
-            "stuck", "the filesystem has not answered since "
+        return Reading(path=path, taken_at=time.time(), error=DbError(
+            kind="stuck", message="the filesystem has not answered since "
             f"{time.strftime('%H:%M:%S', time.localtime(since))} (a hung mount?): this "
             "database is skipped until it does; the others go on"))

@@ -88,11 +88,11 @@ def write_lock_held(reading: Reading, history: History, t: Thresholds) -> Iterat
         writer.held_seconds >= t.write_hold_seconds
         and may_have_lasted(writer, t.write_hold_critical_seconds))
     yield Finding(
-        "write_lock_held", "critical" if critical else "warning",
-        f"Write lock held {human_hold(writer.held_seconds, writer.held_at_least)} by "
+        code="write_lock_held", severity="critical" if critical else "warning",
+        title=f"Write lock held {human_hold(writer.held_seconds, writer.held_at_least)} by "
         f"{named_process(reading, pid) if pid <= 0 else f'pid {pid}'}",
-        "; ".join(evidence),
-        "Every other writer waits, then gets 'database is locked'. End that transaction: "
+        evidence="; ".join(evidence),
+        fix="Every other writer waits, then gets 'database is locked'. End that transaction: "
         "commit or roll back in the application, or stop the process (its transaction rolls "
         "back; nothing it committed is lost). A lock held by an idle process is usually a "
         "BEGIN IMMEDIATE left open on an error path.")
@@ -112,10 +112,11 @@ def holder_in_d_state(reading: Reading, history: History, t: Thresholds) -> Iter
         locks = sorted({h.lock.lock + (f" {h.lock.slot}" if h.lock.slot is not None else "")
                         for h in reading.theirs if h.lock.pid == pid})
         yield Finding(
-            "d_state_holder", "critical", f"Lock holder pid {pid} stuck in D state",
-            f"{named_process(reading, pid)} in uninterruptible sleep for {human_seconds(stuck)} "
-            f"holding {', '.join(locks)}",
-            "The process waits on the kernel (disk, NFS, FUSE) and cannot be killed until that "
+            code="d_state_holder", severity="critical",
+            title=f"Lock holder pid {pid} stuck in D state",
+            evidence=f"{named_process(reading, pid)} in uninterruptible sleep for "
+            f"{human_seconds(stuck)} holding {', '.join(locks)}",
+            fix="The process waits on the kernel (disk, NFS, FUSE) and cannot be killed until that "
             "I/O returns. Look at the device under the database; its locks stay until then.")
 
 
@@ -125,10 +126,11 @@ def writers_take_turns(reading: Reading, history: History, t: Thresholds) -> Ite
     if history.writer_count >= t.writer_rotation:
         writers = history.distinct_writers()
         yield Finding(
-            "many_writers", "info", f"{len(writers)} processes take the write lock in turn",
-            f"writer pids seen in the last {len(history.writers)} polls: "
+            code="many_writers", severity="info",
+            title=f"{len(writers)} processes take the write lock in turn",
+            evidence=f"writer pids seen in the last {len(history.writers)} polls: "
             + ", ".join(str(p) for p in sorted(writers)),
-            "SQLite allows one writer at a time: they serialise and wait on busy_timeout. "
+            fix="SQLite allows one writer at a time: they serialise and wait on busy_timeout. "
             "One writer process (others send it work) avoids SQLITE_BUSY.")
 
 
@@ -138,9 +140,9 @@ def recovery_running(reading: Reading, history: History, t: Thresholds) -> Itera
                if h.lock.lock == "recover" and not h.lock.waiting}
     if holders:
         yield Finding(
-            "recovering", "warning", "WAL recovery in progress",
-            "recover lock (-shm byte 122) held by " + _names(reading, holders),
-            "A process is rebuilding the wal-index from the -wal; other connections wait. "
+            code="recovering", severity="warning", title="WAL recovery in progress",
+            evidence="recover lock (-shm byte 122) held by " + _names(reading, holders),
+            fix="A process is rebuilding the wal-index from the -wal; other connections wait. "
             "It takes longer the larger the -wal is. Let it finish.")
 
 
@@ -151,10 +153,10 @@ def leftover_files(reading: Reading, history: History, t: Thresholds) -> Iterato
             or files.shm_bytes is None:
         return
     yield Finding(
-        "leftover_shm", "info", "-shm with no process holding the database",
-        f"-shm {human_bytes(files.shm_bytes)}, -wal {human_bytes(files.wal_bytes)}, "
+        code="leftover_shm", severity="info", title="-shm with no process holding the database",
+        evidence=f"-shm {human_bytes(files.shm_bytes)}, -wal {human_bytes(files.wal_bytes)}, "
         f"{reading.frames_pending or 0} frames not yet checkpointed",
-        "Harmless: the next opener rebuilds the -shm and checkpoints. Do not delete the "
+        fix="Harmless: the next opener rebuilds the -shm and checkpoints. Do not delete the "
         "-wal: it may hold committed transactions.")
 
 
@@ -164,12 +166,12 @@ def exclusive_locking_mode(reading: Reading, history: History, t: Thresholds
     if reading.journal_mode == "rollback" and history.exclusive_mode_pid is not None:
         pid = history.exclusive_mode_pid
         yield Finding(
-            "exclusive_locking_mode", "info",
-            f"Exclusive locking mode: only pid {pid} can use the database",
-            f"{named_process(reading, pid)} keeps the database file's EXCLUSIVE lock from "
+            code="exclusive_locking_mode", severity="info",
+            title=f"Exclusive locking mode: only pid {pid} can use the database",
+            evidence=f"{named_process(reading, pid)} keeps the database file's EXCLUSIVE lock from "
             "one commit to the next (seen committing while holding it): PRAGMA "
             "locking_mode=EXCLUSIVE in rollback mode",
-            "Every other process gets 'database is locked', even to read, for as long as "
+            fix="Every other process gets 'database is locked', even to read, for as long as "
             "that connection lives. If that is not intended, drop PRAGMA "
             "locking_mode=EXCLUSIVE from the application.")
         return
@@ -181,14 +183,14 @@ def exclusive_locking_mode(reading: Reading, history: History, t: Thresholds
     frame_bytes = (reading.page_size or 4096) + WAL_FRAME_HEADER_BYTES
     most = max(0, (wal - WAL_HEADER_BYTES) // frame_bytes)
     yield Finding(
-        "exclusive_locking_mode", "info",
-        f"Exclusive locking mode: only pid {holder.lock.pid} can use the database",
-        f"{named_process(reading, holder.lock.pid)} holds the database file's EXCLUSIVE lock "
-        f"and there is no -shm: PRAGMA locking_mode=EXCLUSIVE in WAL mode. The -wal is "
-        f"{human_bytes(wal)}, at most {most} frames; how many are in use or not yet "
+        code="exclusive_locking_mode", severity="info",
+        title=f"Exclusive locking mode: only pid {holder.lock.pid} can use the database",
+        evidence=f"{named_process(reading, holder.lock.pid)} holds the database file's "
+        f"EXCLUSIVE lock and there is no -shm: PRAGMA locking_mode=EXCLUSIVE in WAL mode. "
+        f"The -wal is {human_bytes(wal)}, at most {most} frames; how many are in use or not yet "
         "checkpointed, and who reads where, live only in that process's memory, and the "
         "header's page count may be older than the -wal",
-        "Every other process gets 'database is locked' for as long as that connection lives. "
+        fix="Every other process gets 'database is locked' for as long as that connection lives. "
         "If that is not intended, drop PRAGMA locking_mode=EXCLUSIVE from the application.")
 
 
@@ -204,9 +206,10 @@ def opened_by_another_name(reading: Reading, history: History, t: Thresholds
         return
     names = ", ".join(reading.opened_as) or "a name waltui could not read (/proc/PID/fd)"
     yield Finding(
-        "opened_by_another_name", "warning", "Processes use this database by another name",
-        f"{_names(reading, holders)} hold this file, opened as {names}; the file has "
+        code="opened_by_another_name", severity="warning",
+        title="Processes use this database by another name",
+        evidence=f"{_names(reading, holders)} hold this file, opened as {names}; the file has "
         f"{files.db_links} name(s) (hard links), and the -wal and -shm sit beside the name "
         "they opened, so nothing beside this name shows their WAL",
-        "Watch the database by the name its processes opened"
+        fix="Watch the database by the name its processes opened"
         + (f": waltui {reading.opened_as[0]}" if reading.opened_as else "") + ".")

@@ -78,9 +78,9 @@ def _ask(check: Rule, reading: Reading, history: History, thresholds: Thresholds
         return list(check(reading, history, thresholds))
     except Exception as exc:  # a bug in one rule must not silence the others
         return [Finding(
-            "rule_failed", "warning", f"waltui's rule {check.__name__} failed",
-            f"{type(exc).__name__}: {exc}",
-            "A bug in waltui, not in the database: the other rules still ran. Please "
+            code="rule_failed", severity="warning", title=f"waltui's rule {check.__name__} failed",
+            evidence=f"{type(exc).__name__}: {exc}",
+            fix="A bug in waltui, not in the database: the other rules still ran. Please "
             "report it with `waltui snapshot --json` of this database.")]
 
 

@@ -100,8 +100,8 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
         fix = ("Make sure some connection checkpoints: keep wal_autocheckpoint on, or run "
                "PRAGMA wal_checkpoint regularly.")
     severe = bool(long_pins) and (growing or backlog)
-    yield Finding("checkpoint_starvation", "critical" if severe else "warning",
-                  title, "; ".join(evidence), fix)
+    yield Finding(code="checkpoint_starvation", severity="critical" if severe else "warning",
+                  title=title, evidence="; ".join(evidence), fix=fix)
 
 
 # Timed for its words only (how long a pin has been seen); whether it fires depends on sizes
@@ -125,13 +125,13 @@ def wal_large(reading: Reading, history: History, t: Thresholds) -> Iterator[Fin
         cause = ("A TRUNCATE checkpoint gives the disk back; PRAGMA journal_size_limit in the "
                  "writer keeps it from growing this large again.")
     yield Finding(
-        "wal_large", "critical" if wal > 16 * t.wal_bytes else "warning",
-        f"Large -wal: {human_bytes(wal)}",
-        f"-wal {human_bytes(wal)} vs database {human_bytes(db)} (thresholds: "
+        code="wal_large", severity="critical" if wal > 16 * t.wal_bytes else "warning",
+        title=f"Large -wal: {human_bytes(wal)}",
+        evidence=f"-wal {human_bytes(wal)} vs database {human_bytes(db)} (thresholds: "
         f"{human_bytes(t.wal_bytes)}, or {t.wal_db_ratio:g}x the database above "
         f"{human_bytes(4 * normal_wal_bytes(reading.page_size))}); "
         f"high-water {human_bytes(history.wal_high_water)}",
-        cause)
+        fix=cause)
 
 
 @rule
@@ -142,11 +142,11 @@ def wal_slack(reading: Reading, history: History, t: Thresholds) -> Iterator[Fin
         return  # without the -shm nobody knows how much of the file is in use
     if wasted >= t.wal_slack_min_bytes and wal > t.wal_slack_ratio * max(used, 1):
         yield Finding(
-            "wal_slack", "warning" if wasted >= t.wal_bytes else "info",
-            "-wal file far larger than its content",
-            f"-wal file {human_bytes(wal)}, in use {human_bytes(used)}: "
+            code="wal_slack", severity="warning" if wasted >= t.wal_bytes else "info",
+            title="-wal file far larger than its content",
+            evidence=f"-wal file {human_bytes(wal)}, in use {human_bytes(used)}: "
             f"{human_bytes(wasted)} of disk held by old frames",
-            "SQLite reuses the -wal but never shrinks it. A TRUNCATE checkpoint gives the disk "
+            fix="SQLite reuses the -wal but never shrinks it. A TRUNCATE checkpoint gives the disk "
             "back now; PRAGMA journal_size_limit in the writer shrinks it after each reset.")
 
 
@@ -157,16 +157,17 @@ def not_wal(reading: Reading, history: History, t: Thresholds) -> Iterator[Findi
         return
     version = files.db_header.write_version if files.db_header else "?"
     yield Finding(
-        "not_wal", "warning", "Not in WAL mode (rollback journal)",
-        f"header file format {version}: rollback journal",
-        "In rollback mode readers block writers and writers block readers. "
+        code="not_wal", severity="warning", title="Not in WAL mode (rollback journal)",
+        evidence=f"header file format {version}: rollback journal",
+        fix="In rollback mode readers block writers and writers block readers. "
         "PRAGMA journal_mode=WAL switches it, persistently.")
     if files.journal_hot:
         yield Finding(
-            "hot_journal", "critical", "Hot journal: an interrupted transaction",
-            f"-journal of {human_bytes(files.journal_bytes)} with a live header and "
+            code="hot_journal", severity="critical",
+            title="Hot journal: an interrupted transaction",
+            evidence=f"-journal of {human_bytes(files.journal_bytes)} with a live header and "
             "no process holding RESERVED on the database",
-            "The next connection that opens the database rolls it back. Never delete the "
+            fix="The next connection that opens the database rolls it back. Never delete the "
             "-journal: it holds the only copy of the pages being rewritten.")
 
 
@@ -177,10 +178,10 @@ def network_filesystem(reading: Reading, history: History, t: Thresholds) -> Ite
         return
     wal = reading.journal_mode == "wal"
     yield Finding(
-        "network_filesystem", "critical" if wal and fs.network else "warning",
-        f"Database on a {'network' if fs.network else 'FUSE'} filesystem ({fs.type})",
-        f"{fs.type} mounted at {fs.mount_point}",
-        "WAL needs shared memory between every process using the database, which processes "
+        code="network_filesystem", severity="critical" if wal and fs.network else "warning",
+        title=f"Database on a {'network' if fs.network else 'FUSE'} filesystem ({fs.type})",
+        evidence=f"{fs.type} mounted at {fs.mount_point}",
+        fix="WAL needs shared memory between every process using the database, which processes "
         "on different hosts cannot have, and network locks are unreliable. Keep the "
         "database on a local disk.")
 
@@ -193,10 +194,11 @@ def wal_deleted(reading: Reading, history: History, t: Thresholds) -> Iterator[F
     if reading.journal_mode == "wal" and files.wal_bytes is None and reading.open_by \
             and (reading.frames_pending or 0) > 0:
         yield Finding(
-            "wal_deleted", "critical", "-wal deleted while the database is open",
-            f"no -wal file, but the wal-index says {reading.frames_pending} frames are not yet "
-            f"checkpointed and {len(reading.open_by)} process(es) hold the database",
-            "Committed transactions live only in the deleted file now. Do not delete the -shm; "
+            code="wal_deleted", severity="critical",
+            title="-wal deleted while the database is open",
+            evidence=f"no -wal file, but the wal-index says {reading.frames_pending} frames are "
+            f"not yet checkpointed and {len(reading.open_by)} process(es) hold the database",
+            fix="Committed transactions live only in the deleted file now. Do not delete the -shm; "
             "stop the writers gracefully (their handle still reaches the file) and restore "
             "from backup if data is missing.")
 
@@ -212,10 +214,10 @@ def queue_growing(reading: Reading, history: History, t: Thresholds) -> Iterator
             ring, t.queue_growth_seconds, rising_share=0.5)
         if growth is not None:
             yield Finding(
-                "queue_growing", "warning", f"Queue {queue.name} keeps growing",
-                f"{queue.name}: {growth[0]:.0f} -> {growth[1]:.0f} over "
+                code="queue_growing", severity="warning", title=f"Queue {queue.name} keeps growing",
+                evidence=f"{queue.name}: {growth[0]:.0f} -> {growth[1]:.0f} over "
                 f"{t.queue_growth_seconds:g} s, never falling, while {consumers} process(es) "
                 "have the database open",
-                "Consumers are not keeping up or are stuck: look for a consumer pinning the WAL "
-                "or waiting on the write lock.")
+                fix="Consumers are not keeping up or are stuck: look for a consumer pinning "
+                "the WAL or waiting on the write lock.")
 

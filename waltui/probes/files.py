@@ -163,23 +163,25 @@ class FileWatch:
         try:
             return self._read(stats)
         except PermissionError as exc:
-            return None, DbError("permission", f"permission denied: {exc.filename or self.path}")
+            return None, DbError(kind="permission",
+                                 message=f"permission denied: {exc.filename or self.path}")
         except OSError as exc:
             if exc.errno == errno.ENOENT:
-                return None, DbError("missing", f"no such file: {self.path}")
-            return None, DbError("io", f"{os.strerror(exc.errno or 0)}: "
+                return None, DbError(kind="missing", message=f"no such file: {self.path}")
+            return None, DbError(kind="io", message=f"{os.strerror(exc.errno or 0)}: "
                                  f"{exc.filename or self.path}")
 
     def _read(self, stats: Stats | None) -> tuple[FileFacts | None, DbError | None]:
         db_st = stats.db if stats is not None else _stat(self.path)
         if db_st is None:
             self.close()
-            return None, DbError("missing", f"no such file: {self.path}")
+            return None, DbError(kind="missing", message=f"no such file: {self.path}")
         if stat.S_ISDIR(db_st.st_mode):
-            return None, DbError("is_directory", f"{self.path} is a directory, not a database file")
+            return None, DbError(kind="is_directory",
+                                 message=f"{self.path} is a directory, not a database file")
         if not stat.S_ISREG(db_st.st_mode):
-            return None, DbError("not_regular", f"{self.path} is a {file_kind(db_st)}, not "
-                                 "a regular file: not opened")
+            return None, DbError(kind="not_regular", message=f"{self.path} is a "
+                                 f"{file_kind(db_st)}, not a regular file: not opened")
         self.db.refresh(db_st)
         header, error = parse_db_header(self.db.pread(100))
         wal_st, shm_st = (stats.wal, stats.shm) if stats is not None and \
@@ -192,7 +194,8 @@ class FileWatch:
         for suffix, side in (("wal", wal_st), ("shm", shm_st), ("journal", journal_st)):
             if side is not None and not stat.S_ISREG(side.st_mode):
                 return None, DbError(
-                    "not_regular", f"{sidecar(self.path, suffix)} is a {file_kind(side)}, not "
+                    kind="not_regular",
+                    message=f"{sidecar(self.path, suffix)} is a {file_kind(side)}, not "
                     "a regular file: nothing of this database is opened (SQLite would block "
                     "on it or fail)")
         wal_header, wal_index, shm_error = None, None, None
@@ -274,10 +277,12 @@ class FileWatch:
                 index = parse_wal_index(raw)
                 if index is None:
                     return None, DbError(
-                        "corrupt", "-shm header is not a valid wal-index (SQLite rebuilds it "
+                        kind="corrupt",
+                        message="-shm header is not a valid wal-index (SQLite rebuilds it "
                         "when the database is next opened with no other process holding it)")
                 return index, None
-        return None, DbError("corrupt", "-shm header copies kept differing across 5 reads")
+        return None, DbError(kind="corrupt",
+                             message="-shm header copies kept differing across 5 reads")
 
 
 def journal_looks_hot(st: os.stat_result | None, path: str) -> bool:
@@ -301,16 +306,18 @@ def journal_looks_hot(st: os.stat_result | None, path: str) -> bool:
 
 def parse_db_header(raw: bytes) -> tuple[DbHeader | None, DbError | None]:
     if not raw:
-        return None, DbError("empty", "empty file (0 bytes): SQLite opens it as a new, empty "
-                             "database; there is nothing to watch until something writes it")
+        return None, DbError(kind="empty", message="empty file (0 bytes): SQLite opens it as a "
+                             "new, empty database; there is nothing to watch until something "
+                             "writes it")
     if len(raw) < 100 or raw[:16] != SQLITE_MAGIC:
-        return None, DbError("not_sqlite", "not an SQLite database (no 'SQLite format 3' header)")
+        return None, DbError(kind="not_sqlite",
+                             message="not an SQLite database (no 'SQLite format 3' header)")
     (page_size,) = struct.unpack_from(">H", raw, 16)
     page_size = 65536 if page_size == 1 else page_size
     write_version, read_version = raw[18], raw[19]
     if page_size < 512 or page_size & (page_size - 1) or write_version not in (1, 2):
         return None, DbError(
-            "corrupt", f"corrupt database header (page size {page_size}, "
+            kind="corrupt", message=f"corrupt database header (page size {page_size}, "
             f"file format {write_version}/{read_version})")
     fields = struct.unpack_from(">IIIIII", raw, 24)  # change counter .. schema format
     change_counter, page_count, freelist_count = fields[0], fields[1], fields[3]
@@ -330,7 +337,8 @@ def parse_wal_header(raw: bytes) -> WalHeader | None:
     if len(raw) < 32:
         return None
     magic, version, page_size, seq, salt1, salt2 = struct.unpack_from(">6I", raw, 0)
-    header = WalHeader(magic, version, page_size, seq, salt1, salt2)
+    header = WalHeader(magic=magic, version=version, page_size=page_size, checkpoint_seq=seq,
+                       salt1=salt1, salt2=salt2)
     return header if header.valid else None
 
 

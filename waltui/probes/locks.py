@@ -147,8 +147,8 @@ def _decode(file: LockFile, raw: RawLock) -> list[Lock]:
     mode = "exclusive" if raw.exclusive else "shared"
 
     def make(name: str, slot: int | None = None) -> Lock:
-        return Lock(raw.pid, file, name, slot, mode, raw.waiting,  # type: ignore[arg-type]
-                    raw.ofd)
+        return Lock(pid=raw.pid, file=file, lock=name, slot=slot, mode=mode, waiting=raw.waiting,  # type: ignore[arg-type]
+                    ofd=raw.ofd)
 
     def covers(first: int, last: int | None = None) -> bool:
         return raw.start <= (last if last is not None else first) and raw.end >= first

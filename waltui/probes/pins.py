@@ -46,7 +46,7 @@ def find_readers(
                 held_at_least=at_least, held_at_most=at_most,
             ))
     stale = tuple(
-        StaleMark(slot, mark) for slot, mark in enumerate(index.read_marks)
+        StaleMark(slot=slot, read_mark=mark) for slot, mark in enumerate(index.read_marks)
         if slot > 0 and mark is not None and slot not in held
     )
     return tuple(readers), stale

@@ -73,9 +73,13 @@ class ProcessProbe:
             if known is None:
                 static = _proc_static(pid)
                 if static is None:
-                    found[pid] = ProcessInfo(pid, "?", "", "?", state[0], state[1])
+                    found[pid] = ProcessInfo(pid=pid, name="?", cmdline="", user="?",
+                                             state=state[0], start_ticks=state[1])
                     continue
-                known = self._known[key] = ProcessInfo(pid, *static, state[0], state[1])
+                name, cmdline, user = static
+                known = self._known[key] = ProcessInfo(pid=pid, name=name, cmdline=cmdline,
+                                                       user=user, state=state[0],
+                                                       start_ticks=state[1])
             elif known.state != state[0]:
                 known = self._known[key] = replace(known, state=state[0])
             found[pid] = known

@@ -130,7 +130,7 @@ class DatabaseObserver:
         inputs stay the same (a WAL database read without error or note)."""
         facts, error = self.watch.read(stats)
         if facts is None:
-            return Reading(self.path, time.time(), error=error,
+            return Reading(path=self.path, taken_at=time.time(), error=error,
                            poll_ms=(time.perf_counter() - started) * 1000), False
         header = facts.db_header
         filesystem = ctx.filesystem(self.path, self._directory)
@@ -169,8 +169,8 @@ class DatabaseObserver:
             if page_note:
                 sql = sql._replace(notes=(*sql.notes, page_note))
         if header is not None and header.journal_mode != "wal" and error is None:
-            error = DbError("not_wal", "rollback-journal mode, not WAL: readers block writers. "
-                            "Locks, pragmas and queues are still shown.")
+            error = DbError(kind="not_wal", message="rollback-journal mode, not WAL: readers "
+                            "block writers. Locks, pragmas and queues are still shown.")
         marks = self.sql.our_marks
         reading = Reading(
             path=self.path, taken_at=time.time(), error=error, files=facts,
@@ -266,7 +266,8 @@ class DatabaseObserver:
             info = infos.get(lock.pid)
             seconds, at_least = self.holds.hold(hold_key(lock, commits))
             held.append(HeldLock(
-                lock, info, seconds, ours=lock.pid in own, held_at_least=at_least,
+                lock=lock, process=info, held_seconds=seconds, ours=lock.pid in own,
+                held_at_least=at_least,
                 held_at_most=age_seconds(info.start_ticks)
                 if at_least and info is not None and info.start_ticks else None))
         self._last_held = tuple(held)

@@ -138,8 +138,8 @@ def classify(exc: BaseException) -> DbError:
     ]
     for exc_type, kind in kinds:
         if isinstance(exc, exc_type):
-            return DbError(kind, f"SQLite: {exc}")  # type: ignore[arg-type]
-    return DbError("sqlite", f"SQLite: {exc}")
+            return DbError(kind=kind, message=f"SQLite: {exc}")  # type: ignore[arg-type]
+    return DbError(kind="sqlite", message=f"SQLite: {exc}")
 
 
 # What a queue query may do: read tables and call functions. Everything else (ATTACH,
@@ -232,35 +232,38 @@ def _run_query(conn: apsw.Connection, query: QueueQuery, limit_ms: float) -> lis
             if not vetted:
                 conn.authorizer = None
     except apsw.InterruptError:
-        return [QueueDepth(query.name, None, f"cut off after {limit_ms:.0f} ms",
-                           (time.perf_counter() - started) * 1000)]
+        return [QueueDepth(name=query.name, depth=None, error=f"cut off after {limit_ms:.0f} ms",
+                           elapsed_ms=(time.perf_counter() - started) * 1000)]
     except RefusedQuery as exc:
-        return [QueueDepth(query.name, None, str(exc), (time.perf_counter() - started) * 1000)]
+        return [QueueDepth(name=query.name, depth=None, error=str(exc),
+                           elapsed_ms=(time.perf_counter() - started) * 1000)]
     except apsw.AuthError:
-        return [QueueDepth(query.name, None, "refused: a queue query may only read tables "
-                           "(no ATTACH, PRAGMA, writes or transactions)",
-                           (time.perf_counter() - started) * 1000)]
+        return [QueueDepth(name=query.name, depth=None, error="refused: a queue query may only "
+                           "read tables (no ATTACH, PRAGMA, writes or transactions)",
+                           elapsed_ms=(time.perf_counter() - started) * 1000)]
     except apsw.Error as exc:
-        return [QueueDepth(query.name, None, f"{type(exc).__name__}: {exc}",
-                           (time.perf_counter() - started) * 1000)]
+        return [QueueDepth(name=query.name, depth=None, error=f"{type(exc).__name__}: {exc}",
+                           elapsed_ms=(time.perf_counter() - started) * 1000)]
     except UnicodeDecodeError:  # one bad value fails this query only, never the database
-        return [QueueDepth(query.name, None, "a text value in its result is not valid UTF-8 "
-                           "(CAST it AS BLOB to count it anyway)",
-                           (time.perf_counter() - started) * 1000)]
+        return [QueueDepth(name=query.name, depth=None, error="a text value in its result is "
+                           "not valid UTF-8 (CAST it AS BLOB to count it anyway)",
+                           elapsed_ms=(time.perf_counter() - started) * 1000)]
     if not vetted:
         if len(_VETTED_TEXTS) >= _MAX_TEXTS_KEPT:
             _VETTED_TEXTS.clear()
         _VETTED_TEXTS.add(query.sql)
     elapsed = (time.perf_counter() - started) * 1000
     if len(rows) == 1 and len(rows[0]) == 1:
-        return [QueueDepth(query.name, _as_int(rows[0][0]), None, elapsed)]
+        return [QueueDepth(name=query.name, depth=_as_int(rows[0][0]), error=None,
+                           elapsed_ms=elapsed)]
     if rows and all(len(r) == 2 for r in rows):
-        return [QueueDepth(f"{query.name}:{_label(label)}", _as_int(count), None, elapsed)
-                for label, count in rows]
+        return [QueueDepth(name=f"{query.name}:{_label(label)}", depth=_as_int(count),
+                           error=None, elapsed_ms=elapsed) for label, count in rows]
     if not rows:
-        return [QueueDepth(query.name, 0, None, elapsed)]
-    return [QueueDepth(query.name, None, "query must return one number, or (label, count) rows",
-                       elapsed)]
+        return [QueueDepth(name=query.name, depth=0, error=None, elapsed_ms=elapsed)]
+    return [QueueDepth(name=query.name, depth=None,
+                       error="query must return one number, or (label, count) rows",
+                       elapsed_ms=elapsed)]
 
 
 def _label(value: object) -> str:
