@@ -23,12 +23,15 @@ def run_check(paths: list[str], config: Config, *, output: str, watch_seconds: f
         first = time.monotonic()
         deadline = first + watch_seconds
         updates = readings.apply_changes(poller.poll_once())
+        # Timed from the first poll's end, not its start: a hold is timed from when a poll
+        # saw it, and a poll slowed by a busy host sees it late.
+        first_seen = time.monotonic()
         while time.monotonic() + config.interval <= deadline:
             time.sleep(config.interval)
             updates = readings.apply_changes(poller.poll_once())
         # One sample times nothing: a second at least SPAN_SECONDS after the first tells a
         # lock held all along (no commit in between) from a moment's transaction.
-        if (waited := first + SPAN_SECONDS - time.monotonic()) > 0 or \
+        if (waited := first_seen + SPAN_SECONDS - time.monotonic()) > 0 or \
                 all(u.history.polls < 2 for u in updates):
             time.sleep(max(0.0, waited))
             updates = readings.apply_changes(poller.poll_once())

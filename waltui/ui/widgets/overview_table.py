@@ -251,9 +251,15 @@ class OverviewTable(Themed, CellCachingTable[object]):
 
     def _widens(self, column: str, value: object) -> bool:
         """Columns only grow. Asking DataTable to re-fit a cell that got narrower makes it
-        measure the whole column: at 1,000 rows that was minutes of CPU per poll."""
+        measure the whole column: at 1,000 rows that was minutes of CPU per poll. A wider
+        cell widens its column here and now: DataTable would do it only when the table
+        next goes idle, and a quiet database may send it nothing after its first poll."""
         width = value.cell_len if isinstance(value, Text) else cell_len(str(value))
-        return width > self.columns[ColumnKey(column)].content_width
+        table_column = self.columns[ColumnKey(column)]
+        if width <= table_column.content_width:
+            return False
+        table_column.content_width = width
+        return True
 
     def _add(self, path: str) -> None:
         if not self._fitted:
