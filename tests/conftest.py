@@ -6,8 +6,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def own_state_directory(tmp_path_factory, monkeypatch) -> Path:
     """Each test has its own $XDG_STATE_HOME: a sort or theme saved by one test must not
     reach the next, nor the user's own ~/.local/state."""
-    state = tmp_path_factory.mktemp("state")
+    state: Path = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     return state
 
@@ -46,30 +47,33 @@ class Helper:
         self.proc = subprocess.Popen(
             [sys.executable, str(HELPER), str(db), str(busy_ms)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.pid = json.loads(self._line())["pid"]
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        self.pid: int = json.loads(self._line())["pid"]
 
     def _line(self) -> str:
-        line = self.proc.stdout.readline()
+        line = self.stdout.readline()
         if not line:
             raise RuntimeError("helper process died")
         return line
 
     def do(self, command: str) -> object:
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
+        self.stdin.write(command + "\n")
+        self.stdin.flush()
         answer = json.loads(self._line())
         if not answer["ok"]:
             raise RuntimeError(answer["error"])
         return answer["result"]
 
-    def try_do(self, command: str) -> dict:
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self._line())
+    def try_do(self, command: str) -> dict[str, Any]:
+        self.stdin.write(command + "\n")
+        self.stdin.flush()
+        answer: dict[str, Any] = json.loads(self._line())
+        return answer
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            self.stdin.close()
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -78,7 +82,7 @@ class Helper:
 
 
 @pytest.fixture
-def spawn() -> Iterator:
+def spawn() -> Iterator[Callable[..., Helper]]:
     helpers: list[Helper] = []
 
     def make(db: Path, busy_ms: int = 0) -> Helper:
@@ -137,7 +141,7 @@ SCHEMA = json.loads((Path(__file__).parent.parent / "waltui" / "schemas" /
                      "waltui.schema.json").read_text())
 
 
-def waltui_json(text: str) -> dict:
+def waltui_json(text: str) -> dict[str, Any]:
     """waltui's JSON output, parsed and validated against the published schema (every line,
     for NDJSON): a test that reads the JSON also checks the contract."""
     from jsonschema import Draft202012Validator
@@ -145,7 +149,8 @@ def waltui_json(text: str) -> dict:
     validator = Draft202012Validator(SCHEMA)
     documents = [json.loads(line) for line in text.splitlines() if line.strip()] \
         if text.lstrip().startswith("{\"kind\": \"reading\"") else [json.loads(text)]
-    for document in documents:
-        errors = sorted(validator.iter_errors(document), key=lambda e: e.path)
+    for each in documents:
+        errors = sorted(validator.iter_errors(each), key=lambda e: e.path)
         assert not errors, "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
-    return documents[0] if len(documents) == 1 else {"lines": documents}
+    document: dict[str, Any] = documents[0] if len(documents) == 1 else {"lines": documents}
+    return document

@@ -79,7 +79,9 @@ async def test_new_rows_widen_their_columns_as_datatable_measures_them() -> None
 
     class Both(App[None]):
         def compose(self) -> ComposeResult:
-            for table in (CellCachingTable(id="ours"), DataTable(id="theirs")):
+            tables: tuple[DataTable[object], ...] = (CellCachingTable(id="ours"),
+                                                     DataTable(id="theirs"))
+            for table in tables:
                 table.add_column("name", key="name")
                 table.add_column("wal", key="wal")
                 for i, row in enumerate(rows):
@@ -88,7 +90,8 @@ async def test_new_rows_widen_their_columns_as_datatable_measures_them() -> None
 
     async with Both().run_test(size=(80, 20)) as pilot:
         await pilot.pause()
-        ours, theirs = pilot.app.query_one("#ours"), pilot.app.query_one("#theirs")
+        ours = pilot.app.query_one("#ours", DataTable)
+        theirs = pilot.app.query_one("#theirs", DataTable)
         widths = [{k.value: c.content_width for k, c in t.columns.items()}
                   for t in (ours, theirs)]
         assert widths[0] == widths[1] and widths[0]["name"] == len("agent-ü-名前") + 2

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from waltui.cli.args import COMMANDS, build_parser
 from waltui.support import exits
 
 
-def waltui(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+def waltui(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "waltui", *args], capture_output=True,
                           text=True, timeout=60, env={**os.environ, **(env or {})}, **kwargs)
 

@@ -17,11 +17,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from waltui.collector import Poller, Update
+from tests.narrow import some
+from waltui.collector import Poller
+from waltui.collector.changes import Change
 from waltui.config import Config, Thresholds
+from waltui.model import Finding
 
 CLIENTS = Path(__file__).parent / "clients"
 NODE_DIR = CLIENTS / "node"
@@ -42,16 +46,16 @@ class Client:
     def __init__(self, argv: list[str]) -> None:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
+        line = some(self.proc.stdout).readline()
         if line.strip() != "ready":
             self.proc.kill()
-            raise RuntimeError(f"{argv} did not start: {line!r} {self.proc.stderr.read()}")
+            raise RuntimeError(f"{argv} did not start: {line!r} {some(self.proc.stderr).read()}")
         self.pid = self.proc.pid
 
     def end(self) -> None:
         """Close stdin: a hold commits, a workload stops."""
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            some(self.proc.stdin).close()
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -73,18 +77,18 @@ class Shell(Client):
             + ".print ready\n"
         self.proc = subprocess.Popen(["sqlite3", str(db)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.proc.stdin.write(script)
-        self.proc.stdin.flush()
-        while (line := self.proc.stdout.readline()) and line.strip() != "ready":
+        some(self.proc.stdin).write(script)
+        some(self.proc.stdin).flush()
+        while (line := some(self.proc.stdout).readline()) and line.strip() != "ready":
             pass
         if not line:
-            raise RuntimeError(f"sqlite3 failed: {self.proc.stderr.read()}")
+            raise RuntimeError(f"sqlite3 failed: {some(self.proc.stderr).read()}")
         self.pid = self.proc.pid
 
     def end(self) -> None:
         if self.proc.poll() is None:
-            self.proc.stdin.write("COMMIT;\n.quit\n")
-            self.proc.stdin.close()
+            some(self.proc.stdin).write("COMMIT;\n.quit\n")
+            some(self.proc.stdin).close()
             self.proc.wait(timeout=10)
 
 
@@ -137,15 +141,15 @@ def start_load(library: str, db: Path, start: Callable[..., Client]) -> list[Cli
     raise AssertionError(f"{library} made no WAL database at {db}")
 
 
-def poller_for(paths: list[Path], **thresholds: float) -> Poller:
+def poller_for(paths: list[Path], **thresholds: Any) -> Poller:
     poller = Poller(Config(thresholds=replace(Thresholds(), **thresholds)))
     for path in paths:
         poller.attach(str(path))
     return poller
 
 
-def poll_until(poller: Poller, path: Path, wanted: Callable[[Update], bool],
-               timeout: float = 20.0) -> Update:
+def poll_until(poller: Poller, path: Path, wanted: Callable[[Change], bool],
+               timeout: float = 20.0) -> Change:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for update in poller.poll_once():
@@ -156,7 +160,7 @@ def poll_until(poller: Poller, path: Path, wanted: Callable[[Update], bool],
                          f"{[f.code for f in poller.states[str(path)].findings]}")
 
 
-def finding(update: Update, code: str):
+def finding(update: Change, code: str) -> Finding | None:
     return next((f for f in update.findings if f.code == code), None)
 
 
@@ -202,7 +206,7 @@ def test_a_long_write_lock_is_named_and_clears(tmp_path, clients, library):
               else clients("shell", str(db), "BEGIN IMMEDIATE"))
     poller = poller_for([db], write_hold_seconds=1.0)
     update = poll_until(poller, db, lambda u: finding(u, "write_lock_held") is not None)
-    held = finding(update, "write_lock_held")
+    held = some(finding(update, "write_lock_held"))
     assert f"pid {holder.pid}" in held.title
     assert all(f"pid {w.pid}" in held.evidence for w in workers)  # who is kept waiting
     holder.end()
@@ -220,7 +224,7 @@ def test_a_pinning_reader_is_named_and_clears(tmp_path, clients, library):
     poller = poller_for([db], starvation_seconds=2.0)
     update = poll_until(poller, db, lambda u: finding(u, "checkpoint_starvation") is not None,
                         timeout=40)
-    starving = finding(update, "checkpoint_starvation")
+    starving = some(finding(update, "checkpoint_starvation"))
     assert f"pid {reader.pid}" in starving.evidence
     for worker in workers:  # caught mid-read by a poll at most: never the one named
         assert f"pid {worker.pid}" not in starving.evidence
@@ -264,7 +268,7 @@ def test_a_hot_journal_from_a_killed_rollback_writer(tmp_path, clients, culprit)
     writer.kill()
     poller.poll_once()
     [update] = poller.poll_once()
-    assert finding(update, "hot_journal").severity == "critical"
+    assert some(finding(update, "hot_journal")).severity == "critical"
 
 
 def test_a_database_opened_through_a_symlink(tmp_path, clients):
@@ -277,8 +281,8 @@ def test_a_database_opened_through_a_symlink(tmp_path, clients):
     poller = poller_for([link], starvation_seconds=2.0)
     update = poll_until(poller, real, lambda u: finding(u, "checkpoint_starvation") is not None,
                         timeout=40)
-    assert f"pid {reader.pid}" in finding(update, "checkpoint_starvation").evidence
-    assert update.reading.wal_index.max_frame > 1000
+    assert f"pid {reader.pid}" in some(finding(update, "checkpoint_starvation")).evidence
+    assert some(update.reading.wal_index).max_frame > 1000
 
 
 def test_a_slot_zero_reader_from_node(tmp_path, clients):
@@ -297,6 +301,6 @@ def test_a_slot_zero_reader_from_node(tmp_path, clients):
                         timeout=40)
     [pin] = update.reading.pins
     assert pin.pid == reader.pid and pin.slot == 0
-    assert "read slot 0" in finding(update, "checkpoint_starvation").evidence
+    assert "read slot 0" in some(finding(update, "checkpoint_starvation")).evidence
     reader.end()
     clears_within_two_polls(poller, db, "checkpoint_starvation")

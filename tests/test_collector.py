@@ -13,12 +13,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.narrow import some
 from tests.test_ui import wait_for
-from waltui.collector import Batch, Readings, make_client
+from waltui.collector import Batch, CollectorClient, Readings, make_client
+from waltui.collector.transport import ProcessClient
 from waltui.config import Config
 from waltui.ui.app import WaltuiApp
 
 pytestmark = pytest.mark.system
+
+def child_pid(client: CollectorClient) -> int:
+    """The collector's process id: these tests run it as a child process."""
+    assert isinstance(client, ProcessClient) and client.process is not None
+    return child_pid(client)
+
 
 FAST = Config(interval=0.2)
 
@@ -95,18 +103,18 @@ def test_a_collector_process_that_dies_is_restarted_with_the_same_databases(tmp_
         got.wait(lambda: str(db) in readings.latest)
         history = readings.histories[str(db)]
         polls = history.polls
-        first_pid = client.process.pid
+        first_pid = child_pid(client)
         os.kill(first_pid, signal.SIGKILL)
         got.wait(lambda: got.notices)
         severity, text = got.notices[0]
         assert severity == "warning" and "restarted" in text and "-9" in text
-        got.wait(lambda: client.process.pid != first_pid and readings.batches > 0
-                 and readings.last_batch.polled == 1)
+        got.wait(lambda: child_pid(client) != first_pid and readings.batches > 0
+                 and readings.last_batch is not None and readings.last_batch.polled == 1)
         before = readings.batches
         got.wait(lambda: readings.batches > before + 2)
         assert readings.histories[str(db)] is history  # the charts keep what they had
         assert history.polls >= polls
-        assert client.restarts == 1 and client.running
+        assert isinstance(client, ProcessClient) and client.restarts == 1 and client.running
     finally:
         client.stop()
         client.join(3)
@@ -119,13 +127,18 @@ def test_commands_never_wait_for_a_collector_process_that_is_not_reading(tmp_pat
     got = Received()
     client = make_client("process", FAST, got.batch, got.notice)
     client.start()
-    child = client.process.pid
+    child = child_pid(client)
     os.kill(child, signal.SIGSTOP)
     try:
         paths = [str(tmp_path / f"agent-{i:04d}.db") for i in range(1500)]  # none exists
-        sender = threading.Thread(target=lambda: [
-            *(client.attach(path) for path in paths),
-            *(client.detach(path) for path in paths[:100])])
+
+        def send() -> None:
+            for path in paths:
+                client.attach(path)
+            for path in paths[:100]:
+                client.detach(path)
+
+        sender = threading.Thread(target=send)
         sender.start()
         sender.join(10)
         assert not sender.is_alive(), "the caller waited for the stopped collector"
@@ -150,11 +163,11 @@ async def dashboard_goes_on(tmp_path, disrupt, says: str) -> None:
         seen = app.readings.batches
         await wait_for(pilot, lambda: app.readings.batches > seen + 1)
         assert str(db) in app.latest and app.is_running
-        assert "ERR" not in str(app.overview_table.get_row_at(0)[1])
+        assert "ERR" not in str(some(app.overview_table).get_row_at(0)[1])
 
 
 async def test_the_dashboard_says_its_collector_died_and_goes_on(tmp_path):
-    await dashboard_goes_on(tmp_path, lambda app: os.kill(app.collector.process.pid,
+    await dashboard_goes_on(tmp_path, lambda app: os.kill(child_pid(app.collector),
                                                           signal.SIGKILL),
                             "collector process ended")
 
@@ -166,7 +179,7 @@ def test_a_consumer_with_its_own_loop_gets_the_process_batches_still_pickled(tmp
 
     db = quiet_db(tmp_path / "agent.db")
     frames: list[Frame] = []
-    batches: list = []
+    batches: list[Batch] = []
     client = make_client("process", FAST, batches.append, on_frame=frames.append)
     client.start()
     client.attach(str(db))
@@ -298,7 +311,7 @@ async def test_a_stopped_collector_is_stale_says_why_and_ctrl_r_restarts_it(tmp_
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(100, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
-        child = app.collector.process.pid
+        child = child_pid(app.collector)
         status = app.screen_stack[0].query_one("#status", Static)
         os.kill(child, signal.SIGSTOP)
         try:
@@ -307,7 +320,7 @@ async def test_a_stopped_collector_is_stale_says_why_and_ctrl_r_restarts_it(tmp_
             await wait_for(pilot, lambda: any(f"(pid {child}) is stopped" in e.text
                                               for e in app.events))
             await pilot.press("ctrl+r")
-            await wait_for(pilot, lambda: app.collector.process.pid != child)
+            await wait_for(pilot, lambda: child_pid(app.collector) != child)
             seen = app.readings.batches
             await wait_for(pilot, lambda: app.readings.batches > seen + 2, timeout=20)
             await wait_for(pilot, lambda: "STALE" not in str(status.render()))

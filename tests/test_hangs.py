@@ -18,6 +18,7 @@ import apsw
 import pytest
 
 from tests.conftest import waltui_json
+from tests.narrow import some
 from tests.test_tmux import WALTUI, Session, needs_tmux, tmux
 from waltui.actions.database import IntegrityRun, read_pragma_panel
 
@@ -34,7 +35,7 @@ def make_database(path: Path) -> None:
     conn.close()
 
 
-def run_waltui(*args: str, timeout: float = 20) -> tuple[subprocess.CompletedProcess, float]:
+def run_waltui(*args: str, timeout: float = 20) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "waltui", *args], capture_output=True,
                          text=True, timeout=timeout)
@@ -81,7 +82,7 @@ def hung_mount(tmp_path):
     make_database(source / "remote.db")
     server = subprocess.Popen([sys.executable, str(HELPERS / "stallfs.py"), str(source),
                                str(mountpoint)], stdout=subprocess.PIPE, text=True)
-    assert server.stdout.readline().strip() == "ready"
+    assert some(server.stdout).readline().strip() == "ready"
     yield mountpoint / "remote.db", lambda: os.kill(server.pid, signal.SIGSTOP)
     os.kill(server.pid, signal.SIGCONT)
     subprocess.run(["fusermount", "-u", "-z", str(mountpoint)], timeout=10)

@@ -10,23 +10,25 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import waltui_json
+from tests.narrow import some
 from waltui.collector import Poller
 from waltui.config import Config, Thresholds
 from waltui.health import evaluate
 from waltui.history import History
+from waltui.options import QueueQuery
 from waltui.probes.filesystem import MountTable
 from waltui.probes.locks import LockTable
 from waltui.probes.reading import DatabaseObserver, PollContext
-from waltui.probes.sqlite import QueueQuery
 
 HELPERS = Path(__file__).parent / "helpers"
 
 
-def poller_for(db: Path, **thresholds: float) -> Poller:
+def poller_for(db: Path, **thresholds: Any) -> Poller:
     config = Config(thresholds=replace(Thresholds(), **thresholds), sql_min_age=0,
                     queries=(QueueQuery("pending",
                                         "SELECT count(*) FROM queue WHERE state = 'pending'"),))
@@ -123,7 +125,7 @@ def test_overlapping_readers_keep_the_wal_from_restarting(live_db, spawn):
         [update] = poller.poll_once()
     reading = update.reading
     assert reading.frames_pending == 0 and reading.pins == ()
-    assert reading.wal_index.max_frame > 1000
+    assert some(reading.wal_index).max_frame > 1000
     [finding] = [f for f in update.findings if f.code == "checkpoint_starvation"]
     assert finding.title == "Checkpoint starvation: the WAL cannot restart"
     assert "a reader is always active" in finding.evidence and "RESTART" in finding.fix
@@ -178,7 +180,7 @@ def test_a_busy_writer_that_keeps_committing_is_not_a_long_hold(live_db):
          "        c.execute(\"INSERT INTO queue(payload) VALUES ('x')\"); time.sleep(0.002)\n",
          str(db)], stdout=subprocess.PIPE, text=True)
     try:
-        assert writer.stdout.readline().strip() == "go"
+        assert some(writer.stdout).readline().strip() == "go"
         poller = poller_for(db, write_hold_seconds=0.2)
         seen_writer, found = 0, set()
         for _ in range(12):
@@ -261,8 +263,8 @@ def test_a_live_writers_journal_read_before_its_lock_is_not_hot(tmp_path, spawn)
         reading = observer.read(early)
     finally:
         observer.close()
-    assert reading.files.journal_bytes and reading.writer_pid is None  # the stale table
-    assert reading.files.journal_hot is False
+    assert some(reading.files).journal_bytes and reading.writer_pid is None  # the stale table
+    assert some(reading.files).journal_hot is False
 
 
 def test_large_wal_and_wal_far_larger_than_content(live_db):
@@ -274,8 +276,8 @@ def test_large_wal_and_wal_far_larger_than_content(live_db):
     app.do("insert 2")  # the WAL restarts from its start; the file keeps its size
     found = settled(poller)
     assert "wal_slack" in found
-    update_reading = poller.states[str(db)].reading
-    assert update_reading.wal_bytes > 4 * update_reading.wal_bytes_in_use
+    update_reading = some(poller.states[str(db)].reading)
+    assert some(update_reading.wal_bytes) > 4 * some(update_reading.wal_bytes_in_use)
 
 
 def test_rollback_mode_and_a_hot_journal(tmp_path, spawn):
@@ -321,7 +323,7 @@ def test_network_filesystem_from_the_mount_table(live_db):
     mounts = MountTable.parse(f"40 1 {os.major(dev)}:{os.minor(dev)} / {db.parent} rw - "
                               "nfs4 server:/export rw\n")
     observer = DatabaseObserver(str(db))
-    reading = observer.read(PollContext(LockTable.capture(), mounts))
+    reading = observer.read(PollContext(some(LockTable.capture()), mounts))
     observer.close()
     found = {f.code: f.severity for f in evaluate(reading, History(), Thresholds())}
     assert found == {"network_filesystem": "critical"}
@@ -331,7 +333,7 @@ def test_network_filesystem_from_the_mount_table(live_db):
 def dstate_binary(tmp_path_factory) -> Path:
     if shutil.which("gcc") is None:
         pytest.skip("gcc is needed to build the D-state helper")
-    out = tmp_path_factory.mktemp("bin") / "dstate"
+    out: Path = tmp_path_factory.mktemp("bin") / "dstate"
     subprocess.run(["gcc", "-O1", "-o", str(out), str(HELPERS / "dstate.c")], check=True)
     return out
 
@@ -341,7 +343,7 @@ def test_lock_holder_in_d_state(live_db, dstate_binary):
     holder = subprocess.Popen([str(dstate_binary), f"{db}-shm", "128", "4"],
                               stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().startswith("ready")
+        assert some(holder.stdout).readline().startswith("ready")
         poller = poller_for(db, d_state_seconds=0.3)
         assert "d_state_holder" not in settled(poller)  # just seen: not yet for long
         time.sleep(0.5)
@@ -375,10 +377,10 @@ def test_recovery_in_progress(live_db):
     holder = subprocess.Popen([sys.executable, "-c", script, f"{db}-shm"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "ready"
+        assert some(holder.stdout).readline().strip() == "ready"
         assert settled(poller_for(db)) == {"recovering": "warning"}
     finally:
-        holder.stdin.close()
+        some(holder.stdin).close()
         holder.wait()
 
 
@@ -410,7 +412,7 @@ def test_queue_growing_is_judged_over_seconds_not_polls(live_db):
     assert codes(poller) == {"queue_growing": "warning"}  # 4 polls, over 0.6 s
 
 
-def run_check(*args: str) -> subprocess.CompletedProcess:
+def run_check(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "waltui", "check", *args],
                           capture_output=True, text=True, timeout=60)
 
@@ -474,7 +476,7 @@ def test_a_symlink_is_watched_as_its_target(tmp_path, spawn):
     assert not poller.attach(str(real))  # one database, not two
     [update] = poller.poll_once()
     reading = update.reading
-    assert reading.wal_index.max_frame > 300 and [p.pid for p in reading.pins] == [reader.pid]
+    assert some(reading.wal_index).max_frame > 300 and [p.pid for p in reading.pins] == [reader.pid]
 
 
 def test_a_hard_link_used_by_others_is_flagged_not_reported_healthy(tmp_path, spawn):
@@ -487,7 +489,7 @@ def test_a_hard_link_used_by_others_is_flagged_not_reported_healthy(tmp_path, sp
     os.link(used, other)
     poller = poller_for(other)
     found = settled(poller)
-    reading = poller.states[str(other)].reading
+    reading = some(poller.states[str(other)].reading)
     assert found == {"opened_by_another_name": "warning"}
     [update_finding] = poller.poll_once()[0].findings
     assert str(used) in update_finding.evidence and f"pid {app.pid}" in update_finding.evidence
@@ -509,7 +511,7 @@ def test_exclusive_locking_mode_says_what_it_cannot_know(tmp_path, spawn):
     assert not os.path.exists(f"{db}-shm") and os.path.getsize(f"{db}-wal") > 0
     poller = poller_for(db, write_hold_seconds=0)
     found = settled(poller)
-    reading = poller.states[str(db)].reading
+    reading = some(poller.states[str(db)].reading)
     assert found == {"exclusive_locking_mode": "info"}  # not a write lock "held" for ever
     [finding] = poller.poll_once()[0].findings
     assert f"pid {app.pid}" in finding.evidence and "at most" in finding.evidence

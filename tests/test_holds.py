@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import waltui_json
+from tests.narrow import some
 from waltui.probes.locks import LockTable
 from waltui.probes.processes import age_seconds, start_ticks
 
@@ -46,8 +47,8 @@ def shell_in_begin_immediate(live_db, spawn):
         pytest.fail("the sqlite3 shell is one of the real clients (Debian: sqlite3)")
     db, _app = live_db
     shell = subprocess.Popen(["sqlite3", str(db)], stdin=subprocess.PIPE, text=True)
-    shell.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO queue(payload) VALUES ('held');\n")
-    shell.stdin.flush()
+    some(shell.stdin).write("BEGIN IMMEDIATE;\nINSERT INTO queue(payload) VALUES ('held');\n")
+    some(shell.stdin).flush()
     wait_until(lambda: holds_write_lock(db, shell.pid))
     worker = spawn(db, busy_ms=60_000)
     worker.proc.stdin.write("write_row\n")  # blocks in SQLite's busy handler
@@ -83,7 +84,7 @@ def test_a_hold_that_may_have_lasted_past_critical_is_never_lowered(live_db, spa
     db, _app = live_db
     holder = spawn(db)
     holder.do("begin_write")
-    ticks = start_ticks(holder.pid)
+    ticks = some(start_ticks(holder.pid))
     wait_until(lambda: age_seconds(ticks) >= 3.5)
     out = run_check("--json", "--threshold", "write_hold_seconds=1",
                     "--threshold", "write_hold_critical_seconds=3", str(db))

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import apsw
 import pytest
+from textual.widgets import TabbedContent
 
 from tests.conftest import waltui_json
+from tests.narrow import some
 from tests.test_tmux import WALTUI, Session, needs_tmux, tmux
 from tests.test_ui import FAST, open_screen, wait_for
 from waltui.ui.app import WaltuiApp
@@ -102,11 +104,11 @@ def hostile_reader(tmp_path):
     reader = subprocess.Popen([sys.executable, str(script), *CORPUS["argv"], str(db)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True)
-    assert reader.stdout.readline().strip() == "ready"
+    assert some(reader.stdout).readline().strip() == "ready"
     for i in range(20):
         writer.execute("INSERT INTO t VALUES (?)", (i,))
     yield db, reader
-    reader.stdin.close()
+    some(reader.stdin).close()
     reader.wait()
     writer.close()
 
@@ -142,7 +144,7 @@ async def test_the_app_shows_hostile_names_and_argv_as_text(tmp_path, hostile_re
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
         await pilot.press("right", "right", "right")  # the Checkpoints pane: names the reader
         await pilot.pause(0.5)
-        assert app.screen.query_one("TabbedContent").active == "tab-checkpoints"
+        assert app.screen.query_one(TabbedContent).active == "tab-checkpoints"
         last = str(app.screen.query_one("#checkpoint-last").render())
         screen = app.export_screenshot()
     assert app.return_code in (None, 0)  # no MarkupError, no crash

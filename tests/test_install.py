@@ -31,7 +31,7 @@ def interpreter(version: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
+    out: Path = tmp_path_factory.mktemp("dist")
     subprocess.run([sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(out),
                     str(ROOT)], check=True, capture_output=True, timeout=600)
     return out
@@ -87,7 +87,7 @@ def installers(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True, timeout=120)
     subprocess.run([str(home / "venv" / "bin" / "pip"), "install", "-q", "pipx", "uv"],
                    check=True, capture_output=True, timeout=600)
-    return home / "venv" / "bin"
+    return Path(home) / "venv" / "bin"
 
 
 @pytest.mark.parametrize("tool", ["pipx", "uv"])

@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import waltui_json
+from tests.narrow import some
 from waltui.actions.signals import culprit, describe
 from waltui.collector import Poller
 from waltui.config import Config
+from waltui.model import Reading
+from waltui.options import LockSourceName
 
 pytestmark = pytest.mark.system
 
@@ -28,10 +31,10 @@ class OfdHolder:
         self.proc = subprocess.Popen(
             [sys.executable, str(OFD_HOLDER), str(path), str(byte), *(["fork"] if fork else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.pids = json.loads(self.proc.stdout.readline())["pids"]
+        self.pids = json.loads(some(self.proc.stdout).readline())["pids"]
 
     def stop(self) -> None:
-        self.proc.stdin.close()
+        some(self.proc.stdin).close()
         self.proc.wait(timeout=10)
 
 
@@ -45,7 +48,7 @@ def ofd_writer(live_db):
     holder.stop()
 
 
-def one_poll(db: Path, lock_source: str = "auto"):
+def one_poll(db: Path, lock_source: LockSourceName = "auto") -> Reading:
     poller = Poller(Config(lock_source=lock_source))
     poller.attach(str(db))
     try:
@@ -68,7 +71,7 @@ def test_an_ofd_lock_is_given_to_the_processes_that_hold_its_description(ofd_wri
     assert writers == sorted(holder.pids)
     assert all(h.lock.ofd for h in reading.held_locks if h.lock.lock == "write")
     assert reading.writer_pid in holder.pids
-    held = culprit(reading)
+    held = some(culprit(reading))
     target = describe(reading, held)
     assert not isinstance(target, str)
     assert target.sharers == tuple(p for p in sorted(holder.pids) if p != target.pid)
@@ -181,7 +184,7 @@ def test_a_line_the_kernel_listing_skipped_is_confirmed_before_a_lock_is_called_
     writer.do("begin_write")
     observer = DatabaseObserver(str(db))
     try:
-        first = observer.read(PollContext(LockTable.capture(), MOUNTS.current()))
+        first = observer.read(PollContext(some(LockTable.capture()), MOUNTS.current()))
         assert first.writer_pid == writer.pid
         shm_ino = os.stat(f"{db}-shm").st_ino
         real = Path("/proc/locks").read_bytes().splitlines()
@@ -192,8 +195,8 @@ def test_a_line_the_kernel_listing_skipped_is_confirmed_before_a_lock_is_called_
         second = observer.read(PollContext(LockTable.parse(skipped), MOUNTS.current()))
         assert second.writer_pid == writer.pid
         writer.do("end")
-        real = Path("/proc/locks").read_bytes()
-        third = observer.read(PollContext(LockTable.parse(real), MOUNTS.current()))
+        third = observer.read(PollContext(LockTable.parse(Path("/proc/locks").read_bytes()),
+                                          MOUNTS.current()))
         assert third.writer_pid is None
     finally:
         observer.close()

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.narrow import some
 from waltui.collector import Poller
 from waltui.config import Config
+from waltui.options import QueueQuery
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
-from waltui.probes.sqlite import QueueQuery
 
 pytestmark = pytest.mark.system
 
@@ -55,7 +56,7 @@ def crashed(request, tmp_path, spawn) -> Path:
     app.proc.wait()
     if request.param == "wal-without-shm":
         os.unlink(f"{db}-shm")
-    return db
+    return Path(db)
 
 
 def test_no_command_writes_a_byte_of_a_database_nobody_holds(crashed):
@@ -115,7 +116,7 @@ def test_queue_queries_move_only_read_marks_and_waltui_knows_its_own(live_db):
         observer.close()
     after = files_of(db)
     assert after[""] == before[""] and after["-wal"] == before["-wal"]
-    shm_before, shm_after = before["-shm"], after["-shm"]
+    shm_before, shm_after = some(before["-shm"]), some(after["-shm"])
     changed = [i for i in range(len(shm_after)) if shm_after[i] != shm_before[i]]
     assert all(READ_MARKS.start <= i < READ_MARKS.stop for i in changed), changed
     assert {q.name: q.depth for q in reading.queues} == {"pending": 150}
@@ -140,18 +141,18 @@ def test_page_one_is_found_across_hash_blocks(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", script, str(db)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "ready"
+        assert some(holder.stdout).readline().strip() == "ready"
         observer = DatabaseObserver(str(db), ObserveOptions(presets=False))
         try:
             reading = observer.read(PollContext.capture())
         finally:
             observer.close()
-        assert reading.wal_index.max_frame > 2 * 4096
+        assert some(reading.wal_index).max_frame > 2 * 4096
         assert reading.pragmas["user_version"] == 7 and not reading.notes
         with open(db, "rb") as handle:
             assert handle.read(100)[60:64] == bytes(4)  # the file's page 1 still says 0
     finally:
-        holder.stdin.close()
+        some(holder.stdin).close()
         holder.wait()
 
 

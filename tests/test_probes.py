@@ -13,10 +13,11 @@ import apsw
 import pytest
 
 from tests.conftest import our_locks_on
+from tests.narrow import some
+from waltui.options import QueueQuery
 from waltui.probes.files import deferred_close_count, sqlite_guard
 from waltui.probes.filesystem import MountTable
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
-from waltui.probes.sqlite import QueueQuery
 
 
 def read_once(db: Path, options: ObserveOptions | None = None, lock_source: str = "auto"):
@@ -66,12 +67,12 @@ def btrfs_subvolume(tmp_path: Path) -> Iterator[Path]:
 def test_locks_are_found_on_a_btrfs_subvolume(btrfs_subvolume, spawn):
     db = btrfs_subvolume / "agent.db"
     filesystem = MountTable.capture().lookup(str(db))
-    assert filesystem.type == "btrfs"
+    assert some(filesystem).type == "btrfs"
     app = spawn(db)
     app.do("wal")
     app.do("setup")
     app.do("insert 50")
-    assert os.stat(db).st_dev != filesystem.device  # the case: matching by st_dev finds nothing
+    assert os.stat(db).st_dev != some(filesystem).device  # the case: matching by st_dev finds nothing
     reader = spawn(db)
     reader.do("begin_read")
     app.do("insert 50")
@@ -161,8 +162,8 @@ def test_sql_values_are_reused_until_a_commit_then_read_again(live_db, spawn):
         assert again.readers and not first.readers  # the rest of the poll is fresh
         app.do("insert 5")
         after = observer.read(PollContext.capture())
-        assert after.sql_taken_at > first.sql_taken_at
-        assert after.queues[0].depth == first.queues[0].depth + 5 == app.do("count")
+        assert some(after.sql_taken_at) > some(first.sql_taken_at)
+        assert after.queues[0].depth == some(first.queues[0].depth) + 5 == app.do("count")
         app.do("sql UPDATE queue SET state = 'done' WHERE id = 1")  # same sizes, new commit
         assert observer.read(PollContext.capture()).queues[0].depth == app.do("count")
     finally:
@@ -310,7 +311,7 @@ def test_auto_asks_per_byte_while_proc_locks_is_dear_and_names_the_same_holders(
         for poller in (adaptive, by_proc):
             poller.attach(str(db))
         [switching] = adaptive.poll_once()  # read /proc/locks, found it dear
-        assert adaptive.locks.per_byte and adaptive.locks.last_proc_seconds > 0.005
+        assert adaptive.locks.per_byte and some(adaptive.locks.last_proc_seconds) > 0.005
         assert GETLK_NOTE not in switching.reading.notes  # this poll still used the table
         by_proc.poll_once()
         [per_byte], [proc] = adaptive.poll_once(), by_proc.poll_once()
@@ -326,7 +327,7 @@ def test_auto_asks_per_byte_while_proc_locks_is_dear_and_names_the_same_holders(
             {h.lock for h in proc.reading.held_locks}
         assert {f.code for f in per_byte.findings} == {f.code for f in proc.findings} \
             >= {"checkpoint_starvation"}
-        locker.stdin.close()  # the host calms down
+        some(locker.stdin).close()  # the host calms down
         locker.wait()
         [looked] = adaptive.poll_once()  # the recheck reads /proc/locks: cheap again
         assert not adaptive.locks.per_byte and GETLK_NOTE not in looked.reading.notes
@@ -357,18 +358,18 @@ def test_network_filesystem_is_flagged_from_the_mount_table():
         "36 25 0:45 / /srv/agents rw,relatime shared:1 - nfs4 fs:/export rw\n"
         "37 25 0:46 / /srv/agents/local rw shared:2 - ext4 /dev/sdb1 rw\n"
         "38 25 0:47 / /mnt/my\\040box rw shared:3 - fuse.sshfs me@host: rw\n")
-    assert table.lookup("/srv/agents/a.db").network is True
-    assert table.lookup("/srv/agents/local/b.db").network is False
+    assert some(table.lookup("/srv/agents/a.db")).network is True
+    assert some(table.lookup("/srv/agents/local/b.db")).network is False
     boxed = table.lookup("/mnt/my box/c.db")
-    assert boxed.network and boxed.fuse
-    assert table.lookup("/srv/agents/a.db").device == os.makedev(0, 45)
+    assert some(boxed).network and some(boxed).fuse
+    assert some(table.lookup("/srv/agents/a.db")).device == os.makedev(0, 45)
 
 
 def test_of_two_mounts_at_one_point_the_one_on_top_is_used():
     table = MountTable.parse("40 25 0:50 / /data rw - ext4 /dev/sdc1 rw\n"
                              "41 40 0:51 / /data rw - btrfs /dev/sdd1 rw\n")
     found = table.lookup("/data/agent.db")
-    assert (found.type, found.device) == ("btrfs", os.makedev(0, 51))
+    assert (some(found).type, some(found).device) == ("btrfs", os.makedev(0, 51))
 
 
 def test_the_lock_table_decodes_only_the_watched_inodes(live_db):
@@ -386,7 +387,7 @@ def test_the_lock_table_decodes_only_the_watched_inodes(live_db):
     assert theirs and {k: v for k, v in only.by_file.items() if k in ids} == theirs
     assert any(raw.pid == app.pid for raws in theirs.values() for raw in raws)
     assert set(only.by_file) <= set(full.by_file)
-    assert LockTable.capture(inodes=frozenset({1})).by_file.keys().isdisjoint(ids)
+    assert some(LockTable.capture(inodes=frozenset({1}))).by_file.keys().isdisjoint(ids)
 
 
 def test_a_one_shot_commands_early_read_of_proc_locks_is_used_once_and_only_fresh(
@@ -400,15 +401,14 @@ def test_a_one_shot_commands_early_read_of_proc_locks_is_used_once_and_only_fres
     db, _app = live_db
     shm = os.stat(f"{db}-shm")
 
-    def readers_after_an_early_read() -> list[set[int]]:
+    def readers_after_an_early_read() -> list[bool]:
         """A reader begins after an early read has ended; the pids on the -shm in the
         next two lock tables."""
         reader = spawn(db)
         early_locks.start()
         time.sleep(0.2)  # the early read ends long before the reader's lock is taken
         reader.do("begin_read")
-        tables = [LockTable.capture(), LockTable.capture()]
-        assert all(table is not None for table in tables)
+        tables = [some(LockTable.capture()), some(LockTable.capture())]
         return [reader.pid in {raw.pid for raw in table.by_file.get(
             (shm.st_dev, shm.st_ino), [])} for table in tables]
 

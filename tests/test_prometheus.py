@@ -16,11 +16,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.narrow import some
 
 pytestmark = pytest.mark.system
 
@@ -40,8 +43,10 @@ WALTUI = [sys.executable, "-m", "waltui"]
 
 
 def waltui(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*WALTUI, *args], capture_output=True, text=True, timeout=60,
-                          **kwargs)  # type: ignore[call-overload]
+    done: subprocess.CompletedProcess[str] = subprocess.run(
+        [*WALTUI, *args], capture_output=True, text=True, timeout=60,
+        **kwargs)  # type: ignore[call-overload]
+    return done
 
 
 def samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -132,10 +137,10 @@ def test_nagios_line_names_the_finding_and_keeps_the_plugin_exit_code(tmp_path, 
 
 @needs_prometheus
 def test_example_rules_pass_promtool_and_their_unit_tests():
-    checked = subprocess.run([PROMTOOL, "check", "rules", str(RULES)], capture_output=True,
+    checked = subprocess.run([some(PROMTOOL), "check", "rules", str(RULES)], capture_output=True,
                              text=True)
     assert checked.returncode == 0 and "SUCCESS: 8 rules" in checked.stdout, checked.stdout
-    tested = subprocess.run([PROMTOOL, "test", "rules", "waltui-rules.test.yml"],
+    tested = subprocess.run([some(PROMTOOL), "test", "rules", "waltui-rules.test.yml"],
                             cwd=RULES.parent, capture_output=True, text=True)
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
 
@@ -190,7 +195,7 @@ class Export:
 
 
 @pytest.fixture
-def export() -> Iterator:
+def export() -> Iterator[Callable[..., Export]]:
     started: list[Export] = []
 
     def make(*args: str) -> Export:
@@ -233,7 +238,7 @@ def test_export_requires_its_token_names_the_reader_and_stops_on_sigterm(tmp_pat
     [(_, pinned_later)] = later["sqlite_wal_oldest_pin_seconds"]
     assert pinned > 0 and pinned_later >= pinned + 1.0
     if PROMTOOL:  # the live exposition, a finding in it, lints as well as a snapshot's
-        lint = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
+        lint = subprocess.run([some(PROMTOOL), "check", "metrics"], input=text, capture_output=True,
                               text=True)
         assert lint.returncode == 0, lint.stdout + lint.stderr
     findings = served.get("/findings", {"Authorization": "Bearer s3cret"})[1]
@@ -281,10 +286,11 @@ def test_export_follows_a_directory_as_agents_come_and_go(tmp_path, export):
     assert settles({str(second)}) == {str(second)}
 
 
-def prometheus_query(base: str, query: str) -> list[dict]:
+def prometheus_query(base: str, query: str) -> list[dict[str, Any]]:
     url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": query})
     with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())["data"]["result"]
+        result: list[dict[str, Any]] = json.loads(response.read())["data"]["result"]
+        return result
 
 
 @needs_prometheus
@@ -304,12 +310,13 @@ def test_prometheus_scrapes_export_and_the_starvation_alert_fires(tmp_path, spaw
         "scrape_configs:\n"
         f"  - job_name: waltui\n    static_configs: [{{targets: ['{served.url[7:]}']}}]\n")
     engine = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
+        [some(PROMETHEUS), f"--config.file={tmp_path / 'prometheus.yml'}",
          f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        pending, alerts = [], []
+        pending: list[dict[str, Any]] = []
+        alerts: list[dict[str, Any]] = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (pending and alerts):
             time.sleep(1)

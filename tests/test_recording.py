@@ -17,12 +17,14 @@ import pytest
 from textual.widgets import Static
 
 from tests.conftest import waltui_json
+from tests.narrow import some
 from tests.test_ui import wait_for
 from waltui.cli.demo import demo_config, start_workload
 from waltui.collector.changes import Change
 from waltui.config import Config
 from waltui.recording.codec import Damaged, encode, pack, unpack
 from waltui.recording.reader import Recording
+from waltui.recording.replay import ReplayClient
 from waltui.recording.schema import RecordingError
 from waltui.recording.writer import Recorder
 from waltui.ui.app import WaltuiApp
@@ -51,7 +53,7 @@ async def test_the_demo_recorded_live_replays_its_starvation_at_the_same_poll_an
             [raised, *_] = [e for e in app.events if e.path == gamma
                             and e.text.startswith("Checkpoint starvation")]
             live_poll = raised.cycle  # the cycle whose batch raised it, as the log says
-            live_pid = PID.search(raised.text)[1]
+            live_pid = some(PID.search(raised.text))[1]
             await pilot.pause(1.0)
     finally:
         workload.stop()
@@ -63,15 +65,16 @@ async def test_the_demo_recorded_live_replays_its_starvation_at_the_same_poll_an
         await pilot.press("right_square_bracket")
         await wait_for(pilot, lambda: starvation(replay, gamma) is not None, timeout=10)
         client = replay.collector
+        assert isinstance(client, ReplayClient)
         assert client.recording.polls[client.index].seq == live_poll
-        assert PID.search(starvation(replay, gamma).evidence)[1] == live_pid
+        assert some(PID.search(some(starvation(replay, gamma)).evidence))[1] == live_pid
         status = str(replay.screen.query_one("#status", Static).render())
         assert f"poll {live_poll}" in status and "REPLAY" in status
         await pilot.press("c")  # every action is refused: it is a recording
         await pilot.pause(0.3)
         assert "checkpoint refused: this is a recording" in replay.events[-1].text
-        raised = [e for e in replay.events if e.text.startswith("Checkpoint starvation")]
-        assert len(raised) == 1 and raised[0].path == gamma  # its log, as live at that poll
+        replayed = [e for e in replay.events if e.text.startswith("Checkpoint starvation")]
+        assert len(replayed) == 1 and replayed[0].path == gamma  # its log, as live at that poll
         await pilot.press("left")
         await wait_for(pilot, lambda: client.recording.polls[client.index].seq < live_poll, 5)
         await wait_for(pilot, lambda: starvation(replay, gamma) is None, timeout=5)
@@ -79,7 +82,7 @@ async def test_the_demo_recorded_live_replays_its_starvation_at_the_same_poll_an
         assert not [e for e in replay.events if e.text.startswith("Checkpoint starvation")]
 
 
-def busy(db: Path) -> subprocess.Popen[str]:
+def busy(db: Path) -> subprocess.Popen[bytes]:
     """A real writer committing in a loop, so every poll has something to store."""
     code = ("import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
             "c.execute('PRAGMA journal_mode=wal')\nc.execute('CREATE TABLE IF NOT EXISTS q(x)')\n"

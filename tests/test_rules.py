@@ -5,17 +5,20 @@ processes are in test_health.py, test_holds.py and test_truths.py."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from tests.conftest import SCHEMA
 from tests.frozen import AGENT, REPORT, WRITER, _reading
+from tests.narrow import some
 from waltui.config import Thresholds
 from waltui.health import evaluate
 from waltui.history import History
 from waltui.model import (
     OUTSIDE_NAMESPACE,
     OWNER_NOT_FOUND,
+    Finding,
     HeldLock,
     Lock,
     Reader,
@@ -45,7 +48,7 @@ def found(reading: Reading, history: History | None = None) -> dict[str, str]:
     return {f.code: f.severity for f in evaluate(reading, history or History(), T)}
 
 
-def finding(reading: Reading, code: str) -> object:
+def finding(reading: Reading, code: str) -> Finding:
     return next(f for f in evaluate(reading, History(), T) if f.code == code)
 
 
@@ -114,8 +117,8 @@ def test_rollback_exclusive_mode_is_the_mode_once_seen_committing():
     """History sees the same pid keep EXCLUSIVE across a commit (the file changed): the
     mode, not a transaction; before that, a long EXCLUSIVE is a held write lock."""
     base = writer_reading(40.0)
-    files = replace(base.files, wal_index=None, shm_bytes=None,
-                    db_header=replace(base.files.db_header, write_version=1))
+    files = replace(some(base.files), wal_index=None, shm_bytes=None,
+                    db_header=replace(some(some(base.files).db_header), write_version=1))
     held = (HeldLock(lock=lock(WRITER.pid, "db", "exclusive", mode="exclusive"), process=WRITER, held_seconds=40.0),)
     first = replace(base, files=files, journal_mode="rollback", held_locks=held)
     history = History()
@@ -143,13 +146,14 @@ def test_the_json_of_every_owner_kind_validates_and_says_what_it_is():
     readings = [writer_reading(6.0, at_least=True, at_most=9.0),
                 writer_reading(6.0, pid=OUTSIDE_NAMESPACE),
                 writer_reading(6.0, pid=OWNER_NOT_FOUND, waiters_seen=False)]
-    document = {**envelope("snapshot"), "databases": [reading_json(r) for r in readings]}
+    databases: list[dict[str, Any]] = [reading_json(r) for r in readings]
+    document = {**envelope("snapshot"), "databases": databases}
     assert not list(Draft202012Validator(SCHEMA).iter_errors(document))
-    owners = [db["locks"][0]["owner"] for db in document["databases"]]
+    owners = [db["locks"][0]["owner"] for db in databases]
     assert owners == ["process", "outside_namespace", "owner_not_found"]
-    first = document["databases"][0]["locks"][0]
+    first = databases[0]["locks"][0]
     assert first["held_at_least"] is True and first["held_at_most"] == 9.0
-    assert document["databases"][2]["waiters_seen"] is False
+    assert databases[2]["waiters_seen"] is False
 
 
 def test_text_output_shows_a_lower_bound_as_such():
@@ -213,19 +217,20 @@ def test_the_fast_copy_is_dataclasses_replace():
     from tests.frozen import frozen_updates
 
     reading = frozen_updates()[1].reading
-    values = {type(v): v for v in (reading, reading.files, reading.files.wal_index,
-                                   reading.files.db_header, reading.held_locks[0],
+    values = {type(v): v for v in (reading, some(reading.files), some(some(reading.files).wal_index),
+                                   some(some(reading.files).db_header), reading.held_locks[0],
                                    reading.held_locks[0].lock, reading.readers[0],
-                                   reading.filesystem, reading.queues[0],
-                                   reading.held_locks[0].process)}
+                                   some(reading.filesystem), reading.queues[0],
+                                   some(reading.held_locks[0].process))}
     classes = [c for c in vars(model).values() if isinstance(c, type)
                and dataclasses.is_dataclass(c) and c.__module__ == "waltui.model"]
     for cls in classes:  # keyword-only: a field added in the middle cannot shift values
-        assert cls.__dataclass_params__.frozen, cls
+        assert cls.__dataclass_params__.frozen, cls  # type: ignore[attr-defined]
         assert all(f.kw_only for f in dataclasses.fields(cls)), cls
         assert not hasattr(cls, "__post_init__"), cls
     for value in values.values():
+        copy: Any = dataclasses.replace  # each value's own class: one signature per loop
         for field in dataclasses.fields(value):
             other = "x" if isinstance(getattr(value, field.name), str) else None
             assert model.fast_replace(value, {field.name: other}) == \
-                dataclasses.replace(value, **{field.name: other})
+                copy(value, **{field.name: other})

@@ -13,8 +13,10 @@ from pathlib import Path
 import apsw
 import pytest
 
+from tests.narrow import some
+from waltui.options import QueueQuery
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
-from waltui.probes.sqlite import QueueQuery, observer_connection
+from waltui.probes.sqlite import observer_connection
 
 pytestmark = pytest.mark.system
 
@@ -47,8 +49,8 @@ def test_hostile_queue_sql_is_refused_or_cut_off_and_writes_nothing(live_db):
     for reading in readings:
         errors = {q.name: q.error for q in reading.queues}
         assert all(errors[q.name] for q in queries), errors  # every one refused or cut off
-        assert "cut off after 100 ms" in errors[f"q{len(queries) - 1}"]
-        assert "too big" in errors["q3"]  # a gigabyte blob is refused, not allocated
+        assert "cut off after 100 ms" in some(errors[f"q{len(queries) - 1}"])
+        assert "too big" in some(errors["q3"])  # a gigabyte blob is refused, not allocated
     assert took < 4.0  # each is bounded: 100 ms for the one that runs, ~0 for the rest
     after = {n: h for n, h in fingerprint(folder).items() if not n.startswith("agent.db")}
     assert after == before  # no copy.db, no other.db-wal or -shm
@@ -90,7 +92,7 @@ def test_a_vetted_query_text_still_runs_under_the_time_and_length_limits(live_db
     assert depths[empty]["slow"].depth == 1  # vetted: it ran, on no rows
     assert depths[empty]["big"].depth == 1  # randomblob(0) is one byte
     assert depths[db]["slow"].error == "cut off after 100 ms"
-    assert "too big" in depths[db]["big"].error
+    assert "too big" in some(depths[db]["big"].error)
 
 
 def test_a_table_waltui_cannot_read_does_not_break_the_database(tmp_path, spawn):
@@ -130,7 +132,7 @@ def test_memory_stays_bounded_under_churning_pids_and_labels(live_db):
         child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
                                  stdin=subprocess.PIPE)
         assert child.pid in probe.describe([child.pid])
-        child.stdin.close()
+        some(child.stdin).close()
         child.wait()
     probe.describe([os.getpid()])
     assert len(probe._known) <= ProcessProbe.PRUNE_ABOVE + 1
@@ -204,8 +206,8 @@ def test_a_count_over_millions_of_rows_is_cut_off_at_its_limit(tmp_path, spawn):
     interrupts it at the limit."""
     import sqlite3
 
+    from waltui.options import QueueQuery
     from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
-    from waltui.probes.sqlite import QueueQuery
 
     db = tmp_path / "big.db"
     conn = sqlite3.connect(db)

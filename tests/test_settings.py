@@ -8,7 +8,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from textual.widgets import TabbedContent
 
+from tests.narrow import some
 from tests.test_ui import open_screen, wait_for
 from waltui.config import Config, ConfigError, load
 from waltui.ui.app import WaltuiApp
@@ -36,7 +38,7 @@ async def test_theme_sort_interval_and_pane_last_across_runs(db, own_state_direc
         await pilot.press("plus")  # 1 s -> 2 s
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
-        app.screen.query_one("#tabs").active = "tab-wal"
+        app.screen.query_one("#tabs", TabbedContent).active = "tab-wal"
         await pilot.pause(0.2)
     saved = json.loads(state_path().read_text())
     assert state_path().is_relative_to(own_state_directory)
@@ -49,13 +51,13 @@ async def test_theme_sort_interval_and_pane_last_across_runs(db, own_state_direc
         await pilot.pause(0.1)
         assert again.theme == "nord"
         assert again.collector.interval == 2.0
-        table = again.overview_table
+        table = some(again.overview_table)
         assert (table.sort_key, table.sort_descending) == ("health", False)
         await wait_for(pilot, lambda: "by health ▲" in str(
             again.screen.query_one("#status").render()))  # after the restored sort's message
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(again.screen, DetailScreen))
-        assert again.screen.query_one("#tabs").active == "tab-wal"
+        assert again.screen.query_one("#tabs", TabbedContent).active == "tab-wal"
 
 
 async def test_an_interval_given_on_the_command_line_beats_the_saved_one(db):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui import FAST, open_screen, sees_writer, wait_for
+from tests.narrow import some
+from tests.test_ui import FAST, open_screen, sees_writer, wait_for, wait_screen
 from waltui.actions.signals import culprit, describe, send
 from waltui.collector import Poller
 from waltui.config import Config
@@ -135,7 +136,7 @@ def test_a_process_that_let_go_of_its_lock_is_not_signalled(live_db, spawn):
         [change] = poller.poll_once()
     finally:
         poller.close()
-    target = describe(change.reading, culprit(change.reading))
+    target = describe(change.reading, some(culprit(change.reading)))
     assert not isinstance(target, str)
     holder.do("end")
     said = send(target, signal.SIGTERM)
@@ -174,23 +175,23 @@ async def test_the_chosen_row_is_kept_across_polls_and_a_vanished_choice_sends_n
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, sees_writer(app, db, holder.pid))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        detail = await wait_screen(pilot, DetailScreen)
         await pilot.press("tab")
-        await wait_for(pilot, lambda: app.screen.lock_choice() is not None)
-        while app.screen.lock_choice().held.lock.pid == holder.pid:
+        await wait_for(pilot, lambda: detail.lock_choice() is not None)
+        while some(detail.lock_choice()).held.lock.pid == holder.pid:
             await pilot.press("down")
-        chosen = app.screen.lock_choice()
+        chosen = some(detail.lock_choice())
         assert chosen.held.lock.pid == app_helper.pid
         batches = app.readings.batches
         await wait_for(pilot, lambda: app.readings.batches >= batches + 8)  # 1.6 s of polls
-        assert app.screen.lock_choice().key == chosen.key
+        assert some(detail.lock_choice()).key == chosen.key
         confirm = await open_screen(pilot, "k", ConfirmScreen)
         assert f"pid {app_helper.pid}" in confirm.title_text
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
         app.screen.query_one("#locks-table").focus()
         app_helper.stop()  # the chosen process ends: its row goes
-        await wait_for(pilot, lambda: not app.screen.lock_choice().present, timeout=10)
+        await wait_for(pilot, lambda: not some(detail.lock_choice()).present, timeout=10)
         await pilot.press("k")
         await pilot.pause(0.3)
         assert not isinstance(app.screen, ConfirmScreen)

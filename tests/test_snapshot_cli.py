@@ -8,16 +8,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import apsw
 import pytest
 
 from tests.conftest import waltui_json
+from tests.narrow import some
 
 pytestmark = pytest.mark.system
 
 
-def snapshot(*args: str, prefix: tuple[str, ...] = ()) -> dict:
+def snapshot(*args: str, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
     out = subprocess.run(
         [*prefix, sys.executable, "-m", "waltui", "snapshot", "--json", *args],
         capture_output=True, text=True, timeout=60,
@@ -115,17 +117,17 @@ def test_a_reader_that_goes_away_and_ctrl_c_end_quietly(tmp_path):
     reader = subprocess.Popen([sys.executable, "-m", "waltui", "snapshot", "--json",
                                str(tmp_path)], cwd=root, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
-    assert reader.stdout.read(9) == b'{\n  "kind'
-    reader.stdout.close()  # as head does once it has its lines
+    assert some(reader.stdout).read(9) == b'{\n  "kind'
+    some(reader.stdout).close()  # as head does once it has its lines
     assert reader.wait(timeout=30) == 141
-    assert reader.stderr.read() == b""
+    assert some(reader.stderr).read() == b""
     watcher = subprocess.Popen([sys.executable, "-m", "waltui", "check", "--for", "30",
                                 str(tmp_path / "agent-00.db")], cwd=root,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
     watcher.send_signal(signal.SIGINT)
     assert watcher.wait(timeout=10) == 130
-    assert watcher.stderr.read() == "waltui: interrupted\n"
+    assert some(watcher.stderr).read() == "waltui: interrupted\n"
 
 
 def test_a_one_shot_command_that_ends_at_once_still_leaves_its_output_and_its_log(tmp_path):

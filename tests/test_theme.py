@@ -12,12 +12,16 @@ from pathlib import Path
 import pytest
 from rich.color import Color as RichColor
 from rich.color import ColorSystem, ColorType
+from rich.style import Style
+from rich.text import Text
 from textual.color import Color
+from textual.coordinate import Coordinate
 from textual.filter import ANSIToTruecolor
 
 from tests.test_snapshots import load_frozen
 from waltui.config import Config
 from waltui.ui.app import WaltuiApp
+from waltui.ui.widgets.overview_table import OverviewTable
 
 UI = Path(__file__).parent.parent / "waltui" / "ui"
 PATHS = ["/srv/agents/alpha.db", "/srv/agents/gamma.db", "/srv/agents/notes.db"]
@@ -159,13 +163,14 @@ async def test_a_theme_change_restyles_the_table(monkeypatch):
     app = WaltuiApp(PATHS, Config(), poll=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await load_frozen(pilot)
-        table = app.screen.query_one("OverviewTable")
+        table = app.screen.query_one(OverviewTable)
 
         def pin_colour() -> str:
             for row in range(table.row_count):
-                cell = table.get_cell_at((row, [c.key for c in table.shown_columns]
-                                          .index("pin")))
+                cell = table.get_cell_at(Coordinate(row, [c.key for c in table.shown_columns]
+                                                    .index("pin")))
                 if "4188" in str(cell):
+                    assert isinstance(cell, Text) and isinstance(cell.style, Style)
                     return str(cell.style.color)
             raise AssertionError("no pinned cell")
 

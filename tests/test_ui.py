@@ -8,10 +8,12 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
+from rich.text import Text
 from textual.screen import Screen
-from textual.widgets import OptionList, Static, TabbedContent
+from textual.widgets import DataTable, Input, OptionList, Static, TabbedContent
 
 from waltui.collector import Poller, Readings
 from waltui.config import Config
@@ -28,6 +30,7 @@ from waltui.ui.widgets.overview_table import OverviewTable
 pytestmark = pytest.mark.system
 
 FAST = Config(interval=0.2)
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
 
 
 async def wait_for(pilot, condition: Callable[[], object], timeout: float = 8.0) -> None:
@@ -38,12 +41,20 @@ async def wait_for(pilot, condition: Callable[[], object], timeout: float = 8.0)
         await pilot.pause(0.05)
 
 
-async def open_screen(pilot, key: str, kind: type) -> Screen:
+async def wait_screen(pilot, kind: type[ScreenT]) -> ScreenT:
+    """The screen on top once it is a ``kind``."""
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind))
+    screen = pilot.app.screen
+    assert isinstance(screen, kind)
+    return screen
+
+
+async def open_screen(pilot, key: str, kind: type[ScreenT]) -> ScreenT:
     """Press the key that opens a screen; return it once mounted (its focus and highlight set)."""
     await pilot.press(key)
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind))
+    screen = await wait_screen(pilot, kind)
     await pilot.pause()
-    return pilot.app.screen
+    return screen
 
 
 def cell(app: WaltuiApp, path: Path, column: str) -> str:
@@ -85,14 +96,16 @@ def test_a_poll_that_lands_during_start_up_is_shown(live_db):
     updates = Readings().apply_changes(poller.poll_once())
     poller.close()
     app = WaltuiApp([str(db)], FAST, poll=False)
+    seen: list[str] = []
 
     async def early_poll(pilot) -> None:
         app.post_message(PollResults(updates))
         await wait_for(pilot, lambda: app.screen.query("FooterKey"), timeout=3)
-        app.exit((cell(app, db, "health"), cell(app, db, "pending")))
+        seen.extend((cell(app, db, "health"), cell(app, db, "pending")))
+        app.exit()
 
-    assert app.run(headless=True, size=(80, 24), auto_pilot=early_poll) == (
-        "ok", str(updates[0].reading.frames_pending))
+    app.run(headless=True, size=(80, 24), auto_pilot=early_poll)
+    assert seen == ["ok", str(updates[0].reading.frames_pending)]
 
 
 @pytest.fixture
@@ -135,6 +148,7 @@ async def test_bad_file_gets_an_error_row_beside_healthy_ones(live_db, tmp_path)
         await wait_for(pilot, lambda: len(app.latest) == 3)
         first = app.readings.batches  # the others go on being polled
         await wait_for(pilot, lambda: app.readings.batches > first + 1
+                       and app.readings.last_batch is not None
                        and app.readings.last_batch.polled == 3)
         assert cell(app, junk, "health") == "ERR not_sqlite"
         assert cell(app, missing, "health") == "ERR missing"
@@ -229,7 +243,9 @@ async def test_integrity_check_says_what_it_pins_and_can_be_cancelled(live_db):
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
-        max_frame = app.latest[str(db)].reading.wal_index.max_frame
+        index = app.latest[str(db)].reading.wal_index
+        assert index is not None
+        max_frame = index.max_frame
 
         async def start_full_check() -> IntegrityScreen:
             screen = await open_screen(pilot, "i", IntegrityScreen)
@@ -237,7 +253,8 @@ async def test_integrity_check_says_what_it_pins_and_can_be_cancelled(live_db):
             # Enter's own handler, called directly: pilot.press waits while the process is
             # busy (up to 1 s, and the check is), and the check must still run when x lands
             screen.query_one(OptionList).action_select()
-            await wait_for(pilot, lambda: screen.check and screen.check.progress_steps)
+            await wait_for(pilot, lambda: screen.check is not None
+                           and screen.check.progress_steps > 0)
             return screen
 
         screen = await start_full_check()
@@ -275,14 +292,13 @@ async def test_pragma_panel_changes_only_waltuis_connection_and_cancel_writes_no
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
         panel = await open_screen(pilot, "p", PragmaScreen)
-        table = panel.query_one("#pragma-table")
+        table = panel.query_one("#pragma-table", DataTable)
         await wait_for(pilot, lambda: table.row_count > 0)
 
         async def change(name: str, value: str) -> ConfirmScreen:
             table.move_cursor(row=table.get_row_index(name))
             await pilot.press("enter", *value, "enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            return app.screen
+            return await wait_screen(pilot, ConfirmScreen)
 
         dialog = await change("journal_mode", "delete")
         assert "into the database file" in str(dialog.body)
@@ -386,7 +402,7 @@ async def test_databases_with_one_name_are_told_apart(tmp_path):
 def row_order(app: WaltuiApp) -> list[str]:
     table = app.screen_stack[0].query_one(OverviewTable)
     from textual.coordinate import Coordinate
-    return [table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value
+    return [str(table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value)
             for i in range(table.row_count)]
 
 
@@ -487,12 +503,18 @@ async def test_a_holder_chosen_in_the_locks_pane_is_the_one_asked_about(held_wri
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, sees_writer(app, db, holder.pid))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        detail = await wait_screen(pilot, DetailScreen)
         await pilot.press("tab")  # into the Locks table: the writer's row comes first
         await pilot.pause(0.3)
-        while app.screen.lock_choice().held.lock.pid == holder.pid:  # down to another process
+
+        def chosen_pid() -> int:
+            choice = detail.lock_choice()
+            assert choice is not None
+            return choice.held.lock.pid
+
+        while chosen_pid() == holder.pid:  # down to another process
             await pilot.press("down")
-        chosen = app.screen.lock_choice().held.lock.pid
+        chosen = chosen_pid()
         assert chosen == app_helper.pid
         confirm = await open_screen(pilot, "k", ConfirmScreen)
         assert f"pid {app_helper.pid}" in confirm.title_text
@@ -503,7 +525,7 @@ async def test_a_holder_chosen_in_the_locks_pane_is_the_one_asked_about(held_wri
 async def test_the_status_line_says_when_polls_fall_behind_the_interval(live_db):
     """A queue query that runs its whole 300 ms limit every poll, at a 0.1 s interval: the
     promise 'every 0.1s' is broken, and the status line says by how much."""
-    from waltui.probes.sqlite import QueueQuery
+    from waltui.options import QueueQuery
 
     db, _app = live_db
     slow = QueueQuery("slow", "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
@@ -524,12 +546,11 @@ async def test_pragma_panel_keeps_its_cursor_and_refuses_values_sqlite_would_ign
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
         panel = await open_screen(pilot, "p", PragmaScreen)
-        table = panel.query_one("#pragma-table")
+        table = panel.query_one("#pragma-table", DataTable)
         await wait_for(pilot, lambda: table.row_count > 0)
         table.move_cursor(row=table.get_row_index("user_version"))
         await pilot.press("enter", *"7", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert app.screen.title_text == "Set user_version to 7?"
+        assert (await wait_screen(pilot, ConfirmScreen)).title_text == "Set user_version to 7?"
         await pilot.press("y")
         await wait_for(pilot, lambda: any("user_version is now 7" in e.text for e in app.events))
         await pilot.pause(0.5)
@@ -543,8 +564,7 @@ async def test_pragma_panel_keeps_its_cursor_and_refuses_values_sqlite_would_ign
                                           for e in app.events))
         assert Path(db).read_bytes()[18:20] == b"\x02\x02"  # still WAL
         await pilot.press("o")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert app.screen.title_text == "Run PRAGMA optimize?"
+        assert (await wait_screen(pilot, ConfirmScreen)).title_text == "Run PRAGMA optimize?"
 
 
 async def test_read_only_refuses_a_pragma_before_a_value_is_typed(tmp_path):
@@ -554,7 +574,7 @@ async def test_read_only_refuses_a_pragma_before_a_value_is_typed(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
         panel = await open_screen(pilot, "p", PragmaScreen)
-        table = panel.query_one("#pragma-table")
+        table = panel.query_one("#pragma-table", DataTable)
         await wait_for(pilot, lambda: table.row_count > 0)
         await pilot.press("enter")
         await pilot.pause(0.2)
@@ -603,6 +623,7 @@ async def test_help_is_made_once_and_shown_again_in_the_theme_of_the_moment(live
         again = await open_screen(pilot, "question_mark", HelpScreen)
         assert again is first
         light = again.query_one("#help-keys", Static).render()
+        assert isinstance(light, Text) and isinstance(dark, Text)
         assert str(light) == str(dark)  # the same keys
         assert [span.style for span in light.spans] != [span.style for span in dark.spans]
 
@@ -655,7 +676,7 @@ async def test_overview_columns_give_way_by_priority_and_never_half_show(live_db
     for width, expect_all in ((80, False), (200, True)):
         app = WaltuiApp([str(db)], FAST)
         async with app.run_test(size=(width, 24)) as pilot:
-            await wait_for(pilot, lambda app=app: str(db) in app.latest)
+            await wait_for(pilot, lambda: str(db) in app.latest)  # noqa: B023 (awaited here)
             await pilot.pause(0.3)
             table = app.screen_stack[0].query_one(OverviewTable)
             shown = [c.key for c in table.shown_columns]
@@ -722,7 +743,7 @@ async def test_attach_refuses_a_missing_path_completes_and_counts_what_it_skips(
         assert isinstance(app.screen, AttachScreen)  # refused, not attached
         said = str(app.screen.query_one("#attach-matches").render())
         assert "no such file or directory" in said and not app.attached
-        box = app.screen.query_one("#path")
+        box = app.screen.query_one("#path", Input)
         box.value = ""
         await pilot.press(*str(fleet / "ag"))
         await wait_for(pilot, lambda: "3 matches" in str(
@@ -807,8 +828,7 @@ async def test_guided_recovery_cancels_inside_the_integrity_check(tmp_path):
         await wait_for(pilot, lambda: str(db) in app.latest)
         confirm = await open_screen(pilot, "R", ConfirmScreen)
         confirm.action_answer(True)  # what y does
-        await wait_for(pilot, lambda: isinstance(app.screen, RecoveryScreen))
-        screen = app.screen
+        screen = await wait_screen(pilot, RecoveryScreen)
         await wait_for(pilot, lambda: screen.run_state.integrity is not None
                        and screen.run_state.integrity.progress_steps > 0, timeout=60)
         await pilot.press("x")

@@ -14,16 +14,17 @@ from dataclasses import replace
 
 import pytest
 
+from tests.narrow import some
 from waltui.collector import Poller
 from waltui.collector.core import same_reading
 from waltui.config import Config, Thresholds
 from waltui.history import ChartHistory
 from waltui.model import Reading
+from waltui.options import QueueQuery
 from waltui.probes.files import PATH_CHECK_EVERY
 from waltui.probes.filesystem import MountWatch
 from waltui.probes.locks import LockTable
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
-from waltui.probes.sql_values import QueueQuery
 
 NO_SQL = ObserveOptions(sql=False)
 WRITE_LOCKER = """
@@ -39,11 +40,12 @@ def read(observer: DatabaseObserver):
     return observer.read(PollContext.capture())
 
 
-def fresh(db) -> object:
+def fresh(db) -> Reading:
     """What an observer that has never seen the database reads now."""
     observer = DatabaseObserver(str(db), NO_SQL)
     try:
-        return read(observer)
+        reading: Reading = read(observer)
+        return reading
     finally:
         observer.close()
 
@@ -130,7 +132,7 @@ def test_the_locks_on_a_new_shm_are_seen_by_a_poller_that_watched_the_old_one(tm
         holders = set()
         for _ in range(3):
             poller.poll_once()
-            reading = poller.states[str(db)].reading
+            reading = some(poller.states[str(db)].reading)
             holders = {(h.lock.pid, h.lock.lock) for h in reading.held_locks}
         assert (second.pid, "dms") in holders
         assert os.stat(f"{db}-shm").st_ino != os.stat(tmp_path / "old-shm").st_ino
@@ -155,7 +157,7 @@ def test_a_change_only_in_the_locks_or_only_in_the_shm_is_read(live_db, spawn, s
             [sys.executable, "-c", WRITE_LOCKER, f"{db}-shm"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True)
         try:
-            assert locker.stdout.readline().strip() == "held"
+            assert some(locker.stdout).readline().strip() == "held"
             locked = read()
         finally:
             locker.kill()
@@ -172,7 +174,7 @@ def test_a_change_only_in_the_locks_or_only_in_the_shm_is_read(live_db, spawn, s
         other.do("end")  # ...and leaves it there: no lock, no file size, only the -shm
         marked = read()
         assert marked.locks == committed.locks
-        assert marked.wal_index.read_marks != committed.wal_index.read_marks
+        assert some(marked.wal_index).read_marks != some(committed.wal_index).read_marks
         assert marked.wal_index == fresh(db).wal_index
     finally:
         observer.close()
@@ -269,7 +271,7 @@ def test_an_unchanged_lock_file_gives_the_same_table(tmp_path):
     assert LockTable.capture(str(locks)) is first
     locks.write_text(line + "2: POSIX  ADVISORY  WRITE 4243 fd:01:5000 120 120\n")
     second = LockTable.capture(str(locks))
-    assert second is not first and len(second.by_file[(os.makedev(0xfd, 1), 5000)]) == 2
+    assert second is not first and len(some(second).by_file[(os.makedev(0xfd, 1), 5000)]) == 2
 
 
 def test_the_mount_table_is_read_again_only_when_a_mount_comes_or_goes(tmp_path):
@@ -284,11 +286,11 @@ def test_the_mount_table_is_read_again_only_when_a_mount_comes_or_goes(tmp_path)
         pytest.fail(f"cannot mount a tmpfs (the suite runs as root): {mounted.stderr}")
     try:
         during = watch.current()
-        assert during is not before and during.lookup(str(where / "x.db")).type == "tmpfs"
+        assert during is not before and some(during.lookup(str(where / "x.db"))).type == "tmpfs"
         assert watch.current() is during
     finally:
         subprocess.run(["umount", str(where)], check=True)
-    assert watch.current().lookup(str(where / "x.db")).type != "tmpfs"
+    assert some(watch.current().lookup(str(where / "x.db"))).type != "tmpfs"
     watch.close()
 
 

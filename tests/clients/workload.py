@@ -26,7 +26,7 @@ def huey_queue(path: str):
 
     huey = SqliteHuey(filename=path, results=False)
 
-    @huey.task()
+    @huey.task()  # type: ignore[untyped-decorator]
     def work(n: int) -> int:
         return n
 
@@ -85,7 +85,12 @@ def main() -> None:
     library, role, path = sys.argv[1:4]
     put, take = QUEUES[library](path)
     stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+
+    def stop_at_eof() -> None:  # the test closes our stdin to stop us
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=stop_at_eof, daemon=True).start()
     print("ready", flush=True)
     i = 0
     while not stop.is_set():

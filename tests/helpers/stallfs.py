@@ -13,7 +13,7 @@ import time
 from fuse import FUSE, FuseOSError, Operations
 
 
-class Mirror(Operations):
+class Mirror(Operations):  # type: ignore[misc]  # fusepy is untyped
     def __init__(self, root: str) -> None:
         self.root = root
 
