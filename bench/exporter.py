@@ -22,7 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.poll_cost import hold
+from bench.poll_cost import hold, release
 from bench.spread import spread
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -97,8 +97,7 @@ def main() -> None:
         for proc, _ in exporters.values():
             proc.terminate()
             proc.wait()
-        holder.stdin.close()
-        holder.wait()
+        release(holder)
 
 
 if __name__ == "__main__":

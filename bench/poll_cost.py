@@ -29,8 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from waltui.options import QueueQuery
 from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
-from waltui.probes.sqlite import QueueQuery
 from waltui.support.heap import tune_collector
 
 HOLDER = """
@@ -55,15 +55,22 @@ ALWAYS_SQL = ObserveOptions(queries=(QUERY,), sql_max_age=0)
 NO_SQL = ObserveOptions(sql=False)
 
 
-def hold(paths: list[str]) -> subprocess.Popen:
+def hold(paths: list[str]) -> subprocess.Popen[str]:
     proc = subprocess.Popen([sys.executable, "-c", HOLDER, *paths],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
 
 
 PEER_PRAGMAS = ("page_count", "freelist_count", "user_version", "application_id",
                 "schema_version")
+
+
+def release(holder: subprocess.Popen[str]) -> None:
+    """The holder closes its connections and exits once its stdin closes."""
+    if holder.stdin is not None:
+        holder.stdin.close()
+    holder.wait()
 
 
 def peer_read(path: str) -> None:
@@ -147,8 +154,13 @@ def main() -> None:
             holder = hold(paths)
             closers = []
             try:
-                cycles = {"stdlib sqlite3: open read-only + 5 pragmas (peer)":
-                          lambda paths=paths: [peer_read(p) for p in paths]}
+
+                def peer_cycle(paths: list[str] = paths) -> None:
+                    for path in paths:
+                        peer_read(path)
+
+                cycles: dict[str, Callable[[], None]] = {
+                    "stdlib sqlite3: open read-only + 5 pragmas (peer)": peer_cycle}
                 for label, options in (("full poll (every database changed)", ALWAYS_SQL),
                                        ("idle (no commit since the last poll)",
                                         ObserveOptions(queries=(QUERY,))),
@@ -163,8 +175,7 @@ def main() -> None:
             finally:
                 for close in closers:
                     close()
-                holder.stdin.close()
-                holder.wait()
+                release(holder)
         # the small -wal is whatever the holder's writes left (tens of KB, real frames)
         sized: dict[str, Callable[[], None]] = {}
         holders, closers = [], []
@@ -182,8 +193,7 @@ def main() -> None:
             for close in closers:
                 close()
             for holder in holders:
-                holder.stdin.close()
-                holder.wait()
+                release(holder)
     print(f"{'scenario':<58} {'CPU ms/db':>9} {'spread':>13} {'wall ms/db':>10}")
     for name, values in rows:
         cpu = [v.cpu_ms for v in values]

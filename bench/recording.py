@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.poll_cost import hold
+from bench.poll_cost import hold, release
 from bench.spread import spread
 from waltui.collector import ThreadClient
 from waltui.config import Config
@@ -86,8 +86,7 @@ def main() -> None:
                 per_hour[kind].append(max(grown, 0) / args.databases * 3600 / args.seconds)
     finally:
         writer.kill()
-        holder.stdin.close()
-        holder.wait()
+        release(holder)
     print(f"recording, {args.databases} databases a kind, a poll a second, {args.rounds} rounds "
           f"of {args.seconds:g} s; median (min-max) bytes per database per hour")
     print(f"{'databases':<10} {'bytes/db/hour':>28} {'budget':>12} {'within':>7}")

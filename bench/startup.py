@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.poll_cost import hold
@@ -78,7 +79,7 @@ def main() -> None:
     holder = hold(many)
     one = many[:1]
     output = Path(tempfile.mkdtemp(prefix="waltui-bench-terminal-")) / "terminal"
-    measures = {
+    measures: dict[str, Callable[[], float]] = {
         "python -c pass (floor)": lambda: wall([sys.executable, "-c", "pass"]),
         "import textual.app (floor)": lambda: wall([sys.executable, "-c", "import textual.app"]),
         "snapshot --json, 1 db": lambda: wall([str(WALTUI), "snapshot", "--json", *one]),

@@ -189,7 +189,10 @@ def main() -> None:
                 rows.append((count, label, collector, *measure_in_tmux(
                     directory, count, args.seconds, args.presses, collector)))
             finally:
-                holder.kill() if label == "all changing" else holder.stdin.close()
+                if label == "all changing":
+                    holder.kill()
+                elif holder.stdin is not None:
+                    holder.stdin.close()
                 holder.wait()
                 if locker is not None:
                     locker.kill()

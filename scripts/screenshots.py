@@ -16,7 +16,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import TabbedContent
 
 from waltui.cli.demo import demo_config, start_workload
 from waltui.config import Config
@@ -29,7 +34,8 @@ OUT = Path(__file__).resolve().parent.parent / "screenshots"
 SIZE = (80, 24)
 
 
-async def wait_for(pilot, condition, timeout: float = 90.0) -> None:
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], object],
+                   timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -43,7 +49,7 @@ def starving(app: WaltuiApp) -> bool:
                 and any(f.code == "checkpoint_starvation" for f in gamma[0].findings))
 
 
-def saver(app: WaltuiApp, saved: list[Path]):
+def saver(app: WaltuiApp, saved: list[Path]) -> Callable[[str], None]:
     def save(name: str) -> None:
         svg = Path(app.save_screenshot(f"{name}.svg", str(OUT)))
         # Without xml:space="preserve" rsvg collapses the &#160; that pads a cell: every
@@ -69,10 +75,10 @@ async def capture(workload_paths: list[str], recording: Path) -> list[Path]:
         await pilot.press("enter")
         await pilot.pause(1.5)
         save("detail-locks")
-        app.screen.query_one("#tabs").active = "tab-wal"
+        app.screen.query_one("#tabs", TabbedContent).active = "tab-wal"
         await pilot.pause(6)  # a few more samples on the plot
         save("detail-wal")
-        app.screen.query_one("#tabs").active = "tab-findings"
+        app.screen.query_one("#tabs", TabbedContent).active = "tab-findings"
         await pilot.pause(1)
         save("detail-findings")
         await pilot.press("c")
