@@ -40,6 +40,16 @@ def own_state_directory(tmp_path_factory, monkeypatch) -> Path:
     return state
 
 
+@pytest.fixture(autouse=True)
+def truecolor_terminal(monkeypatch) -> None:
+    """An app a test starts in this process sees a truecolor terminal, whatever TERM the
+    test runner has (xterm or none means 16 colours to Rich, and the dashboard then picks
+    the ANSI theme): a test of 16 colours sets textual.constants.COLOR_SYSTEM itself."""
+    import textual.constants
+
+    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "truecolor")
+
+
 class Helper:
     """A separate process with its own SQLite connection; each call waits for its answer."""
 

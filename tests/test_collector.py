@@ -25,7 +25,7 @@ pytestmark = pytest.mark.system
 def child_pid(client: CollectorClient) -> int:
     """The collector's process id: these tests run it as a child process."""
     assert isinstance(client, ProcessClient) and client.process is not None
-    return child_pid(client)
+    return client.process.pid
 
 
 FAST = Config(interval=0.2)
@@ -257,7 +257,7 @@ async def test_hold_times_go_on_in_the_locks_pane_though_the_collector_sends_not
             table = app.screen.query_one("#locks-table", DataTable)
             for row in range(table.row_count):
                 cells = table.get_row_at(row)
-                if str(cells[0]) == str(reader.pid) and str(cells[3]) == "read":
+                if str(cells[0]) == str(reader.pid) and str(cells[2]) == "read":
                     text = str(cells[6]).removeprefix(">=")
                     return float(text.rstrip("s")) if text.endswith("s") and "m" not in text \
                         else 999.0

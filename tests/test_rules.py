@@ -5,6 +5,7 @@ processes are in test_health.py, test_holds.py and test_truths.py."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -234,3 +235,18 @@ def test_the_fast_copy_is_dataclasses_replace():
             other = "x" if isinstance(getattr(value, field.name), str) else None
             assert model.fast_replace(value, {field.name: other}) == \
                 copy(value, **{field.name: other})
+
+
+def test_every_finding_code_has_a_short_health_label_of_at_most_11_cells():
+    """The overview's health column is "CRIT " plus the label: 16 cells at most, so at 80
+    columns it leaves room for the rest."""
+    import re
+
+    from waltui.ui.format import SHORT_CODE
+
+    source = "".join(p.read_text() for p in (Path(__file__).parent.parent / "waltui" /
+                                             "health").glob("*.py"))
+    codes = set(re.findall(r'code="([a-z_]+)"', source))
+    assert len(codes) > 10
+    labels = {code: SHORT_CODE.get(code, code.replace("_", " ")) for code in codes}
+    assert all(len(label) <= 11 for label in labels.values()), labels

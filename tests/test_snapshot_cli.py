@@ -121,13 +121,28 @@ def test_a_reader_that_goes_away_and_ctrl_c_end_quietly(tmp_path):
     some(reader.stdout).close()  # as head does once it has its lines
     assert reader.wait(timeout=30) == 141
     assert some(reader.stderr).read() == b""
+    # SIGINT as a terminal's Ctrl-C has it: a suite started in the background (`&`) runs
+    # with SIGINT ignored, and Python then keeps it ignored in every child it starts.
+    keeper = apsw.Connection(str(tmp_path / "agent-00.db"))
+    keeper.execute("SELECT count(*) FROM t").fetchall()  # its -wal and -shm stay
     watcher = subprocess.Popen([sys.executable, "-m", "waltui", "check", "--for", "30",
                                 str(tmp_path / "agent-00.db")], cwd=root,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    shm = str(tmp_path / "agent-00.db-shm")  # kept by our connection; the poller keeps an fd
+
+    def polling() -> bool:
+        fds = f"/proc/{watcher.pid}/fd"
+        return any(os.path.realpath(f"{fds}/{fd}") == shm for fd in os.listdir(fds))
+
+    deadline = time.monotonic() + 60
+    while not polling():
+        assert time.monotonic() < deadline and watcher.poll() is None
+        time.sleep(0.05)
     watcher.send_signal(signal.SIGINT)
     assert watcher.wait(timeout=10) == 130
     assert some(watcher.stderr).read() == "waltui: interrupted\n"
+    keeper.close()
 
 
 def test_a_one_shot_command_that_ends_at_once_still_leaves_its_output_and_its_log(tmp_path):

@@ -4,12 +4,14 @@ after Textual's own filters, as the terminal would draw it."""
 
 from __future__ import annotations
 
+import colorsys
 import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+import textual.constants
 from rich.color import Color as RichColor
 from rich.color import ColorSystem, ColorType
 from rich.style import Style
@@ -18,6 +20,7 @@ from textual.color import Color
 from textual.coordinate import Coordinate
 from textual.filter import ANSIToTruecolor
 
+from tests.narrow import some
 from tests.test_snapshots import load_frozen
 from waltui.config import Config
 from waltui.ui.app import WaltuiApp
@@ -137,25 +140,75 @@ LOOKS = {  # (theme, NO_COLOR, colours the terminal has)
 }
 
 
+def started_in(look: str, monkeypatch) -> WaltuiApp:
+    """The app as a terminal with this look starts it: 16 colours are the console's."""
+    _theme, no_color, system = LOOKS[look]
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    if system == ColorSystem.STANDARD:
+        monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "standard")
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    return WaltuiApp(PATHS, Config(), poll=False)
+
+
+async def choose_look(app: WaltuiApp, look: str) -> None:
+    """The operator's theme; in 16 colours the app's own choice (the ANSI theme) stands."""
+    theme, _no_color, system = LOOKS[look]
+    if system == ColorSystem.STANDARD:
+        assert app.console.color_system == "standard" and app.theme.startswith("ansi-")
+    else:
+        app.theme = theme
+
+
+def family(color: RichColor | None) -> str:
+    """A colour's family as the terminal shows it: red, yellow (amber and orange too),
+    or other."""
+    assert color is not None
+    if color.type in (ColorType.STANDARD, ColorType.EIGHT_BIT) and color.number is not None \
+            and color.number < 16:
+        return {1: "red", 9: "red", 3: "yellow", 11: "yellow"}.get(color.number, "other")
+    red, green, blue = color.get_truecolor()
+    hue, _light, saturation = colorsys.rgb_to_hls(red / 255, green / 255, blue / 255)
+    degrees = hue * 360
+    if saturation < 0.3:
+        return "other"  # a grey is no family
+    if degrees <= 12 or degrees >= 330:
+        return "red"
+    return "yellow" if 15 <= degrees <= 65 else "other"
+
+
+@pytest.mark.parametrize("look", [name for name, (_t, no_color, _s) in LOOKS.items()
+                                  if not no_color])
+async def test_critical_is_a_red_and_warning_a_yellow_in_every_look(look, monkeypatch):
+    """Contrast is not meaning: CRIT in bold grey and WARN in bright yellow passed the
+    legibility test under 16 colours. Each role's colour, as the widgets draw it."""
+    app = started_in(look, monkeypatch)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await choose_look(app, look)
+        await load_frozen(pilot)
+        await pilot.pause(0.1)
+        palette = app.screen.query_one(OverviewTable).palette
+        system = LOOKS[look][2]
+        shown = [some(style.color).downgrade(system) for style in (palette.critical,
+                                                                  palette.warning)]
+        assert [family(color) for color in shown] == ["red", "yellow"], (app.theme, shown)
+
+
 @pytest.mark.slow  # a fresh app for each of 36 screen and look pairs: ~30 s
 @pytest.mark.parametrize("look", LOOKS)
 @pytest.mark.parametrize("screen", SCREENS)
 async def test_every_screen_is_legible(look, screen, monkeypatch):
-    theme, no_color, system = LOOKS[look]
-    if no_color:
-        monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    app = WaltuiApp(PATHS, Config(), poll=False)
+    app = started_in(look, monkeypatch)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.theme = theme
+        await choose_look(app, look)
         await load_frozen(pilot)
         await SCREENS[screen](pilot)
         await pilot.pause(0.2)
         shown = "".join(seg.text for strip in app.screen._compositor.render_strips()
                         for seg in strip)
         assert "4188" in shown or screen in ("help", "events")  # the pinning reader is shown
-        assert illegible(app, system) == []
+        assert illegible(app, LOOKS[look][2]) == []
 
 
 async def test_a_theme_change_restyles_the_table(monkeypatch):

@@ -22,12 +22,13 @@ def tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=10).stdout
 
 
-def screen_shows(session: str, text: str, timeout: float = 15) -> str:
+def screen_shows(session: str, text: str, timeout: float = 15, wrapped: bool = False) -> str:
+    """The screen once it shows ``text``; wrapped: as words, which may wrap across lines."""
     deadline = time.monotonic() + timeout
     shown = ""
     while time.monotonic() < deadline:
         shown = tmux("capture-pane", "-p", "-t", session)
-        if text in shown:
+        if text in shown or (wrapped and " ".join(text.split()) in " ".join(shown.split())):
             return shown
         time.sleep(0.2)
     raise AssertionError(f"{text!r} not on screen:\n{shown}")
@@ -65,8 +66,8 @@ class Session:
         self.name = f"waltui-{uuid.uuid4().hex[:8]}"
         tmux("new-session", "-d", "-s", self.name, "-x", "80", "-y", "24", command)
 
-    def shows(self, text: str, timeout: float = 15) -> str:
-        return screen_shows(self.name, text, timeout)
+    def shows(self, text: str, timeout: float = 15, wrapped: bool = False) -> str:
+        return screen_shows(self.name, text, timeout, wrapped)
 
     def waltui_process(self) -> psutil.Process:
         shell = psutil.Process(int(tmux("display", "-p", "-t", self.name, "#{pane_pid}")))
@@ -185,7 +186,7 @@ def test_signalling_the_writer_from_the_locks_pane_frees_the_lock(live_db, spawn
         session.shows("agent.db")
         tmux("send-keys", "-t", session.name, "Enter")
         session.shows(f"pid {holder.pid}")
-        session.shows("holds the write lock")
+        session.shows("holds the write lock", wrapped=True)
         tmux("send-keys", "-t", session.name, "k")
         session.shows(f"Send SIGTERM to pid {holder.pid}")
         tmux("send-keys", "-t", session.name, "y")

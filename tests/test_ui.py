@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from rich.text import Text
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, OptionList, Static, TabbedContent
 
@@ -23,6 +23,7 @@ from waltui.ui.messages import PollResults
 from waltui.ui.screens.detail import DetailScreen
 from waltui.ui.screens.dialogs import CheckpointScreen, ConfirmScreen
 from waltui.ui.screens.integrity import IntegrityScreen
+from waltui.ui.screens.overview import OverviewScreen
 from waltui.ui.screens.pragmas import PragmaScreen
 from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
@@ -623,7 +624,7 @@ async def test_help_is_made_once_and_shown_again_in_the_theme_of_the_moment(live
         again = await open_screen(pilot, "question_mark", HelpScreen)
         assert again is first
         light = again.query_one("#help-keys", Static).render()
-        assert isinstance(light, Text) and isinstance(dark, Text)
+        assert isinstance(light, Content) and isinstance(dark, Content)
         assert str(light) == str(dark)  # the same keys
         assert [span.style for span in light.spans] != [span.style for span in dark.spans]
 
@@ -688,39 +689,33 @@ async def test_overview_columns_give_way_by_priority_and_never_half_show(live_db
             assert shown[:4] == ["name", "health", "wal", "pending"]
 
 
-async def test_a_result_is_toasted_only_where_nothing_on_screen_shows_it(live_db):
-    """The overview's event log and the Checkpoints pane show a checkpoint's result: no
-    toast laid over them. On the Locks pane nothing does: a toast. Either way the event log
-    has it in full."""
+async def test_a_result_goes_to_the_log_and_the_status_line_and_no_toast_covers_it(live_db):
+    """No toast: one laid over the screen covered the log and dialog borders it reported
+    on. A checkpoint's result is on the status line at once, on the detail view and back
+    on the overview, and in the overview's log as soon as it is back (not when the next
+    event comes)."""
     db, _app = live_db
     app = WaltuiApp([str(db)], FAST)
 
-    def toasts() -> list[str]:
-        return [n.message for n in app._notifications]
+    def status() -> str:
+        return str(app.screen.query_one("#status", Static).render())
 
-    async def checkpoint() -> None:
-        done = sum("PASSIVE checkpoint" in e.text and "started" not in e.text
-                   for e in app.events)
-        await open_screen(pilot, "c", CheckpointScreen)
-        await pilot.press("enter")  # PASSIVE
-        await wait_for(pilot, lambda: sum("PASSIVE checkpoint" in e.text and
-                                          "started" not in e.text for e in app.events) > done)
-        await pilot.pause(0.1)
+    def logged() -> str:
+        return str(app.screen_stack[0].query_one("#events", EventLog).render())
 
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: str(db) in app.latest)
-        await checkpoint()
-        assert toasts() == []
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
-        app.screen.query_one(TabbedContent).active = "tab-checkpoints"
-        await pilot.pause(0.1)
-        await checkpoint()
-        assert toasts() == []
-        app.screen.query_one(TabbedContent).active = "tab-locks"
-        await pilot.pause(0.1)
-        await checkpoint()
-        assert len(toasts()) == 1 and "PASSIVE checkpoint" in toasts()[0]
+        await wait_screen(pilot, DetailScreen)
+        await open_screen(pilot, "c", CheckpointScreen)
+        await pilot.press("enter")  # PASSIVE
+        await wait_for(pilot, lambda: "PASSIVE checkpoint" in status())
+        assert "agent.db: PASSIVE checkpoint" in status() and "? help" in status()
+        assert not app._notifications  # no toast
+        await pilot.press("escape")
+        await wait_screen(pilot, OverviewScreen)
+        assert "PASSIVE checkpoint" in status()
+        assert "agent.db PASSIVE checkpoint" in logged()  # drawn while the detail was up
 
 
 async def test_attach_refuses_a_missing_path_completes_and_counts_what_it_skips(tmp_path):

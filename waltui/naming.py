@@ -4,7 +4,7 @@ dialogs, the Locks pane, `check` and JSON-free text. Plain functions of a readin
 from __future__ import annotations
 
 from waltui.model import Lock, Reader, Reading, WalIndex
-from waltui.units import human_hold, who
+from waltui.units import human_hold, visible, who
 
 
 def reader_place(slot: int, mark: int) -> str:
@@ -47,3 +47,68 @@ def reader_sentence(reader: Reader, index: WalIndex | None) -> str:
                 f"so no checkpoint can copy anything past frame {stop}")
     return (f"{named} has held read slot {reader.slot} at frame {reader.read_mark} for {held}: "
             f"the checkpoint cannot pass frame {reader.read_mark}")
+
+
+NAME_WIDTH = 24
+
+
+def cut_middle(text: str, width: int = NAME_WIDTH) -> str:
+    """Too long: keep the start and, longer, the end (where agent-0001 and agent-0002, or
+    .sqlite3 and .db, differ), with an ellipsis between."""
+    if len(text) <= width:
+        return text
+    tail = (width - 1) * 2 // 3
+    return text[:width - 1 - tail] + "…" + text[-tail:]
+
+
+def unique_names(paths: list[str]) -> dict[str, str]:
+    """Each path's shortest suffix of whole components that no other path shares
+    (x/state.db and y/state.db, not state.db twice), safe to show (units.visible). A
+    narrow column cuts it to fit with cut_middle."""
+    parts = {path: path.rstrip("/").split("/") for path in paths}
+    depth = dict.fromkeys(paths, 1)
+    while True:
+        by_suffix: dict[str, list[str]] = {}
+        for path in paths:
+            by_suffix.setdefault("/".join(parts[path][-depth[path]:]), []).append(path)
+        clashes = [p for group in by_suffix.values() if len(group) > 1 for p in group
+                   if depth[p] < len(parts[p])]
+        if not clashes:
+            break
+        for path in clashes:
+            depth[path] += 1
+    return {path: visible("/".join(parts[path][-depth[path]:])) for path in paths}
+
+
+class DatabaseNames:
+    """The one name each database goes by on every surface of a session (table, event log,
+    dialogs, toasts, titles): its shortest path suffix no other attached database shares.
+    Worked out again, lazily, when the attached set changes; a detached database keeps
+    the name it had, so the lines it left in the log still say which one it was."""
+
+    def __init__(self) -> None:
+        self._paths: dict[str, None] = {}  # attached, in order
+        self._names: dict[str, str] | None = {}
+        self._gone: dict[str, str] = {}
+
+    def add(self, path: str) -> None:
+        if path not in self._paths:
+            self._paths[path] = None
+            self._gone.pop(path, None)
+            self._names = None
+
+    def remove(self, path: str) -> None:
+        if path in self._paths:
+            self._gone[path] = self.of(path)
+            del self._paths[path]
+            self._names = None
+
+    def of(self, path: str) -> str:
+        name = self.all().get(path) or self._gone.get(path)
+        return name if name is not None else unique_names([path])[path]
+
+    def all(self) -> dict[str, str]:
+        """Every attached database's name (the table renames its rows from these)."""
+        if self._names is None:
+            self._names = unique_names(list(self._paths))
+        return self._names

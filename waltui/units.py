@@ -64,20 +64,48 @@ INTERPRETERS = ("python", "node", "ruby", "perl", "php", "bash", "sh")
 
 
 def short_command(cmdline: str, width: int = 48, *, program_first: bool = False) -> str:
-    """'/usr/bin/python3 -m app.worker /srv/a/q.db' -> 'python3 -m app.worker q.db': the
-    program's name and its arguments with directories dropped, cut to ``width``. With
-    ``program_first`` an interpreter and its flags go too ('worker q.db'): in a narrow
-    column the script or module says more than 'python3 -m'."""
-    words = [w.rsplit("/", 1)[-1] if "/" in w and not w.endswith("/") else w
-             for w in visible(cmdline).split()]
-    if program_first and len(words) > 1 and words[0].rstrip("0123456789.") in INTERPRETERS:
-        words.pop(0)
-        while len(words) > 1 and words[0].startswith("-"):
-            if words.pop(0) == "-m":
-                words[0] = words[0].rsplit(".", 1)[-1]
-                break
+    """'/usr/bin/python3 -m app.worker /srv/a/q.db' -> 'python3 -m app.worker /srv/a/q.db':
+    the program without its directory, its arguments as it was given them (a database
+    path is what tells agents/alpha/state.db from agents/beta/state.db), cut to ``width``
+    by shortening paths from the left ('…/alpha/state.db') before anything else. With
+    ``program_first`` (a narrow column) an interpreter and its flags go and every
+    directory too ('worker q.db'): there the script or module says more than 'python3 -m'."""
+    words = visible(cmdline).split()
+    if not words:
+        return ""
+    words[0] = _last_part(words[0])
+    if program_first:
+        words = [_last_part(w) for w in words]
+        if len(words) > 1 and words[0].rstrip("0123456789.") in INTERPRETERS:
+            words.pop(0)
+            while len(words) > 1 and words[0].startswith("-"):
+                if words.pop(0) == "-m":
+                    words[0] = words[0].rsplit(".", 1)[-1]
+                    break
     text = " ".join(words)
+    for keep in (2, 1):  # the longest path first, to its last two parts, then its last
+        while len(text) > width:
+            shorter = [(len(w), i) for i, w in enumerate(words) if _tail(w, keep) != w]
+            if not shorter:
+                break
+            at = max(shorter)[1]
+            words[at] = _tail(words[at], keep)
+            text = " ".join(words)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _last_part(word: str) -> str:
+    return word.rsplit("/", 1)[-1] if "/" in word and not word.endswith("/") else word
+
+
+def _tail(word: str, keep: int) -> str:
+    """A path's last ``keep`` parts after an ellipsis: '/srv/agents/alpha/state.db' ->
+    '…/alpha/state.db' (keep 2); '--db=/srv/a/b/q.db' -> '--db=…/b/q.db'."""
+    flag, _, path = word.rpartition("=") if "=" in word.split("/", 1)[0] else ("", "", word)
+    parts = path.rstrip("/").split("/")
+    if len(parts) <= keep or (len(parts) == keep + 1 and parts[0] == "…"):
+        return word
+    return (flag + "=" if flag else "") + "…/" + "/".join(parts[-keep:])
 
 
 OUTSIDE_WORDS = "a process outside this pid namespace"

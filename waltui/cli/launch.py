@@ -23,8 +23,11 @@ def main() -> int:
         from waltui.probes import early_locks
 
         early_locks.start()
-    from waltui.cli.main import main as run
-
+    try:
+        from waltui.cli.main import main as run
+    except KeyboardInterrupt:  # Ctrl-C while still importing: the same line as later
+        print("waltui: interrupted", file=sys.stderr)
+        return exits.INTERRUPTED
     code = run()
     if args and args[0] in ONE_SHOT:
         end_now(code)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App, SystemCommand
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from waltui.collector import Update, make_client
@@ -35,7 +34,7 @@ from waltui.ui.messages import (
     CollectorNotice,
     PollResults,
 )
-from waltui.ui.palette import PLAIN, ThemedStatic
+from waltui.ui.palette import ThemedStatic
 from waltui.ui.remembered import RememberedSettings
 from waltui.ui.replay_controls import ReplayControls, ReplayedEvent, ReplayReset
 from waltui.ui.screens.detail import DetailScreen
@@ -158,8 +157,8 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
 
     # --- messages -----------------------------------------------------------------------
     def on_collector_notice(self, message: CollectorNotice) -> None:
-        self.announce("", "error" if message.severity == "error" else "warning", message.text,
-                      message.severity, what="collector")
+        self.announce("", "error" if message.severity == "error" else "warning",
+                      f"collector: {message.text}", message.severity)
 
     def on_poll_results(self, message: PollResults) -> None:
         """Updates made elsewhere (a recording, the snapshots' frozen data)."""
@@ -205,8 +204,7 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
                 self.show_updates([update])
         if message.text:  # a panel's values read say nothing in the log
             self.announce(message.path, "action", message.text, message.severity,
-                          what="checkpoint" if message.result is not None
-                          else message.operation, checkpoint=message.result)
+                          checkpoint=message.result)
 
     # --- helpers ------------------------------------------------------------------------
     @property
@@ -233,17 +231,15 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
                 self.collector.attach(path)
 
     def refresh_status(self) -> None:
-        try:
-            status = self.screen_stack[0].query_one("#status", Static)
-        except (NoMatches, IndexError):
-            return
-        status.update(status_text(self, status.palette if isinstance(status, ThemedStatic)
-                                  else PLAIN))
+        """The status line of every screen that has one (the overview, a detail view)."""
+        for screen in self.screen_stack:
+            for status in screen.query("#status").results(ThemedStatic):
+                status.update(status_text(self, status.palette,
+                                          status.content_size.width or self.size.width - 2))
 
     def refuse(self, path: str, text: str) -> None:
         """Said once, the same way for every operation (operations.refusal words it)."""
-        self.event(path, "action", text)
-        self.notify(text, severity="warning")
+        self.announce(path, "action", text, "warning")
 
     def _need_selection(self) -> str | None:
         path = self.selected_path()

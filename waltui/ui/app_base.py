@@ -46,6 +46,10 @@ class AppBase(App[None]):
     def events(self) -> deque[Event]:
         return self.state.events
 
+    def name_of(self, path: str) -> str:
+        """What every surface calls this database (naming.DatabaseNames)."""
+        return self.state.names.of(path)
+
     # What WaltuiApp and its other mixins provide, declared for the type checker only:
     # no stand-in runs, so a method a mixin expects and nobody provides is an
     # AttributeError at once, not a silent default.

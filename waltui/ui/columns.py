@@ -73,12 +73,27 @@ COLUMNS: tuple[Column, ...] = (
 CELL_PADDING = 2  # a DataTable cell's padding, one each side
 
 
-def fitting(width: int, name_width: int) -> tuple[Column, ...]:
-    """The columns that fit ``width`` cells, most important first, in display order."""
+QUEUE_RANK = 2.5  # a queue the user configured: right after pending
+WRITER_RANK = 3.5  # the writer, while one holds the lock: right after "pinned by"
+
+
+def fitting(width: int, widths: dict[str, int], ranks: dict[str, float] | None = None,
+            sort_key: str | None = None) -> tuple[Column, ...]:
+    """The columns that fit ``width`` cells at their measured ``widths``, chosen most
+    important first, then every smaller one that still fits; in display order. The sort
+    column comes right after the name (the status line says "by" it); ``ranks`` raise a
+    column for now (QUEUE_RANK, WRITER_RANK) above its usual priority."""
+    raised = ranks or {}
+
+    def rank(column: Column) -> float:
+        if column.priority == 0 or column.key == sort_key:
+            return 0.5 * (column.priority != 0)
+        return min(column.priority, raised.get(column.key, column.priority))
+
     chosen: set[str] = set()
     used = 1  # the scrollbar gutter
-    for column in sorted(COLUMNS, key=lambda c: c.priority):
-        need = (name_width if column.key == "name" else column.width) + CELL_PADDING
+    for column in sorted(COLUMNS, key=rank):
+        need = widths.get(column.key, column.width) + CELL_PADDING
         if column.priority == 0 or used + need <= width:
             chosen.add(column.key)
             used += need

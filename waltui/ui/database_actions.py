@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from waltui.actions.blame import checkpoint_outlook
@@ -59,7 +58,7 @@ class DatabaseActions(Performer):
 
         update = self.latest.get(path)
         outlook = checkpoint_outlook(update.reading) if update is not None else ""
-        self.push_screen(CheckpointScreen(Path(path).name, self.config.checkpoint_deadline,
+        self.push_screen(CheckpointScreen(self.name_of(path), self.config.checkpoint_deadline,
                                           outlook),
                          chosen)
 
@@ -158,4 +157,4 @@ class DatabaseActions(Performer):
             self.push_screen(RecoveryScreen(path, self.config.read_only,
                                             self.config.checkpoint_deadline))
 
-        self.confirm("recover", f"Guided recovery of {Path(path).name}?", body, run)
+        self.confirm("recover", f"Guided recovery of {self.name_of(path)}?", body, run)

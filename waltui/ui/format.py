@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from rich.text import Text
 
 from waltui.collector.consumer import Update
@@ -13,46 +11,14 @@ from waltui.ui.palette import Palette
 from waltui.units import human_bytes, visible
 
 SHORT_SEVERITY = {"info": "info", "warning": "WARN", "critical": "CRIT"}
-# The overview's health column at 80 columns: the finding's code in a word or two. The
-# detail view, `check` and the JSON use the code itself.
+# The overview's health column at 80 columns: the finding's code in a word or two, never
+# more than 11 cells (tests/test_rules.py). The detail view, `check` and the JSON use the
+# code itself.
 SHORT_CODE = {"checkpoint_starvation": "starvation", "network_filesystem": "network fs",
-              "d_state_holder": "D state"}
-
-def display_name(path: str) -> str:
-    """A path's last part, safe to show (see units.visible)."""
-    return visible(os.path.basename(path) or path)
-
-
-NAME_WIDTH = 24
-
-
-def cut_middle(text: str, width: int = NAME_WIDTH) -> str:
-    """Too long: keep the start and, longer, the end (where agent-0001 and agent-0002, or
-    .sqlite3 and .db, differ), with an ellipsis between."""
-    if len(text) <= width:
-        return text
-    tail = (width - 1) * 2 // 3
-    return text[:width - 1 - tail] + "…" + text[-tail:]
-
-
-def unique_names(paths: list[str], width: int = NAME_WIDTH) -> dict[str, str]:
-    """Each path's shortest suffix of whole components that no other path shares
-    (x/state.db and y/state.db, not state.db twice), cut in the middle to fit."""
-    parts = {path: path.rstrip("/").split("/") for path in paths}
-    depth = dict.fromkeys(paths, 1)
-    while True:
-        by_suffix: dict[str, list[str]] = {}
-        for path in paths:
-            by_suffix.setdefault("/".join(parts[path][-depth[path]:]), []).append(path)
-        clashes = [p for group in by_suffix.values() if len(group) > 1 for p in group
-                   if depth[p] < len(parts[p])]
-        if not clashes:
-            break
-        for path in clashes:
-            depth[path] += 1
-    return {path: cut_middle(visible("/".join(parts[path][-depth[path]:])), width)
-            for path in paths}
-
+              "d_state_holder": "D state", "write_lock_held": "lock held",
+              "exclusive_locking_mode": "exclusive", "opened_by_another_name": "other name",
+              "queue_growing": "queue grows", "leftover_shm": "stale -shm",
+              "many_writers": "writers"}
 
 def worst(findings: tuple[Finding, ...] | list[Finding]) -> Finding | None:
     return max(findings, key=lambda f: f.rank, default=None)
@@ -73,10 +39,12 @@ def queue_total(reading: Reading) -> int | None:
     return sum(depths) if depths else None
 
 
-def summary_text(update: Update, interval: float, paused: bool, palette: Palette) -> Text:
+def summary_text(update: Update, name: str, interval: float, paused: bool,
+                 palette: Palette) -> Text:
+    """The detail view's head: the database by the name the table gives it, then its path."""
     r = update.reading
     text = Text()
-    text.append(display_name(r.path), style=palette.strong)
+    text.append(name, style=palette.strong)
     text.append(f"  {visible(r.path)}\n", style=palette.muted)
     if r.error is not None:
         text.append(f"{'error' if r.error.fatal else 'note'}: {visible(r.error.message)}\n",

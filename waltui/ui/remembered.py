@@ -10,6 +10,8 @@ from waltui.ui.app_base import AppBase
 from waltui.ui.messages import SortChanged
 from waltui.ui.saved_state import SavedState, load_state, save_state
 
+SIXTEEN_COLOURS = ("standard", "windows")  # Rich's names for a 16-colour terminal
+
 
 class RememberedSettings(AppBase):
     saved: SavedState = SavedState()
@@ -25,6 +27,11 @@ class RememberedSettings(AppBase):
             self.set_keymap(remap)
         if self.saved.theme in self.available_themes:
             self.theme = self.saved.theme
+        if self.console.color_system in SIXTEEN_COLOURS and not self.theme.startswith("ansi-"):
+            # A theme's colours fall to the nearest of the terminal's 16, and critical came
+            # out grey, warning bright yellow: the ANSI theme names red and yellow in the
+            # terminal's own palette. Not saved: the next 256-colour session keeps its own.
+            self.theme = "ansi-dark"
         if self.saved.interval and not self.config.interval_chosen:
             self.collector.set_interval(self.saved.interval)
         self.theme_changed_signal.subscribe(self, lambda theme: self.remember(theme=theme.name))

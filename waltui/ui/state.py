@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from waltui.collector import Batch, Readings, Update
 from waltui.history import CheckpointResult
 from waltui.model import DbError
+from waltui.naming import DatabaseNames
 
 EVENTS_KEPT = 500
 
@@ -27,13 +28,28 @@ class Event:
     cycle: int = 0  # the collector's cycle it came with (0: not from a poll)
 
 
+@dataclass(frozen=True)
+class Said:
+    """The latest result or notice, shown on the status line for RESULT_SECONDS (the event
+    log keeps every one)."""
+
+    at: float
+    text: str
+    severity: str  # information, warning, error
+
+
+RESULT_SECONDS = 15.0
+
+
 class DashboardState:
     def __init__(self) -> None:
         self.attached: dict[str, None] = {}  # ordered, O(1) membership for 1,000 databases
+        self.names = DatabaseNames()  # what every surface calls each attached database
         self.readings = Readings()  # latest and the charts' history, per database
         self.events: deque[Event] = deque(maxlen=EVENTS_KEPT)
         self._last_error: dict[str, DbError | None] = {}  # an error is logged once, not a poll
         self.clock: Callable[[], float] = time.time  # a replay's: the shown poll's time
+        self.said: Said | None = None  # the status line's latest result (not the replay's)
 
     @property
     def latest(self) -> dict[str, Update]:
@@ -52,6 +68,7 @@ class DashboardState:
         if path in self.attached:
             return False
         self.attached[path] = None
+        self.names.add(path)
         if logged:
             self.record(path, "attach", "attached")
         return True
@@ -59,6 +76,7 @@ class DashboardState:
     def detach(self, path: str) -> bool:
         if self.attached.pop(path, None) is None and path not in self.latest:
             return False
+        self.names.remove(path)
         self.readings.forget(path)
         self._last_error.pop(path, None)
         self.record(path, "detach", "detached")

@@ -39,6 +39,7 @@ class DetailScreen(Screen[None]):
         from waltui.ui.widgets.queue_chart import QueueChart
         from waltui.ui.widgets.wal_chart import PendingChart, WalChart
 
+        yield ThemedStatic(id="status")
         yield ThemedStatic(id="summary")
         with TabbedContent(id="tabs", initial=self.first_pane or ""):
             with TabPane("Locks", id="tab-locks"):
@@ -55,10 +56,14 @@ class DetailScreen(Screen[None]):
             with TabPane("Pragmas", id="tab-pragmas"):
                 yield PragmasTable()
             with TabPane("Events", id="tab-events"):
-                yield EventLog(app_of(self).events, path=self.path, full=True, id="detail-events")
+                yield EventLog(app_of(self).state, path=self.path, full=True, id="detail-events")
         yield Footer(compact=True, show_command_palette=False)
 
+    def on_resize(self) -> None:
+        app_of(self).refresh_status()
+
     def on_mount(self) -> None:
+        app_of(self).refresh_status()
         update = app_of(self).latest.get(self.path)
         if update is not None:
             self.show(update)
@@ -93,8 +98,8 @@ class DetailScreen(Screen[None]):
 
         summary = self.query_one("#summary", ThemedStatic)
         collector = app_of(self).collector
-        summary.update(summary_text(update, collector.interval, collector.paused,
-                                    summary.palette))
+        summary.update(summary_text(update, app_of(self).name_of(self.path),
+                                    collector.interval, collector.paused, summary.palette))
         active = self.query_one(TabbedContent).active
         reading, history = update.reading, update.history
         if active == "tab-locks":

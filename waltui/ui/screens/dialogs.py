@@ -21,14 +21,11 @@ class WorkerDialog(ModalScreen[None]):
     its app (self.app raises NoActiveAppError in the worker thread, and the worker swallows
     it), so the app is kept from construction, which runs on the UI thread."""
 
-    # True: the dialog shows its own results, so no toast is laid over it (the event log
-    # gets them in full either way)
-    shows_results = False
-
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
         self.owner: Performer = app_of(self)
+        self.db_name = self.owner.name_of(path)  # as the table and the log call it
 
     operation = ""  # its name in waltui.actions.operations
 

@@ -18,4 +18,4 @@ class EventsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="events-box", classes="dialog wide"):
             yield Static("Events, newest first, in full (Esc closes)", classes="dialog-title")
-            yield EventLog(app_of(self).events, full=True, limit=500, id="all-events")
+            yield EventLog(app_of(self).state, full=True, limit=500, id="all-events")

@@ -19,7 +19,6 @@ from waltui.units import visible
 
 
 class IntegrityScreen(WorkerDialog):
-    shows_results = True  # in its progress line
     operation = "integrity"
     BINDINGS = [("escape", "close", "Cancel / close"), ("x", "cancel_check", "Cancel check")]
 
@@ -34,8 +33,7 @@ class IntegrityScreen(WorkerDialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            name = visible(self.path.rsplit("/", 1)[-1])
-            yield Static(f"Integrity check of {name} (reads only)", markup=False,
+            yield Static(f"Integrity check of {self.db_name} (reads only)", markup=False,
                          classes="dialog-title")
             yield OptionList(Option("quick_check: fast, skips index cross-checks", id="quick"),
                              Option("integrity_check: full, slower", id="full"), id="kinds")

@@ -15,9 +15,9 @@ from waltui.ui.widgets.overview_table import OverviewTable
 class OverviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield ThemedStatic(id="status")
-        yield OverviewTable(id="overview")
+        yield OverviewTable(app_of(self).state.names, id="overview")
         yield Input(placeholder="filter by name (Enter keeps it, Esc clears)", id="filter")
-        yield EventLog(app_of(self).events, id="events", limit=20)
+        yield EventLog(app_of(self).state, id="events", limit=20)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -34,6 +34,9 @@ class OverviewScreen(Screen[None]):
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()
+
+    def on_resize(self) -> None:
+        app_of(self).refresh_status()  # fitted to the width: what gives way changes
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":

@@ -39,7 +39,6 @@ class PragmaTable(Themed, DataTable[object]):
     """Persistent pragmas in the strong style, per-connection ones muted."""
 
 class PragmaScreen(WorkerDialog):
-    shows_results = True  # the last change's outcome, above the keys
     BINDINGS = [("escape", "close", "Close"), ("o", "optimize", "PRAGMA optimize")]
 
     def __init__(self, path: str, immutable: bool) -> None:
@@ -49,7 +48,7 @@ class PragmaScreen(WorkerDialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Static(f"Pragmas of {visible(self.path.rsplit('/', 1)[-1])}",
+            yield Static(f"Pragmas of {self.db_name}",
                          classes="dialog-title",
                          markup=False)
             yield Static("Per-connection pragmas shown are what a new connection gets; changing "

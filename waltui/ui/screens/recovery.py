@@ -31,7 +31,6 @@ WHAT = {"holders": "who holds the database (stops here if anyone does)",
 class RecoveryScreen(WorkerDialog):
     BINDINGS: ClassVar[list[BindingType]] = [("escape", "close", "Cancel / close"),
                                              ("x", "cancel_run", "Cancel")]
-    shows_results = True
     operation = "recover"
 
     def __init__(self, path: str, read_only: bool, deadline: float) -> None:
@@ -44,8 +43,7 @@ class RecoveryScreen(WorkerDialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            name = visible(self.path.rsplit("/", 1)[-1])
-            yield Static(Text(f"Guided recovery of {name}"), classes="dialog-title")
+            yield Static(Text(f"Guided recovery of {self.db_name}"), classes="dialog-title")
             yield ThemedStatic(id="recovery-steps")
             yield Static("x: cancel (between steps, or inside the integrity check)    "
                          "Esc: cancel and close", classes="hint", id="recovery-hint")

@@ -10,19 +10,20 @@ from rich.text import Text
 from textual.widgets import Static
 
 from waltui.ui.palette import Themed
-from waltui.ui.state import Event
+from waltui.ui.state import DashboardState, Event
 from waltui.units import visible
 
 
 class EventLog(Themed, Static):
     """Renders the last events of the app's log, optionally of one database only."""
 
-    def __init__(self, events: deque[Event], path: str | None = None, limit: int = 200,
+    def __init__(self, state: DashboardState, path: str | None = None, limit: int = 200,
                  full: bool = False, **kwargs: Any) -> None:
         """full: every event wrapped in full (the Events pane, the `e` screen); else one
         line an event, cut with an ellipsis (the overview's summary)."""
         super().__init__(**kwargs)
-        self.events = events
+        self.events: deque[Event] = state.events
+        self.names = state.names
         self.path = path
         self.limit = limit
         self.full = full
@@ -44,7 +45,7 @@ class EventLog(Themed, Static):
                 text.append("\n")
             text.append(time.strftime("%H:%M:%S ", time.localtime(event.at)), style=palette.muted)
             if self.path is None:
-                text.append(visible(event.path.rsplit("/", 1)[-1]) + " ", style=palette.strong)
+                text.append(self.names.of(event.path) + " ", style=palette.strong)
             text.append(visible(event.text), style=palette.event(event.kind))
             shown += 1
             if shown >= self.limit:

@@ -21,7 +21,12 @@ from waltui.naming import named_process, reader_sentence
 from waltui.ui.palette import Palette, Themed
 from waltui.units import human_hold, short_command, who
 
-COLUMNS = ("pid", "process", "file", "lock", "slot", "mark", "held", "state")
+# The command last: at 80 columns it is what gets cut, never the state (D is the one that
+# matters) or the hold time.
+COLUMNS = ("pid", "state", "lock", "file", "slot", "mark", "held", "process")
+# A process state in a word or two, with ps's letter where it is the one people know.
+STATE_WORDS = {"disk-sleep": "D (disk)", "sleeping": "sleep", "running": "run",
+               "tracing-stop": "traced", "wake-kill": "D (kill)"}
 
 
 def identity(held: HeldLock) -> str:
@@ -150,16 +155,17 @@ class LocksPane(Themed, Vertical):
             state = held.process.state if held.process else "?"
             rows.append((
                 Text(str(lock.pid) if lock.owner_known else "-", style=style),
-                Text("waltui (this process)" if held.ours else
-                     short_command(held.process.label, 36) if held.process else
-                     "?" if lock.owner_known else who(lock.pid, None),
-                     style=palette.muted if held.ours else style),
-                lock.file,
+                Text(STATE_WORDS.get(state, state),
+                     style=palette.critical if state in ("disk-sleep", "wake-kill") else ""),
                 Text(lock.lock + (" (OFD)" if lock.ofd else "")
                      + (" (waiting)" if lock.waiting else ""), style=style),
+                lock.file,
                 "-" if lock.slot is None else str(lock.slot),
                 "-" if mark is None else str(mark),
                 human_hold(held.held_seconds, held.held_at_least),
-                Text(state, style=palette.critical if state == "disk-sleep" else ""),
+                Text("waltui (this process)" if held.ours else
+                     short_command(held.process.label, 48) if held.process else
+                     "?" if lock.owner_known else who(lock.pid, None),
+                     style=palette.muted if held.ours else style),
             ))
         return tuple(rows)

@@ -18,14 +18,15 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from waltui.collector.consumer import Update
-from waltui.ui.columns import COLUMNS, Column, fitting
-from waltui.ui.format import unique_names
+from waltui.naming import NAME_WIDTH, DatabaseNames, cut_middle
+from waltui.ui.columns import COLUMNS, QUEUE_RANK, WRITER_RANK, Column, fitting
 from waltui.ui.messages import SortChanged
 from waltui.ui.palette import Themed
 from waltui.ui.widgets.cell_cache import CellCachingTable
 
 Cells = tuple[object, ...]
 RESORT_SECONDS = 2.0
+REFIT_SECONDS = 1.0  # columns are fitted to what the rows on screen show, this often at most
 
 
 class OverviewTable(Themed, CellCachingTable[object]):
@@ -33,13 +34,14 @@ class OverviewTable(Themed, CellCachingTable[object]):
     BINDINGS = [Binding("home", "scroll_top", show=False),
                 Binding("end", "scroll_bottom", show=False)]
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, names: DatabaseNames, **kwargs: Any) -> None:
         # The name column stays put when the table scrolls sideways.
         super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, **kwargs)
+        self.names = names  # the session's: the log and the dialogs say the same
         self._latest: dict[str, Update | None] = {}  # every attached path, in attach order
         self._shown: dict[str, Cells] = {}  # what the table holds for each row now
         self._shown_from: dict[str, Update] = {}
-        self._names: dict[str, str] = {}  # shortest unique suffix of each attached path
+        self._names: dict[str, str] = {}  # each row's name as last written
         self._rename_pending = False
         self.filter_text = ""
         self.sort_key: str | None = None  # None: attach order
@@ -52,6 +54,8 @@ class OverviewTable(Themed, CellCachingTable[object]):
         # No row until the first resize: it chooses the columns, and 1,000 rows added
         # before it were added twice (at mount, then again with the columns that fit).
         self._fitted = False
+        self._fitted_at = 0.0
+        self._fit_widths: dict[str, int] = {}  # what the last fit measured each column at
 
     @property
     def selected_path(self) -> str | None:
@@ -81,6 +85,9 @@ class OverviewTable(Themed, CellCachingTable[object]):
                 self._add(update.path)
         self.keep_sorted()
         self.sync_visible()
+        if self._fitted and (self._outgrown() or
+                             time.monotonic() - self._fitted_at >= REFIT_SECONDS):
+            self._fit_columns()
 
     def forget(self, path: str) -> None:
         for cache in (self._latest, self._shown, self._shown_from):
@@ -90,7 +97,8 @@ class OverviewTable(Themed, CellCachingTable[object]):
         self._rename_soon()
 
     def name_of(self, path: str) -> str:
-        return self._names.get(path) or unique_names([path])[path]
+        """The session's name for it, cut in the middle to the column's width."""
+        return self._names.get(path) or cut_middle(self.names.of(path))
 
     def _rename_soon(self) -> None:
         """Attaching 1,000 databases renames once, not 1,000 times."""
@@ -102,7 +110,7 @@ class OverviewTable(Themed, CellCachingTable[object]):
         """Names depend on every attached path (a second state.db makes both longer): redo
         them when the set changes, and rewrite the rows whose name changed."""
         self._rename_pending = False
-        names = unique_names(list(self._latest))
+        names = {path: cut_middle(name) for path, name in self.names.all().items()}
         changed = [p for p, name in names.items() if self._names.get(p) != name]
         self._names = names
         for path in changed:
@@ -192,15 +200,54 @@ class OverviewTable(Themed, CellCachingTable[object]):
         self._show_sort()
 
     def _fit_columns(self) -> None:
-        """Most important columns first, as many as the width holds (the detail view's
-        header has the rest)."""
-        name_width = max((len(n) for n in self._names.values()), default=8)
-        wanted = fitting(self.size.width, max(name_width, len("database")))
+        """Most important columns first, as many as the width holds at the widths their
+        cells have now (the detail view's header has the rest)."""
+        self._fitted_at = time.monotonic()
+        widths, ranks = self._measured()
+        self._fit_widths = widths
+        wanted = fitting(self.size.width, widths, ranks, self.sort_key)
         if wanted != self.shown_columns or not self._fitted:
             self._fitted = True
             if wanted != self.shown_columns:
                 self._set_columns(wanted)
             self._rebuild()
+
+    def _measured(self) -> tuple[dict[str, int], dict[str, float]]:
+        """Each column's width for the rows on screen (a shown column no narrower than the
+        table has made it: a column comes and goes with what it shows, not every poll),
+        and the columns that rank high now."""
+        top = int(self.scroll_y)
+        if self.row_count:
+            paths = [str(self.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value)
+                     for i in range(top, min(self.row_count, top + self.size.height))]
+        else:
+            paths = list(self._latest)[:max(self.size.height, 1)]
+        updates = [u for u in (self._latest.get(p) for p in paths) if u is not None]
+        shown = {c.key for c in self.shown_columns}
+        widths: dict[str, int] = {}
+        for column in COLUMNS:
+            label = cell_len(column.label) + (2 if column.key == self.sort_key else 0)
+            if column.key == "name":
+                cells = max((min(cell_len(n), NAME_WIDTH) for n in self.names.all().values()),
+                            default=0)
+            else:
+                cells = max((_width(column.cell(u, "", self.palette)) for u in updates),
+                            default=1)
+            had = self.columns[ColumnKey(column.key)].content_width \
+                if column.key in shown and self._fitted else 0
+            widths[column.key] = max(label, cells, had)
+        ranks: dict[str, float] = {}
+        if any(u is not None and u.reading.queues for u in self._latest.values()):
+            ranks["queue"] = QUEUE_RANK  # a queue configured (or found by a preset)
+        if any(u.reading.writer_pid for u in updates):
+            ranks["writer"] = WRITER_RANK
+        return widths, ranks
+
+    def _outgrown(self) -> bool:
+        """A shown column now wider than the fit allowed for: the table would scroll
+        sideways until fitted again, so that is at once."""
+        return any(self.columns[ColumnKey(c.key)].content_width > self._fit_widths.get(c.key, 0)
+                   for c in self.shown_columns if c.key != "name")
 
     def keep_sorted(self) -> None:
         """After a poll: rebuild only when the order really changed, at most every two
@@ -280,3 +327,6 @@ class OverviewTable(Themed, CellCachingTable[object]):
             self.move_cursor(row=paths.index(selected))
         self.sync_visible()
 
+
+def _width(value: object) -> int:
+    return value.cell_len if isinstance(value, Text) else cell_len(str(value))
