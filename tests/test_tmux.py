@@ -60,11 +60,32 @@ def colours_used(session: str) -> set[str]:
 
 
 class Session:
-    """A detached tmux session of 80x24 running one shell command."""
+    """A detached tmux session (80x24 unless told) running one shell command."""
 
-    def __init__(self, command: str) -> None:
+    def __init__(self, command: str, size: tuple[int, int] = (80, 24)) -> None:
         self.name = f"waltui-{uuid.uuid4().hex[:8]}"
-        tmux("new-session", "-d", "-s", self.name, "-x", "80", "-y", "24", command)
+        width, height = size
+        # A pane is made 80x24 and then resized: a program started at once can read the
+        # first size and miss the change, so it starts once the terminal has its size. And
+        # tmux started without a terminal sets COLUMNS=80 LINES=24, which every terminal
+        # program (shutil.get_terminal_size) believes over the terminal itself.
+        wait = ('unset COLUMNS LINES; '
+                f'while [ "$(stty size)" != "{height} {width}" ]; do sleep 0.05; done; ')
+        tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
+             wait + command)
+
+    def gone(self, text: str, timeout: float = 15) -> str:
+        deadline = time.monotonic() + timeout
+        while text in (shown := self.screen()):
+            assert time.monotonic() < deadline, f"{text!r} still on screen:\n{shown}"
+            time.sleep(0.2)
+        return shown
+
+    def keys(self, *keys: str) -> None:
+        tmux("send-keys", "-t", self.name, *keys)
+
+    def screen(self) -> str:
+        return tmux("capture-pane", "-p", "-t", self.name)
 
     def shows(self, text: str, timeout: float = 15, wrapped: bool = False) -> str:
         return screen_shows(self.name, text, timeout, wrapped)

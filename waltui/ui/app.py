@@ -26,6 +26,8 @@ from waltui.ui.announcing import Announcing
 from waltui.ui.batch_intake import BatchIntake
 from waltui.ui.collector_health import CollectorHealth
 from waltui.ui.database_actions import DatabaseActions
+from waltui.ui.escaped_keys import EscapedKeys
+from waltui.ui.format import worst
 from waltui.ui.keymap import KEYS, bindings
 from waltui.ui.messages import (
     ActionFinished,
@@ -37,7 +39,7 @@ from waltui.ui.messages import (
 from waltui.ui.palette import ThemedStatic
 from waltui.ui.remembered import RememberedSettings
 from waltui.ui.replay_controls import ReplayControls, ReplayedEvent, ReplayReset
-from waltui.ui.screens.detail import DetailScreen
+from waltui.ui.screens.detail import PANE_OF_FINDING, DetailScreen
 from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.ui.screens.overview import OverviewScreen
 from waltui.ui.state import DashboardState
@@ -57,7 +59,7 @@ INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, DatabaseActions,
-                CollectorHealth, App[None]):
+                CollectorHealth, EscapedKeys, App[None]):
     CSS_PATH = "waltui.tcss"
     TITLE = "waltui"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is one of its forms
@@ -283,7 +285,10 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
     def action_open_detail(self) -> None:
         path = self.selected_path()
         if path is not None and not isinstance(self.screen, DetailScreen):
-            self.push_screen(DetailScreen(path, pane=self.saved.detail_pane))
+            update = self.latest.get(path)
+            top = worst(update.findings) if update is not None else None
+            pane = PANE_OF_FINDING.get(top.code) if top is not None else None
+            self.push_screen(DetailScreen(path, pane=pane or self.saved.detail_pane))
 
     def action_back(self) -> None:  # type: ignore[override]
         if isinstance(self.screen, DetailScreen):

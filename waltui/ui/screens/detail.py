@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
@@ -23,8 +24,21 @@ from waltui.units import visible
 # dashboard's first paint.
 
 
+# The pane that shows a finding's cause: the detail view opens there for a row whose
+# worst finding it is, and on the pane last chosen otherwise.
+PANE_OF_FINDING = {
+    "write_lock_held": "tab-locks", "checkpoint_starvation": "tab-locks",
+    "d_state_holder": "tab-locks", "many_writers": "tab-locks", "leftover_shm": "tab-locks",
+    "hot_journal": "tab-locks", "wal_large": "tab-wal", "wal_slack": "tab-wal",
+    "wal_deleted": "tab-wal", "queue_growing": "tab-queue"}
+
+
 class DetailScreen(Screen[None]):
-    BINDINGS = [("escape", "app.back", "back")]
+    # Left and Right on the screen too, not only on the focused tab bar: pressed while the
+    # view is still being built (the first one imports the charts), they moved nothing.
+    BINDINGS = [("escape", "app.back", "back"),
+                Binding("left", "pane(-1)", "previous pane", show=False),
+                Binding("right", "pane(1)", "next pane", show=False)]
 
     PANES = ("tab-locks", "tab-wal", "tab-findings", "tab-checkpoints", "tab-queue",
              "tab-pragmas", "tab-events")
@@ -76,6 +90,11 @@ class DetailScreen(Screen[None]):
         update = app_of(self).latest.get(self.path)
         if update is not None:
             self.show(update)
+
+    def action_pane(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        at = self.PANES.index(tabs.active) if tabs.active in self.PANES else 0
+        tabs.active = self.PANES[(at + step) % len(self.PANES)]
 
     def lock_choice(self) -> Choice | None:
         """The lock holder chosen in the Locks pane, when that pane is open."""
