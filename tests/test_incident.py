@@ -196,3 +196,19 @@ def test_a_result_is_on_the_status_line_and_in_the_log_back_on_the_overview(inci
         assert any("gamma/state.db PASSIVE checkpoint" in line for line in lines_of(overview))
     finally:
         session.close()
+
+
+def test_quitting_a_recorded_session_says_what_was_written_and_how_to_play_it(incident):
+    recording = incident.root / "incident.waltui"
+    session = Session(incident.command(extra=f"--record {recording}"))
+    try:
+        session.shows("REC")
+        session.shows("Write lock held")
+        session.keys("q")
+        screen = session.shows("WALTUI-EXITED-0", timeout=20)
+        said = "".join(screen.split())  # the terminal wraps the long path anywhere
+        assert f"pollsto{recording};playthemwith:waltuireplay{recording}" in said
+        polls = int(re.search(r"recorded(\d+)polls", said)[1])  # type: ignore[index]
+        assert polls >= 1 and recording.exists()
+    finally:
+        session.close()

@@ -118,6 +118,10 @@ async def test_keys_remapped_in_the_config(db, tmp_path):
         await open_screen(pilot, "f1", HelpScreen)
         keys = str(app.screen.query_one("#help-keys").render())
         assert "  C " in keys and "  f1 " in keys
+        assert "[checkpoint]" in keys and "[kill]" in keys  # the names [keys] takes
+        palette = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert palette["Checkpoint (PASSIVE, FULL, RESTART, TRUNCATE)"] == \
+            "key: C · [keys] checkpoint"  # the key as remapped, not the default c
 
 
 @pytest.mark.parametrize("table, says", [

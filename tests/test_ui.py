@@ -85,6 +85,10 @@ async def test_attach_and_detach_while_running(live_db):
         await pilot.pause()
         assert table.row_count == 0 and not app.attached
         assert [e.text for e in app.events][-2:] == ["attached", "detached"]
+        assert "u attaches it again" in str(app.screen.query_one("#status", Static).render())
+        await pilot.press("u")  # a detach by mistake: undone
+        await wait_for(pilot, lambda: str(db) in app.latest and table.row_count == 1)
+        assert list(app.attached) == [str(db)]
 
 
 def test_a_poll_that_lands_during_start_up_is_shown(live_db):
@@ -458,6 +462,7 @@ async def test_the_culprit_is_signalled_after_confirmation_and_its_locks_go(held
         confirm = await open_screen(pilot, "k", ConfirmScreen)
         assert f"Send SIGTERM to pid {holder.pid}" in confirm.title_text
         assert "the write lock" in confirm.body and "nothing it committed is" in confirm.body
+        assert confirm.hint.endswith("(nothing is sent)")  # a signal is sent, not written
         await pilot.press("y")
         await wait_for(pilot, lambda: holder.proc.poll() is not None)
         await wait_for(pilot, lambda: app.latest[str(db)].reading.writer_pid is None)
@@ -558,11 +563,10 @@ async def test_pragma_panel_keeps_its_cursor_and_refuses_values_sqlite_would_ign
         assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == \
             "user_version"  # not back on row 1
         table.move_cursor(row=table.get_row_index("journal_mode"))
-        await pilot.press("enter", *"7", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("y")
+        await pilot.press("enter", *"7", "enter")  # refused at once: nothing to confirm
         await wait_for(pilot, lambda: any("journal_mode takes one of" in e.text
                                           for e in app.events))
+        assert isinstance(app.screen, PragmaScreen)  # no confirmation was asked
         assert Path(db).read_bytes()[18:20] == b"\x02\x02"  # still WAL
         await pilot.press("o")
         assert (await wait_screen(pilot, ConfirmScreen)).title_text == "Run PRAGMA optimize?"
@@ -891,3 +895,19 @@ async def test_many_databases_on_the_command_line_are_one_line_of_the_log(tmp_pa
         await pilot.pause()
         assert [(e.path, e.text) for e in few.events if e.kind == "attach"] == \
                [(p, "attached") for p in paths[:3]]
+
+
+async def test_recovery_of_a_held_database_is_refused_before_it_is_confirmed(live_db):
+    """Validate, then ask: recovery that would stop at step 1 because a process holds the
+    database says so at once instead of asking to go ahead first."""
+    db, app_helper = live_db
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: str(db) in app.latest
+                       and app_helper.pid in app.latest[str(db)].reading.open_by)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: any("guided recovery not begun" in e.text
+                                          for e in app.events))
+        assert isinstance(app.screen, OverviewScreen)  # no confirmation
+        said = next(e.text for e in app.events if "guided recovery not begun" in e.text)
+        assert f"pid {app_helper.pid}" in said

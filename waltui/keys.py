@@ -47,7 +47,9 @@ KEYS: tuple[KeyAction, ...] = (
     KeyAction("y", "copy", "Copy the selected path, or the chosen lock holder's pid and "
               "command, to the clipboard (OSC 52: works over SSH)", "Navigate", show=False),
     KeyAction("a", "attach", "Attach a database", "Databases", footer="attach"),
-    KeyAction("d", "detach", "Detach the selected database", "Databases",
+    KeyAction("d", "detach", "Detach the selected database (stops watching it; nothing "
+              "is written)", "Databases", show=False),
+    KeyAction("u", "undo_detach", "Attach again the database detached last", "Databases",
               show=False),
     KeyAction("space", "pause", "Pause or resume polling", "Polling", display="Space",
               footer="pause"),
@@ -98,7 +100,7 @@ MOVES: tuple[tuple[str, str], ...] = (
     ("Tab", "Into the pane (to scroll a table, or choose a lock holder for k)"),
     ("Shift+Tab", "Back to the tab bar"),
     ("x", "Integrity check: cancel the running check"),
-    ("y / n", "Confirmation dialogs: go ahead / cancel (nothing is written)"),
+    ("y / n", "Confirmation dialogs: go ahead / cancel (nothing is written or sent)"),
     ("Esc", "Close a dialog or this help (also ? and q here)"),
 )
 

@@ -14,6 +14,12 @@ class Operation:
     label: str  # in sentences: "checkpoint refused: ..."
     writes: bool  # refused under --read-only, before any dialog asks for anything
     confirmations: int = 0  # yes/no questions before it runs (SIGKILL asks twice)
+    does: str = "written"  # what a "no" spares: "nothing is written" / "nothing is sent"
+
+    @property
+    def hint(self) -> str:
+        """The confirmation dialog's last line."""
+        return f"y: go ahead    n / Esc: cancel (nothing is {self.does})"
 
 
 OPERATIONS: dict[str, Operation] = {op.name: op for op in (
@@ -21,8 +27,8 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in (
     Operation("pragma", "PRAGMA change", writes=True, confirmations=1),
     Operation("optimize", "PRAGMA optimize", writes=True, confirmations=1),
     Operation("recover", "guided recovery", writes=True, confirmations=1),
-    Operation("terminate", "SIGTERM", writes=True, confirmations=1),
-    Operation("kill", "SIGKILL", writes=True, confirmations=2),
+    Operation("terminate", "SIGTERM", writes=True, confirmations=1, does="sent"),
+    Operation("kill", "SIGKILL", writes=True, confirmations=2, does="sent"),
     Operation("integrity", "integrity check", writes=False),
     Operation("pragmas", "pragma view", writes=False),
 )}

@@ -18,6 +18,7 @@ from waltui.actions.database import (
 )
 from waltui.actions.operations import READ_ONLY_REFUSAL
 from waltui.history import CheckpointResult, describe_checkpoint
+from waltui.model import Reading
 from waltui.naming import named_process
 
 STEPS = ("holders", "checkpoint", "integrity_check")
@@ -63,12 +64,8 @@ class RecoveryRun:
         if reading.files is None:
             return done(RecoveryStep("holders", "failed",
                                      reading.error.message if reading.error else "?"))
-        holders = sorted(reading.open_by)
-        if holders:
-            names = ", ".join(named_process(reading, p) for p in holders)
-            return done(RecoveryStep("holders", "stopped", f"held by {names}: stop them "
-                                     "gracefully first (recovery goes no further while "
-                                     "anything holds the database)"))
+        if (held := held_by(reading)) is not None:
+            return done(RecoveryStep("holders", "stopped", held))
         done(RecoveryStep("holders", "ok", "no process holds the database"))
         if self.read_only:
             return done(RecoveryStep("checkpoint", "stopped", READ_ONLY_REFUSAL))
@@ -91,6 +88,17 @@ class RecoveryRun:
         self.current = ""
         return done(RecoveryStep("integrity_check", {"ok": "ok", "cancelled": "cancelled"}
                                  .get(outcome, "failed"), "; ".join(messages[:5]) or outcome))
+
+
+def held_by(reading: Reading) -> str | None:
+    """Why recovery cannot begin: the processes that hold the database (the dashboard asks
+    this of its latest reading before it asks to go ahead, and the run again at step 1)."""
+    holders = sorted(reading.open_by)
+    if not holders:
+        return None
+    names = ", ".join(named_process(reading, p) for p in holders)
+    return (f"held by {names}: stop them gracefully first (recovery goes no further while "
+            "anything holds the database)")
 
 
 def guided_recovery(path: str, *, read_only: bool, deadline: float = 10.0

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from waltui import __version__
 from waltui.cli.args import COMMANDS, build_parser, main_help, near_command
@@ -23,6 +25,9 @@ from waltui.probes.discovery import discover
 from waltui.support import exits
 from waltui.support.state_dir import state_dir
 from waltui.units import literal_lines, visible
+
+if TYPE_CHECKING:
+    from waltui.recording.writer import Recorder
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,7 +140,8 @@ def _main(args: list[str]) -> int:
             return exits.CANNOT_CREATE
     if command == "demo":
         from waltui.cli.demo import run_demo
-        return run_demo(config, seed=options.seed, directory=options.dir, recorder=recorder)
+        return _said_recorded(recorder, run_demo(config, seed=options.seed,
+                                                 directory=options.dir, recorder=recorder))
     found = discover(options.paths)
     paths = found.paths
     # the dashboard puts them in its event log
@@ -177,7 +183,21 @@ def _main(args: list[str]) -> int:
             return _usage(f"--for {exc}")
         return run_record(paths, config, out=options.out, seconds=seconds)
     from waltui.ui.app import run_dashboard
-    return run_dashboard(paths, config, notes=found.skipped, recorder=recorder)
+    return _said_recorded(recorder, run_dashboard(paths, config, notes=found.skipped,
+                                                  recorder=recorder))
+
+
+def _said_recorded(recorder: Recorder | None, code: int) -> int:
+    """--record: once the terminal is the shell's again, what was written where, and how
+    to play it."""
+    if recorder is not None:
+        where = shlex.quote(recorder.path)
+        if recorder.failed is not None:
+            print(f"waltui: {visible(recorder.failed)}", file=sys.stderr)
+        else:
+            print(f"waltui: recorded {recorder.polls_written:,} polls to {visible(where)}; "
+                  f"play them with: waltui replay {visible(where)}", file=sys.stderr)
+    return code
 
 
 def _usage(text: str) -> int:

@@ -19,10 +19,11 @@ from textual.worker import Worker, WorkerState
 
 from waltui.collector import Update, make_client
 from waltui.config import Config
-from waltui.probes.discovery import Found
+from waltui.keys import effective_key
 from waltui.support import exits
 from waltui.support.heap import collect_young, tune_collector
 from waltui.ui.announcing import Announcing
+from waltui.ui.attaching import Attaching
 from waltui.ui.batch_intake import BatchIntake
 from waltui.ui.collector_health import CollectorHealth
 from waltui.ui.database_actions import DatabaseActions
@@ -59,7 +60,7 @@ INTERVAL_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, DatabaseActions,
-                CollectorHealth, EscapedKeys, App[None]):
+                CollectorHealth, Attaching, EscapedKeys, App[None]):
     CSS_PATH = "waltui.tcss"
     TITLE = "waltui"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is one of its forms
@@ -81,6 +82,7 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         self.keep_settings = keep_settings  # False: neither read nor write the state file
         self.config = config
         self.initial_paths = paths
+        self._detached: list[str] = []  # Attaching: what u attaches again
         self.state = DashboardState()  # attached, latest, history, events: one place
         self.init_intake()
         self.poll_enabled = poll
@@ -224,14 +226,6 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         table = self.overview_table
         return table.selected_path if table is not None else None
 
-    def _attach_paths(self, paths: list[str], logged: bool = True) -> None:
-        table = self.overview_table  # once: before the screen composes, a failed query each
-        for path in paths:
-            if self.state.attach(path, logged):
-                if table is not None:
-                    table.show_pending(path)
-                self.collector.attach(path)
-
     def refresh_status(self) -> None:
         """The status line of every screen that has one (the overview, a detail view)."""
         for screen in self.screen_stack:
@@ -278,7 +272,7 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
             return False  # there Left/Right keep switching panes, as live
         if action.startswith("replay_"):
             return self.replay is not None
-        if action in ("attach", "detach", "faster", "slower"):
+        if action in ("attach", "detach", "undo_detach", "faster", "slower"):
             return self.replay is None
         return True
 
@@ -310,32 +304,6 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
     def action_sort_reverse(self) -> None:
         if isinstance(self.screen, OverviewScreen):
             self.screen.query_one(OverviewTable).sort_reverse()
-
-    def action_attach(self) -> None:
-        from waltui.ui.screens.attach import AttachScreen
-        def chosen(found: Found | None) -> None:
-            if found is None:
-                return
-            self._attach_paths(found.paths)
-            for note in found.skipped:
-                self.event("", "attach", note, recorded=False)
-            self._redraw_event_logs()
-            self.refresh_status()
-
-        self.push_screen(AttachScreen(), chosen)
-
-    def action_detach(self) -> None:
-        path = self._need_selection()
-        if path is None:
-            return
-        if isinstance(self.screen, DetailScreen):
-            self.pop_screen()
-        self.state.detach(path)
-        self.collector.detach(path)
-        if (table := self.overview_table) is not None:
-            table.forget(path)
-        self._redraw_event_logs()
-        self.refresh_status()
 
     def action_pause(self) -> None:
         self.collector.pause(not self.collector.paused)
@@ -376,7 +344,8 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         for key in KEYS:
             if key.action in ("open_detail", "back") or (key.replay and self.replay is None):
                 continue
-            yield SystemCommand(key.description, f"key: {key.label}",
+            shown = effective_key(key.action, self.config.key_remap)
+            yield SystemCommand(key.description, f"key: {shown} · [keys] {key.action}",
                                 getattr(self, f"action_{key.action}"))
 
 

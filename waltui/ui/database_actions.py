@@ -149,6 +149,12 @@ class DatabaseActions(Performer):
         path = self.gate("recover")
         if path is None:
             return
+        from waltui.actions.recovery import held_by
+
+        update = self.latest.get(path)
+        if update is not None and (held := held_by(update.reading)) is not None:
+            self.refuse(path, f"guided recovery not begun: {held}")  # nothing to confirm
+            return
         body = ("1. list every process that holds the database; stop here if any does\n"
                 "2. TRUNCATE checkpoint (writes: copies the WAL into the database, empties "
                 "the -wal)\n3. integrity_check\nIt never deletes a -wal or -shm file.")

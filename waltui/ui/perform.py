@@ -73,7 +73,7 @@ class Performer(AppBase):
         """Ask as many times as the operation's registry entry says (SIGKILL twice), then
         go(). Any no, or Esc, and nothing is done. check: asked at each yes (the dialog
         shows why it refuses)."""
-        from waltui.ui.screens.dialogs import WRITES_HINT, ConfirmScreen
+        from waltui.ui.screens.dialogs import ConfirmScreen
 
         asks = OPERATIONS[name].confirmations
 
@@ -82,7 +82,7 @@ class Performer(AppBase):
                 go()
                 return
             again = f"Really: {title}" if left < asks else title
-            self.push_screen(ConfirmScreen(again, body, hint or WRITES_HINT, check),
+            self.push_screen(ConfirmScreen(again, body, hint or OPERATIONS[name].hint, check),
                              lambda yes: ask(left - 1) if yes else None)
 
         ask(asks)

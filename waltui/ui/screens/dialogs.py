@@ -41,7 +41,7 @@ class WorkerDialog(ModalScreen[None]):
         """An action of this dialog's database ended while it is open (perform's workers)."""
 
 
-WRITES_HINT = "y: go ahead    n / Esc: cancel (nothing is written)"
+WRITES_HINT = "y: go ahead    n / Esc: cancel (nothing is done)"
 
 
 SIGNAL_HINT = "y: send it    n / Esc: cancel (nothing is sent)"

@@ -26,12 +26,14 @@ def help_text(read_only: bool, palette: Palette, remap: dict[str, str] | None = 
             if key.writes:
                 text.append("  (writes" + (": refused, --read-only)" if read_only else ")"),
                             style=palette.refused)
-            text.append("\n")
+            text.append(f"  [{key.action}]\n", style=palette.muted)
     text.append("Moving around\n", style=palette.heading)
     for label, description in MOVES:
         text.append(f"  {label:<11}", style=palette.key)
         text.append(description + "\n")
-    text.append("\nCommand palette: ctrl+p lists the same actions.\n", style=palette.muted)
+    text.append("\nCommand palette: ctrl+p lists the same actions. The name in [brackets] is "
+                "the action's in the config file's [keys] table: checkpoint = \"C\".\n",
+                style=palette.muted)
     return text
 
 

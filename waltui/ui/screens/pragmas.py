@@ -12,6 +12,7 @@ from waltui.actions.database import (
     PERSISTENT_PRAGMAS,
     ActionFailed,
     Refused,
+    check_pragma_value,
     read_pragma_panel,
     set_pragma,
 )
@@ -118,6 +119,13 @@ class PragmaScreen(WorkerDialog):
             self.owner.refuse(self.path, why)
             return
 
+        if name != "optimize":
+            try:  # a value SQLite would ignore is refused before it is confirmed
+                value = check_pragma_value(name, value)
+            except ValueError as exc:
+                self.owner.refuse(self.path, str(exc))
+                self._show_result(ActionFinished(self.path, "pragma", str(exc), "warning"))
+                return
         title = "Run PRAGMA optimize?" if name == "optimize" else f"Set {name} to {value}?"
         # the app's worker: closing the panel must not stop the write
         self.owner.confirm(operation, title, what_will_be_written(name, value),
