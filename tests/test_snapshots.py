@@ -19,8 +19,13 @@ PATHS = ["/srv/agents/alpha.db", "/srv/agents/gamma.db", "/srv/agents/notes.db"]
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch):
+    """The same picture every run: UTC times, and no animation caught half-way (the tab
+    bar's underline slides to the pane chosen)."""
+    import textual.constants
+
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
+    monkeypatch.setattr(textual.constants, "TEXTUAL_ANIMATIONS", "none")
 
 
 def frozen_app() -> WaltuiApp:

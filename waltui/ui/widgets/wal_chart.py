@@ -42,5 +42,7 @@ class PendingChart(HistoryChart):
             self.plt.plot(xs, ys, label="frames pending (not yet checkpointed)",
                           color=theme_rgb(self, "secondary"))
             low, high = min(ys), max(ys)  # whole frames: plotext would label 3487.0
-            ticks = [low + (high - low) * i / 4 for i in range(5)] if high > low else [low]
+            # three: five ticks on a four-row plot shared rows, and which label won one
+            # depended on the plot's size to a fraction of a row
+            ticks = [low, (low + high) / 2, high] if high > low else [low]
             self.plt.yticks(ticks, [f"{round(t):,}" for t in ticks])
