@@ -78,6 +78,13 @@ KEYS: tuple[KeyAction, ...] = (
               display="Left", footer="back", replay=True, priority=True),
     KeyAction("right", "replay_forward", "Replay: step forward one stored poll", REPLAY,
               display="Right", footer="step", replay=True, priority=True),
+    KeyAction("comma", "replay_step_back", "Replay: step back one stored poll, from any view "
+              "(Left switches panes in the detail view)", REPLAY, display=",", show=False,
+              replay=True),
+    KeyAction("full_stop", "replay_step_forward", "Replay: step forward one stored poll, from "
+              "any view", REPLAY, display=".", show=False, replay=True),
+    KeyAction("g", "replay_goto", "Replay: go to a time (HH:MM[:SS], YYYY-MM-DD HH:MM, +30s, "
+              "-5m, or #SEQ for a poll)", REPLAY, footer="go to", replay=True),
     KeyAction("left_square_bracket", "replay_previous_finding",
               "Replay: back to the previous poll that raised a finding", REPLAY,
               display="[", footer="prev", replay=True),
@@ -109,7 +116,7 @@ ACTIONS = {k.action: k for k in KEYS}
 # Textual's names for keys that are characters (as a [keys] value may give them)
 KEY_NAMES = {"/": "slash", "?": "question_mark", "-": "minus", "+": "plus", " ": "space",
              "[": "left_square_bracket", "]": "right_square_bracket", "<": "less_than_sign",
-             ">": "greater_than_sign"}
+             ">": "greater_than_sign", ",": "comma", ".": "full_stop"}
 
 
 def key_name(spec: str) -> str:

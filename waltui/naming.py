@@ -82,7 +82,7 @@ def unique_names(paths: list[str]) -> dict[str, str]:
 
 class DatabaseNames:
     """The one name each database goes by on every surface of a session (table, event log,
-    dialogs, toasts, titles): its shortest path suffix no other attached database shares.
+    dialogs, the status line, titles): its shortest path suffix no other attached database shares.
     Worked out again, lazily, when the attached set changes; a detached database keeps
     the name it had, so the lines it left in the log still say which one it was."""
 

@@ -165,6 +165,7 @@ class Recording:
         except (TypeError, ValueError) as exc:
             raise RecordingError(f"{visible(path)}: damaged recording ({visible(exc)})") from exc
         self._times = [p.taken_at for p in self.polls]
+        self._findings: list[int] | None = None
         started, ended = _finite(meta, "started_at"), _finite(meta, "ended_at")
         if started is not None and ended is not None:
             self.watched_seconds = ended - started
@@ -182,7 +183,15 @@ class Recording:
         return max(0, bisect.bisect_right(self._times, when) - 1)
 
     def finding_indexes(self) -> list[int]:
-        return [i for i, poll in enumerate(self.polls) if poll.raised]
+        """The polls that raised a finding (the timeline marks them; ] and [ jump to them)."""
+        if self._findings is None:
+            self._findings = [i for i, poll in enumerate(self.polls) if poll.raised]
+        return self._findings
+
+    @property
+    def times(self) -> list[float]:
+        """Each poll's time, in order."""
+        return self._times
 
     # --- contents -------------------------------------------------------------------------
     def _json(self, db: int, seq: int, blob: object, base: int | None,

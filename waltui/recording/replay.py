@@ -4,7 +4,9 @@ in one thread that owns the position; keys only send it commands."""
 
 from __future__ import annotations
 
+import bisect
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from waltui.collector.changes import Batch
 from waltui.collector.commands import Command, Pause, PollNow, SetInterval, Stop
 from waltui.collector.transport import CollectorClient
 from waltui.config import Config
-from waltui.recording.reader import RecordedEvent, Recording
+from waltui.recording.reader import Poll, RecordedEvent, Recording
 from waltui.recording.schema import RecordingError
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0)
@@ -24,12 +26,16 @@ CHART_POLLS = 120  # polls replayed before a jump's target, so its charts have a
 LONGEST_WAIT = 2.0  # seconds: polls where nothing changed are not stored; skip their quiet
 
 
+MoveKind = Literal["step", "finding", "speed", "to"]
+
+
 @dataclass(frozen=True)
 class Move:
-    """A replay command beside the collector's: step, jump to a finding, change speed."""
+    """A replay command beside the collector's: step, jump to a finding or to a poll,
+    change speed. Applied one at a time, in the order sent."""
 
-    kind: Literal["step", "finding", "speed"]
-    direction: int = 1  # -1 back, +1 on
+    kind: MoveKind
+    direction: int = 1  # -1 back, +1 on; for "to": the poll's index
 
 
 class ReplayClient(CollectorClient):
@@ -59,7 +65,7 @@ class ReplayClient(CollectorClient):
     def _send(self, command: Command) -> None:
         self._commands.put(command)
 
-    def move(self, kind: Literal["step", "finding", "speed"], direction: int = 1) -> None:
+    def move(self, kind: MoveKind, direction: int = 1) -> None:
         self._commands.put(Move(kind, direction))
 
     def attach(self, path: str) -> None:
@@ -139,6 +145,10 @@ class ReplayClient(CollectorClient):
                     self._forward()
                 elif self.index > 0:
                     self._go_to(self.index - 1)
+            elif command.kind == "to":
+                self.paused = True
+                if 0 <= command.direction < len(self.recording.polls):
+                    self._go_to(command.direction)
             elif command.kind == "finding":
                 self.paused = True
                 marks = self.recording.finding_indexes()
@@ -151,12 +161,15 @@ class ReplayClient(CollectorClient):
                 else:
                     self._go_to(target)
 
-    def _forward(self) -> None:
+    def _forward(self, final: bool = True) -> None:
+        """The next poll. final=False: one of a jump's polls before its target, applied
+        but not drawn (drawn, they showed poll 19 on the way from 81 to 139)."""
         if self.index >= len(self.recording.polls) - 1:
             return
         before = self.shown_at if self.index >= 0 else 0.0
         self.index += 1
-        self._emit(self.recording.batch(self.index), before)
+        batch = self.recording.batch(self.index)
+        self._emit(batch if final else replace(batch, final=False), before)
 
     def _emit(self, batch: Batch, events_after: float) -> None:
         self.cycle_seconds = batch.cycle_seconds
@@ -171,17 +184,54 @@ class ReplayClient(CollectorClient):
         recorded meanwhile), as it did live at the shown moment."""
         start = max(0, target - CHART_POLLS)
         base = self.recording.state_at(start)
-        shown = tuple(self.attached)
-        self.on_reset()
+        self.on_reset()  # the dashboard forgets every database shown, and its log
         self.index = start
         first = self.recording.polls[start]
         self.on_batch(Batch(tuple(replace(c, raised=(), cleared=()) for c in base.values()),
-                            first.polled, first.cycle_seconds, first.taken_at, detached=shown))
+                            first.polled, first.cycle_seconds, first.taken_at,
+                            final=start == target))
         while self.index < target:
-            self._forward()
+            self._forward(final=self.index + 1 == target)
 
 
 def replay_paths(recording: Recording) -> list[str]:
     return sorted(set(recording.paths.values()))
+
+
+_RELATIVE = re.compile(r"([+-])\s*(\d+(?:\.\d+)?)\s*([smh])")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def jump_target(text: str, polls: list[Poll], shown: int) -> int:
+    """The poll a `g` jump asks for: #SEQ (a poll's number), +30s / -5m / -1h from the
+    shown poll, HH:MM[:SS] on the shown poll's day, or YYYY-MM-DD HH:MM[:SS] (local time,
+    as the status line shows it); the poll nearest that moment. ValueError says what is
+    accepted."""
+    text = text.strip()
+    if not polls:
+        raise ValueError("the recording has no polls")
+    if text.startswith("#") and text[1:].isdigit():
+        seq = int(text[1:])
+        return min(range(len(polls)), key=lambda i: abs(polls[i].seq - seq))
+    now = polls[min(max(shown, 0), len(polls) - 1)].taken_at
+    if (relative := _RELATIVE.fullmatch(text)):
+        sign, amount, unit = relative.groups()
+        seconds = float(amount) * {"s": 1, "m": 60, "h": 3600}[unit]
+        when = now + seconds if sign == "+" else now - seconds
+    elif (clock := _CLOCK.fullmatch(text)):
+        day = datetime.fromtimestamp(now)
+        hour, minute, second = (int(g or 0) for g in clock.groups())
+        if hour > 23 or minute > 59 or second > 59:
+            raise ValueError(f"no such time: {text}")
+        when = day.replace(hour=hour, minute=minute, second=second, microsecond=0).timestamp()
+    else:
+        try:
+            when = datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            raise ValueError("a time is HH:MM[:SS], YYYY-MM-DD HH:MM[:SS], +30s / -5m / "
+                             "-1h from here, or #SEQ (a poll)") from None
+    at = bisect.bisect_left([p.taken_at for p in polls], when)
+    candidates = [i for i in (at - 1, at) if 0 <= i < len(polls)]
+    return min(candidates, key=lambda i: abs(polls[i].taken_at - when))
 
 

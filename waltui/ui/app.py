@@ -17,6 +17,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from waltui.actions.operations import OPERATIONS
 from waltui.collector import Update, make_client
 from waltui.config import Config
 from waltui.keys import effective_key
@@ -34,12 +35,14 @@ from waltui.ui.messages import (
     ActionFinished,
     ActionMessage,
     ActionProgress,
+    BatchArrived,
     CollectorNotice,
     PollResults,
+    ReplayReset,
 )
 from waltui.ui.palette import ThemedStatic
 from waltui.ui.remembered import RememberedSettings
-from waltui.ui.replay_controls import ReplayControls, ReplayedEvent, ReplayReset
+from waltui.ui.replay_controls import ReplayControls
 from waltui.ui.screens.detail import PANE_OF_FINDING, DetailScreen
 from waltui.ui.screens.dialogs import WorkerDialog
 from waltui.ui.screens.overview import OverviewScreen
@@ -47,6 +50,7 @@ from waltui.ui.state import DashboardState
 from waltui.ui.status_line import status_text
 from waltui.ui.terminal_watch import TerminalWatch
 from waltui.ui.widgets.overview_table import OverviewTable
+from waltui.ui.widgets.timeline import ReplayTimeline, timeline_text
 
 if TYPE_CHECKING:  # recordings: imported where `replay` or --record uses them, not at start
     from waltui.recording.reader import RecordedEvent, Recording
@@ -74,9 +78,9 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
         shown instead of live databases (`waltui replay`)."""
         super().__init__()
         if replay is not None:
-            from waltui.recording.replay import ReplayClient, replay_paths
+            from waltui.recording.replay import ReplayClient
 
-            paths = replay_paths(replay)
+            paths = []  # each appears with the first poll the recording has of it
             config = replace(config, read_only=True, read_only_why="this is a recording")
         self.initial_notes = list(notes)
         self.keep_settings = keep_settings  # False: neither read nor write the state file
@@ -151,10 +155,10 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
             self._on_exit()
 
     def _event_from_replay(self, event: RecordedEvent) -> None:  # the replay's thread
-        self.post_message(ReplayedEvent(event))
+        self.post_message(BatchArrived(event))  # in order with the batches around it
 
     def _reset_from_replay(self) -> None:  # the replay's thread
-        self.post_message(ReplayReset())
+        self.post_message(BatchArrived(ReplayReset()))
 
     def _notice_from_collector(self, severity: str, text: str) -> None:  # any thread
         self.post_message(CollectorNotice(severity, text))
@@ -180,7 +184,7 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that raised (a bug, or a fault nobody foresaw) is an event on its
-        database and a toast; the app and every other database go on."""
+        database and on the status line; the app and every other database go on."""
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
@@ -228,10 +232,18 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
 
     def refresh_status(self) -> None:
         """The status line of every screen that has one (the overview, a detail view)."""
+        replay = self.replay
         for screen in self.screen_stack:
             for status in screen.query("#status").results(ThemedStatic):
                 status.update(status_text(self, status.palette,
                                           status.content_size.width or self.size.width - 2))
+            for timeline in screen.query(ReplayTimeline):
+                timeline.display = replay is not None
+                if replay is not None:
+                    timeline.update(timeline_text(
+                        replay.recording.times, replay.recording.finding_indexes(),
+                        replay.index, timeline.content_size.width or self.size.width - 2,
+                        timeline.palette))
 
     def refuse(self, path: str, text: str) -> None:
         """Said once, the same way for every operation (operations.refusal words it)."""
@@ -272,6 +284,8 @@ class WaltuiApp(BatchIntake, ReplayControls, Announcing, RememberedSettings, Dat
             return False  # there Left/Right keep switching panes, as live
         if action.startswith("replay_"):
             return self.replay is not None
+        if self.replay is not None and (action in OPERATIONS or action == "restart_collector"):
+            return False  # refused in a recording anyway: not offered in its footer
         if action in ("attach", "detach", "undo_detach", "faster", "slower"):
             return self.replay is None
         return True

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from waltui.collector import Batch, Frame, Update
 from waltui.support.heap import freeze_startup_heap
 from waltui.ui.app_base import AppBase
-from waltui.ui.messages import BatchArrived, CollectorNotice
+from waltui.ui.messages import BatchArrived, CollectorNotice, ReplayItem, ReplayReset
 
-if TYPE_CHECKING:  # --record's: imported where it is created
+if TYPE_CHECKING:  # --record's and replay's: imported where they are used
+    from waltui.recording.reader import RecordedEvent
     from waltui.recording.writer import Recorder
 
 APPLY_SLICE = 50  # changes applied per turn of the message loop (~2-4 ms of work)
@@ -27,8 +28,15 @@ APPLY_SLICE = 50  # changes applied per turn of the message loop (~2-4 ms of wor
 class BatchIntake(AppBase):
     recorder: Recorder | None
 
+    if TYPE_CHECKING:  # the replay's side (ui/replay_controls.py)
+        def replay_reset(self) -> None: ...
+
+        def replayed_event(self, event: RecordedEvent) -> None: ...
+
+        def replay_attach(self, batch: Batch) -> None: ...
+
     def init_intake(self) -> None:
-        self._pending: deque[Batch | Frame] = deque()  # not yet applied
+        self._pending: deque[Batch | Frame | ReplayItem] = deque()  # not yet applied
         self._applied: list[Update] = []  # applied to the state, not yet drawn
         self._events_grew = False
         self._cycle_complete = True
@@ -51,8 +59,15 @@ class BatchIntake(AppBase):
 
     def _next_slice(self) -> Batch | None:
         """The next part to apply: a frame unpickled (and recorded), a batch of more than
-        APPLY_SLICE changes cut, the rest left at the front of the queue."""
+        APPLY_SLICE changes cut, the rest left at the front of the queue. A replay's event
+        or reset is applied here, in its place among the batches: None."""
         part = self._pending.popleft()
+        if isinstance(part, ReplayReset):
+            self.replay_reset()
+            return None
+        if not isinstance(part, (Frame, Batch)):  # a recorded event
+            self.replayed_event(part)
+            return None
         if isinstance(part, Frame):
             try:
                 part = self.collector.take(part)
@@ -75,12 +90,14 @@ class BatchIntake(AppBase):
             self._draining = False
             return
         if self._pending:
+            logged = len(self.events)
             part = self._next_slice()
             if part is not None:
-                logged = len(self.events)
+                if self.collector.plays_a_recording:
+                    self.replay_attach(part)
                 self._applied.extend(self.state.apply(part))
-                self._events_grew |= len(self.events) != logged
                 self._cycle_complete = part.final
+            self._events_grew |= len(self.events) != logged or part is None
             self.call_later(self._apply_slice)
             return
         self._draining = False

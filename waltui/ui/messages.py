@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
+
 from textual.message import Message
 
 from waltui.collector.changes import Batch
 from waltui.collector.consumer import Update
 from waltui.collector.transport import Frame
 from waltui.history import CheckpointResult
+
+if TYPE_CHECKING:  # a replay's: imported where `waltui replay` runs
+    from waltui.recording.reader import RecordedEvent
+
+
+@dataclass(frozen=True)
+class ReplayReset:
+    """A replay jumped back or to a finding: readings, databases shown and the event log
+    start afresh, from the polls that follow."""
+
+
+ReplayItem = Union["RecordedEvent", ReplayReset]
 
 
 class PollResults(Message):
@@ -17,10 +32,11 @@ class PollResults(Message):
 
 
 class BatchArrived(Message):
-    """A cycle's changes from the collector, or a part of them still pickled (any thread
-    may post it)."""
+    """A cycle's changes from the collector, or a part of them still pickled; replaying,
+    also a recorded event or a jump's reset, so that all of them apply in the order the
+    replay made them (any thread may post it)."""
 
-    def __init__(self, batch: Batch | Frame) -> None:
+    def __init__(self, batch: Batch | Frame | ReplayItem) -> None:
         super().__init__()
         self.batch = batch
 

@@ -55,23 +55,37 @@ class DashboardState:
     def latest(self) -> dict[str, Update]:
         return self.readings.latest
 
-    def record(self, path: str, kind: str, text: str, cycle: int = 0) -> None:
-        self.events.append(Event(self.clock(), path, kind, text, cycle))
+    def record(self, path: str, kind: str, text: str, cycle: int = 0,
+               at: float | None = None) -> None:
+        """at: when it happened, if not now (a poll's time: the same however the replay
+        reached it)."""
+        self.events.append(Event(self.clock() if at is None else at, path, kind, text, cycle))
 
     def forget_events(self) -> None:
         """A replay jumped: the log is rebuilt from the polls before the shown one."""
         self.events.clear()
         self._last_error.clear()
 
-    def attach(self, path: str, logged: bool = True) -> bool:
+    def attach(self, path: str, logged: bool = True, at: float | None = None) -> bool:
         """False when it already was. logged=False: the caller says it once for many."""
         if path in self.attached:
             return False
         self.attached[path] = None
         self.names.add(path)
         if logged:
-            self.record(path, "attach", "attached")
+            self.record(path, "attach", "attached", at=at)
         return True
+
+    def forget_shown(self) -> list[str]:
+        """A replay jumped: every database and event goes, unlogged (the polls that follow
+        bring back what was there then); the paths that went."""
+        gone = list(self.attached)
+        for path in gone:
+            self.names.remove(path)
+            self.readings.forget(path)
+        self.attached.clear()
+        self.forget_events()
+        return gone
 
     def detach(self, path: str) -> bool:
         if self.attached.pop(path, None) is None and path not in self.latest:
@@ -89,7 +103,7 @@ class DashboardState:
         updates = self.readings.apply(replace(batch, changes=changes))
         cycle = self.readings.batches + (not batch.final)  # a part: its cycle is not counted yet
         for update in updates:
-            self._log_changes(update, cycle)
+            self._log_changes(update, cycle, batch.taken_at)
         return updates
 
     def put(self, updates: list[Update]) -> list[Update]:
@@ -103,16 +117,16 @@ class DashboardState:
     def record_checkpoint(self, path: str, result: CheckpointResult) -> Update | None:
         return self.readings.record_checkpoint(path, result)
 
-    def _log_changes(self, update: Update, cycle: int = 0) -> None:
+    def _log_changes(self, update: Update, cycle: int = 0, at: float | None = None) -> None:
         error, old = update.reading.error, self._last_error.get(update.path)
         self._last_error[update.path] = error
         if error is not None and (old is None or old.message != error.message):
             self.record(update.path, "error" if error.fatal else "warning", error.message,
-                        cycle)
+                        cycle, at)
         elif error is None and old is not None:
-            self.record(update.path, "cleared", "readable again", cycle)
+            self.record(update.path, "cleared", "readable again", cycle, at)
         for finding in update.raised:
             self.record(update.path, finding.severity, f"{finding.title}: {finding.evidence}",
-                        cycle)
+                        cycle, at)
         for finding in update.cleared:
-            self.record(update.path, "cleared", f"cleared: {finding.title}", cycle)
+            self.record(update.path, "cleared", f"cleared: {finding.title}", cycle, at)

@@ -18,6 +18,7 @@ from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.findings_view import FindingsView
 from waltui.ui.widgets.locks_table import Choice, LocksPane
 from waltui.ui.widgets.pragmas_table import PragmasTable
+from waltui.ui.widgets.timeline import ReplayTimeline
 from waltui.units import visible
 
 # The charts (plotext, ~50 ms to import) load with the first detail view, not before the
@@ -54,6 +55,7 @@ class DetailScreen(Screen[None]):
         from waltui.ui.widgets.wal_chart import PendingChart, WalChart
 
         yield ThemedStatic(id="status")
+        yield ReplayTimeline(id="timeline")
         yield ThemedStatic(id="summary")
         with TabbedContent(id="tabs", initial=self.first_pane or ""):
             with TabPane("Locks", id="tab-locks"):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from waltui.ui.messages import ActionFinished, ActionProgress
@@ -30,8 +30,8 @@ class WorkerDialog(ModalScreen[None]):
     operation = ""  # its name in waltui.actions.operations
 
     def report(self, text: str, severity: str = "information") -> None:
-        """Its worker's one ActionFinished: into the event log (and a toast unless on
-        screen); safe from a thread, open or closed."""
+        """Its worker's one ActionFinished: into the event log and onto the status line;
+        safe from a thread, open or closed."""
         self.owner.post_message(ActionFinished(self.path, self.operation, text, severity))
 
     def progressed(self, message: ActionProgress) -> None:
@@ -76,6 +76,31 @@ class ConfirmScreen(ModalScreen[bool]):
             self.query_one("#confirm-hint", Static).update("n / Esc: close")
             return
         self.dismiss(yes)
+
+
+class AskScreen(ModalScreen[str | None]):
+    """One line of text asked for: Enter gives it, Esc nothing."""
+
+    BINDINGS = [("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, placeholder: str) -> None:
+        super().__init__()
+        self.title_text, self.placeholder = title, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title", markup=False)
+            yield Input(placeholder=self.placeholder, id="ask")
+            yield Static("Enter: go    Esc: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class CheckpointScreen(ModalScreen[str | None]):

@@ -10,11 +10,13 @@ from waltui.ui.palette import ThemedStatic
 from waltui.ui.typed import app_of
 from waltui.ui.widgets.event_log import EventLog
 from waltui.ui.widgets.overview_table import OverviewTable
+from waltui.ui.widgets.timeline import ReplayTimeline
 
 
 class OverviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield ThemedStatic(id="status")
+        yield ReplayTimeline(id="timeline")
         yield OverviewTable(app_of(self).state.names, id="overview")
         yield Input(placeholder="filter by name (Enter keeps it, Esc clears)", id="filter")
         yield EventLog(app_of(self).state, id="events", limit=20)
