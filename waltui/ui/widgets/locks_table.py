@@ -24,6 +24,7 @@ from waltui.units import human_hold, short_command, who
 # The command last: at 80 columns it is what gets cut, never the state (D is the one that
 # matters) or the hold time.
 COLUMNS = ("pid", "state", "lock", "file", "slot", "mark", "held", "process")
+PROCESS_MIN = 16  # the command gets what the other columns leave, at least this
 # A process state in a word or two, with ps's letter where it is the one people know.
 STATE_WORDS = {"disk-sleep": "D (disk)", "sleeping": "sleep", "running": "run",
                "tracing-stop": "traced", "wake-kill": "D (kill)"}
@@ -69,7 +70,7 @@ class LocksPane(Themed, Vertical):
         if confirmed_at is not None:
             reading = aged(reading, confirmed_at)
         held = self._ordered(reading)
-        rows = self._rows(reading, held, self.palette)
+        rows = _fitted(self._rows(reading, held, self.palette), self.size.width or 80)
         sentence = self._sentence(reading, self.palette)
         if (rows, sentence.plain) == self._shown:
             return
@@ -141,8 +142,8 @@ class LocksPane(Themed, Vertical):
                                                          h.lock.pid != writer, h.lock.pid))
 
     @staticmethod
-    def _rows(reading: Reading, ordered: list[HeldLock], palette: Palette
-              ) -> tuple[tuple[object, ...], ...]:
+    def _rows(reading: Reading, ordered: list[HeldLock], palette: Palette,
+              process_width: int = 96) -> tuple[tuple[object, ...], ...]:
         pinning = {(r.pid, r.slot) for r in reading.pins}
         marks = reading.wal_index.read_marks if reading.wal_index else ()
         rows = []
@@ -164,8 +165,25 @@ class LocksPane(Themed, Vertical):
                 "-" if mark is None else str(mark),
                 human_hold(held.held_seconds, held.held_at_least),
                 Text("waltui (this process)" if held.ours else
-                     short_command(held.process.label, 48) if held.process else
+                     short_command(held.process.label, process_width) if held.process else
                      "?" if lock.owner_known else who(lock.pid, None),
                      style=palette.muted if held.ours else style),
             ))
         return tuple(rows)
+
+
+def _fitted(rows: tuple[tuple[object, ...], ...], width: int) -> tuple[tuple[object, ...], ...]:
+    """The command (the last cell) cut to what the other columns leave of ``width``: the
+    table never scrolls sideways, and what is cut is the end of a command line."""
+    if not rows:
+        return rows
+    others = sum(max(len(label), *(len(str(row[i])) for row in rows)) + 2
+                 for i, label in enumerate(COLUMNS[:-1]))
+    room = max(PROCESS_MIN, width - others - 3)  # its padding and the scrollbar's gutter
+    fitted = []
+    for row in rows:
+        command = row[-1]
+        if isinstance(command, Text) and len(command) > room:
+            command = command[:room - 1] + Text("…", style=command.style)
+        fitted.append((*row[:-1], command))
+    return tuple(fitted)
