@@ -32,6 +32,14 @@ COMMANDS: dict[str, str] = {
 SHELLS = ("bash", "zsh", "fish")
 
 
+class UsageError(Exception):
+    """A bad command line: main says it (64, EX_USAGE; a Nagios check's UNKNOWN, 3)."""
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
 class Parser(argparse.ArgumentParser):
     """Usage errors exit with 64 (EX_USAGE): check's 0-3 stay verdicts about databases."""
 
@@ -41,9 +49,7 @@ class Parser(argparse.ArgumentParser):
         return argparse.HelpFormatter(prog=self.prog, width=_terminal_columns() - 2)
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(exits.USAGE, f"{self.prog}: error: {message}\n"
-                               f"(waltui --help lists every command and option)\n")
+        raise UsageError(f"{self.prog}: error: {message}", self.format_usage())
 
 
 def _terminal_columns() -> int:
@@ -82,7 +88,7 @@ def _lock_source(parser: argparse.ArgumentParser) -> None:
 
 def build_parser(command: str) -> Parser:
     parser = Parser(prog=f"waltui {command}".strip(), description=COMMANDS.get(command))
-    parser.add_argument("--version", action="version", version=f"waltui {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"waltui {__version__}")
     if command == "completion":
         parser.add_argument("shell", choices=SHELLS)
         return parser
@@ -151,6 +157,16 @@ def build_parser(command: str) -> Parser:
                                  "they found)")
         parser.add_argument("--from", dest="recording", metavar="FILE",
                             help="judge a recording instead: every finding any poll raised")
+        parser.add_argument("-w", "--warning", metavar="RANGE",
+                            help="also WARNING when the largest -wal in bytes is outside this "
+                                 "Nagios range (10, 10:, ~:10, 10:20, @10:20; K M G T for "
+                                 "powers of 1024: -w 64M)")
+        parser.add_argument("-c", "--critical", metavar="RANGE",
+                            help="also CRITICAL when the largest -wal is outside this range "
+                                 "(-c 1G)")
+        parser.add_argument("-t", "--timeout", type=float, metavar="SECONDS",
+                            help="give up after this long: UNKNOWN (exit 3), as a plugin "
+                                 "must end before its monitor kills it")
         _lock_source(parser)
     if command == "export":
         parser.add_argument("--listen", default="127.0.0.1:9851", metavar="HOST:PORT",

@@ -3,18 +3,47 @@ long as it must to judge; what it prints and its exit code are outputs/check.py'
 
 from __future__ import annotations
 
+import signal
+import sys
 import time
 
 from waltui.collector import Poller, Readings, raise_fd_limit
 from waltui.config import Config
 from waltui.health.locks import SPAN_SECONDS
 from waltui.outputs.check import exit_code, growth_notes, write_check
+from waltui.outputs.nagios import UNKNOWN, Limits, unknown_line, verdict
 
 CONFIRM_PAUSE = 0.5  # seconds before the poll that confirms something seen once
 
 
+class TimedOut(Exception):
+    """-t: the check ran past its time (a plugin must end before its monitor kills it)."""
+
+
 def run_check(paths: list[str], config: Config, *, output: str, watch_seconds: float,
-              ) -> int:
+              limits: Limits | None = None, timeout: float | None = None) -> int:
+    if timeout:
+        def out_of_time(_signal: int, _frame: object) -> None:
+            raise TimedOut
+
+        signal.signal(signal.SIGALRM, out_of_time)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            return _judge(paths, config, output, watch_seconds, limits)
+        except TimedOut:
+            said = f"no verdict: check ran past its -t {timeout:g} s"
+            if output == "nagios":
+                print(unknown_line(said))
+            else:
+                print(f"waltui: {said}", file=sys.stderr)
+            return UNKNOWN
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    return _judge(paths, config, output, watch_seconds, limits)
+
+
+def _judge(paths: list[str], config: Config, output: str, watch_seconds: float,
+           limits: Limits | None) -> int:
     raise_fd_limit()
     poller, readings = Poller(config), Readings()
     for path in paths:
@@ -40,9 +69,10 @@ def run_check(paths: list[str], config: Config, *, output: str, watch_seconds: f
             updates = readings.apply_changes(poller.poll_once())
     finally:
         poller.close()
-    code = exit_code(updates)
+    limits = limits or Limits(config.thresholds)
+    code = verdict(updates, exit_code(updates), limits)
     write_check(updates, code, growth_notes(updates, config.thresholds, config.interval),
-                output)
+                output, limits)
     return code
 
 

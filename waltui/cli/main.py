@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from waltui import __version__
-from waltui.cli.args import COMMANDS, build_parser, main_help, near_command
+from waltui.cli.args import COMMANDS, UsageError, build_parser, main_help, near_command
 from waltui.config import Config, ConfigError, effective_settings, load_with_sources
 from waltui.outputs.report import envelope
 from waltui.probes.discovery import discover
@@ -30,12 +30,25 @@ if TYPE_CHECKING:
     from waltui.recording.writer import Recorder
 
 
+# `check --format nagios`: every failure is the plugin's UNKNOWN line on stdout, exit 3
+_plugin = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    global _plugin
     args = list(sys.argv[1:] if argv is None else argv)
+    _plugin = args[:1] == ["check"] and _asks_nagios(args)
     if "--debug" in args or os.environ.get("WALTUI_LOG", "").lower() == "debug":
         _log_to_file("DEBUG")
     try:
         return _main(list(args))
+    except UsageError as exc:
+        if _plugin:
+            return _unknown(str(exc))
+        print(exc.usage, end="", file=sys.stderr)
+        print(f"{visible(exc)}\n(waltui --help lists every command and option)",
+              file=sys.stderr)
+        return exits.USAGE
     except BrokenPipeError:
         # The reader went away (`waltui snapshot --json | head`): stop quietly, as cat does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -50,9 +63,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = _log_to_file("ERROR")
         logging.getLogger("waltui").error("internal error in %s\n%s", args,
                                           traceback.format_exc())
-        print(f"waltui: internal error: {visible(type(exc).__name__)}: {visible(exc)} "
-              f"(traceback in {where}; --debug logs more)", file=sys.stderr)
+        said = f"internal error: {type(exc).__name__}: {exc} (traceback in {where})"
+        if _plugin:
+            return _unknown(said)
+        print(f"waltui: {visible(said)}; --debug logs more", file=sys.stderr)
         return exits.INTERNAL
+
+
+def _asks_nagios(args: list[str]) -> bool:
+    """--format nagios or --format=nagios, read as argparse reads it (nothing after --)."""
+    words = args[:args.index("--")] if "--" in args else args
+    return any(w == "--format=nagios" or (w == "--format" and words[i + 1:i + 2] == ["nagios"])
+               for i, w in enumerate(words))
+
+
+def _unknown(reason: str) -> int:
+    from waltui.outputs.nagios import UNKNOWN, unknown_line
+
+    print(unknown_line(reason))
+    return UNKNOWN
 
 
 def _log_to_file(level_name: str) -> str:
@@ -106,6 +135,8 @@ def _main(args: list[str]) -> int:
             read_only=getattr(options, "read_only", False), sql=not options.no_sql,
             lock_source=getattr(options, "lock_source", None))
     except ConfigError as exc:
+        if _plugin:
+            return _unknown(f"configuration: {exc}")
         print(f"waltui: {visible(exc)}", file=sys.stderr)
         return exits.CONFIG
     if command in ("", "demo"):
@@ -116,12 +147,21 @@ def _main(args: list[str]) -> int:
     if command == "replay":
         from waltui.cli.recording import run_replay
         return run_replay(options.file, config)
+    limits = None
+    if command == "check":
+        from waltui.outputs.nagios import Limits, parse_range
+        try:
+            limits = Limits(config.thresholds,
+                            parse_range(options.warning) if options.warning else None,
+                            parse_range(options.critical) if options.critical else None)
+        except ValueError as exc:
+            return _usage(f"-w/-c: {exc}")
     if command == "check" and options.recording:
         if options.paths:
             return _usage("check --from FILE judges a recording: give no PATH beside it")
         from waltui.cli.recording import check_from
         return check_from(options.recording, output=options.format or
-                          ("json" if options.json else "text"))
+                          ("json" if options.json else "text"), limits=limits)
     if command == "snapshot" and options.at:
         if len(options.paths) != 1 or options.watch:
             return _usage("snapshot --at TIME FILE reads one recording (no --watch)")
@@ -166,7 +206,8 @@ def _main(args: list[str]) -> int:
         from waltui.cli.check import run_check
         return run_check(paths, config, output=options.format or
                          ("json" if options.json else "text"),
-                         watch_seconds=options.watch_seconds)
+                         watch_seconds=options.watch_seconds, limits=limits,
+                         timeout=options.timeout)
     if command == "export":
         from waltui.exporters.server import run_export
         return run_export(paths, config, listen=options.listen,
@@ -202,6 +243,8 @@ def _said_recorded(recorder: Recorder | None, code: int) -> int:
 
 def _usage(text: str) -> int:
     """Every usage error: one line (what was typed shown literally), exit 64."""
+    if _plugin:
+        return _unknown(text)
     print(f"waltui: {visible(text)}", file=sys.stderr)
     return exits.USAGE
 

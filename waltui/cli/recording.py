@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from waltui.collector import ThreadClient, Update, raise_fd_limit
 from waltui.config import Config
@@ -20,6 +21,9 @@ from waltui.recording.writer import create_recorder
 from waltui.support import exits
 from waltui.support.deadline import within_deadline
 from waltui.units import visible
+
+if TYPE_CHECKING:
+    from waltui.outputs.nagios import Limits
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -140,11 +144,12 @@ def snapshot_at(path: str, when: str, output: str, textfile: str | None) -> int:
         recording.close()
 
 
-def check_from(path: str, *, output: str) -> int:
+def check_from(path: str, *, output: str, limits: Limits | None = None) -> int:
     """A recorded run judged as a whole: every finding raised at any poll, with the time it
     was first raised and its evidence then (the pid it named), the exit code from the worst.
     So CI can fail a load test whose database starved for a minute in the middle."""
     from waltui.outputs.check import exit_code, write_check
+    from waltui.outputs.nagios import verdict
 
     recording = open_recording(path)
     if recording is None:
@@ -180,9 +185,10 @@ def check_from(path: str, *, output: str) -> int:
                     fix=f.fix)
             for f, at in sorted(seen.get(path_, {}).values(), key=lambda fa: fa[1]))
         updates.append(Update(path_, update.reading, found, update.history, (), ()))
-    code = exit_code(updates)
+    code = exit_code(updates) if limits is None else verdict(updates, exit_code(updates),
+                                                             limits)
     note = (f"from the recording {path}: {recording.watched_seconds:.0f} s watched, "
             f"{len(recording.polls)} poll(s) stored (those where something changed); a "
             "finding counts if any poll raised it")
-    write_check(updates, code, [note], output)
+    write_check(updates, code, [note], output, limits)
     return code

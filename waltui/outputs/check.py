@@ -12,6 +12,7 @@ from waltui.collector import Update
 from waltui.config import Thresholds
 from waltui.model import SEVERITY_RANK, Reading
 from waltui.naming import named_process, reader_sentence
+from waltui.outputs.nagios import Limits, nagios_line
 from waltui.outputs.report import envelope
 from waltui.support import exits
 from waltui.units import literal_lines, visible
@@ -26,10 +27,12 @@ def exit_code(updates: list[Update]) -> int:
     return max((SEVERITY_RANK[f.severity] for u in updates for f in u.findings), default=0)
 
 
-def write_check(updates: list[Update], code: int, notes: list[str], output: str) -> None:
-    """The one writer of a check's result, live or from a recording."""
+def write_check(updates: list[Update], code: int, notes: list[str], output: str,
+                limits: Limits | None = None) -> None:
+    """The one writer of a check's result, live or from a recording. limits: the Nagios
+    line's thresholds (-w, -c and the config's)."""
     if output == "nagios":
-        print(nagios_line(updates, code))
+        print(nagios_line(updates, code, limits or Limits(Thresholds())))
     elif output == "json":
         json.dump({**envelope("check"), "exit_code": code,
                    "databases": [update_json(u) for u in updates], "notes": notes},
@@ -92,37 +95,3 @@ def update_text(update: Update) -> str:
     return "\n".join(lines)
 
 
-NAGIOS_STATUS = {exits.OK: "OK", exits.WARNING: "WARNING", exits.CRITICAL: "CRITICAL",
-                 exits.UNREADABLE: "UNKNOWN"}
-NAGIOS_NAMED = 3  # problems named in the line; the rest are counted
-
-
-def nagios_line(updates: list[Update], code: int) -> str:
-    """The monitoring-plugin convention: `WALTUI STATUS - text | perfdata`, one line, the
-    exit code already the plugin's (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). Paths and titles
-    are made one-line and lose any `|`, which would start the perfdata."""
-    unreadable = [u for u in updates if u.reading.error is not None and u.reading.error.fatal]
-    problems: list[tuple[int, str]] = [
-        (9, f"{u.path} unreadable: {u.reading.error.kind}") for u in unreadable
-        if u.reading.error is not None]
-    problems += [(f.rank, f"{u.path} {f.code}: {f.title}") for u in updates
-                 for f in u.findings if f.severity != "info"]
-    problems.sort(key=lambda p: -p[0])
-    counts = {s: sum(1 for u in updates for f in u.findings if f.severity == s)
-              for s in ("critical", "warning")}
-    text = f"{len(updates)} database(s)"
-    if problems:
-        named = "; ".join(p for _, p in problems[:NAGIOS_NAMED])
-        more = f"; {len(problems) - NAGIOS_NAMED} more" if len(problems) > NAGIOS_NAMED else ""
-        text += f": {named}{more}"
-    else:
-        text += ", no findings above info"
-    readings = [u.reading for u in updates if u.reading.files is not None]
-    perf = [f"databases={len(updates)};;;0", f"unreadable={len(unreadable)};;;0",
-            f"critical={counts['critical']};;;0", f"warning={counts['warning']};;;0",
-            f"wal_bytes_max={max((r.wal_bytes or 0 for r in readings), default=0)}B;;;0",
-            f"pending_frames_max={max((r.frames_pending or 0 for r in readings), default=0)};;;0",
-            "oldest_pin_seconds={:.1f}s;;;0".format(max(
-                (p.held_seconds for r in readings for p in r.pins), default=0.0))]
-    line = visible(text).replace("|", "/")
-    return f"WALTUI {NAGIOS_STATUS.get(code, 'UNKNOWN')} - {line} | {' '.join(perf)}"
