@@ -139,10 +139,24 @@ def test_nagios_line_names_the_finding_and_keeps_the_plugin_exit_code(tmp_path, 
 def test_example_rules_pass_promtool_and_their_unit_tests():
     checked = subprocess.run([some(PROMTOOL), "check", "rules", str(RULES)], capture_output=True,
                              text=True)
-    assert checked.returncode == 0 and "SUCCESS: 8 rules" in checked.stdout, checked.stdout
+    assert checked.returncode == 0 and "SUCCESS: 12 rules" in checked.stdout, checked.stdout
     tested = subprocess.run([some(PROMTOOL), "test", "rules", "waltui-rules.test.yml"],
                             cwd=RULES.parent, capture_output=True, text=True)
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
+
+
+def test_every_runbook_url_has_its_entry_and_docs_runbook_is_the_served_one():
+    """The rules' runbook_url anchors are entries of the runbook the exporter serves, every
+    finding code the rules can raise has one, and docs/runbook.md is that same text."""
+    from waltui.outputs.runbook import ANCHORS, runbook_markdown
+
+    anchors = set(re.findall(r"/runbook#(\w+)", RULES.read_text()))
+    assert anchors and anchors <= ANCHORS, anchors - ANCHORS
+    source = "".join(p.read_text() for p in (EXAMPLES.parent / "waltui" / "health").glob("*.py"))
+    codes = set(re.findall(r'code="([a-z_]+)"', source))
+    assert codes and codes <= ANCHORS, codes - ANCHORS
+    docs = (EXAMPLES.parent / "docs" / "runbook.md").read_text()
+    assert docs == runbook_markdown(), "python -m waltui.outputs.runbook > docs/runbook.md"
 
 
 def test_grafana_dashboard_asks_only_for_metrics_waltui_exports(tmp_path):
@@ -243,6 +257,8 @@ def test_export_requires_its_token_names_the_reader_and_stops_on_sigterm(tmp_pat
         assert lint.returncode == 0, lint.stdout + lint.stderr
     findings = served.get("/findings", {"Authorization": "Bearer s3cret"})[1]
     assert f"pid {reader.pid}" in findings  # type: ignore[attr-defined]
+    runbook = served.get("/runbook", {"Authorization": "Bearer s3cret"})[1]
+    assert '<h2 id="checkpoint_starvation">' in runbook  # where the rules' runbook_url points
     assert served.stop() == 0
 
 

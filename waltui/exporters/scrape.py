@@ -1,7 +1,8 @@
 """The exporter's routes: /metrics (in the format the scraper asks for, through
-prometheus_client's own content negotiation, gzipped when it accepts gzip), /findings and
-/, behind the credentials. A body is rendered at most once a second for each batch and
-format: 500 scrapes at once render once (13,000 series are ~60 ms of the interpreter)."""
+prometheus_client's own content negotiation, gzipped when it accepts gzip), /findings,
+/runbook (what the alert rules' runbook_url points at) and /, behind the credentials. A
+body is rendered at most once a second for each batch and format: 500 scrapes at once
+render once (13,000 series are ~60 ms of the interpreter)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from waltui.exporters.http import Handler, Request, Response, text
 from waltui.exporters.server import LANDING, Exporter, findings_text
 from waltui.exporters.web_config import Authentication
 from waltui.outputs.prometheus import registry_for
+from waltui.outputs.runbook import runbook_html
+
+RUNBOOK_PAGE = runbook_html()
 
 
 class Rendered:
@@ -59,6 +63,8 @@ def make_handler(exporter: Exporter, credentials: Authentication,
                             {**({"Content-Encoding": "gzip"} if gzipped else {}), **extra})
         if request.path == "/findings":
             return Response(200, findings_text(exporter.state()).encode(), headers=extra)
+        if request.path == "/runbook":
+            return Response(200, RUNBOOK_PAGE, "text/html; charset=utf-8", headers=extra)
         if request.path == "/":
             return Response(200, LANDING, headers=extra)
         return Response(404, b"not found: the metrics are at /metrics\n", headers=extra)

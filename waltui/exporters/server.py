@@ -160,7 +160,7 @@ def findings_text(state: ExportState) -> str:
 
 
 LANDING = (b"waltui exporter: the metrics are at /metrics, the findings with their evidence "
-           b"at /findings\n"
+           b"at /findings, what to do about each at /runbook\n"
            b"(README: \"Watching a fleet\"; alert rules in examples/prometheus)\n")
 
 
