@@ -4,6 +4,7 @@ through the real app on a real database."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -134,3 +135,47 @@ def test_a_bad_remap_is_refused_when_the_config_is_read(tmp_path, table, says):
     with pytest.raises(ConfigError) as caught:
         load(write_config(tmp_path, f"[keys]\n{table}\n"))
     assert says in str(caught.value)
+
+
+def test_xdg_variables_that_are_empty_or_relative_are_ignored(tmp_path, monkeypatch):
+    """The XDG spec: empty means unset, and a relative path is invalid. An empty
+    XDG_CONFIG_HOME read ./waltui/config.toml from wherever waltui was started."""
+    import subprocess
+    import sys
+
+    from waltui.support.state_dir import config_dir, state_dir
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    for value in ("", "relative/dir", "."):
+        monkeypatch.setenv("XDG_CONFIG_HOME", value)
+        monkeypatch.setenv("XDG_STATE_HOME", value)
+        assert config_dir() == str(home / ".config" / "waltui")
+        assert state_dir() == str(home / ".local" / "state" / "waltui")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert config_dir() == str(tmp_path / "xdg" / "waltui")
+    here = tmp_path / "cwd"
+    (here / "waltui").mkdir(parents=True)
+    (here / "waltui" / "config.toml").write_text("interval = 7\n")
+    out = subprocess.run([sys.executable, "-m", "waltui", "config", "check"], cwd=here,
+                         env={**os.environ, "XDG_CONFIG_HOME": "", "HOME": str(home),
+                              "PYTHONPATH": str(Path(__file__).parent.parent)},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    interval = next(line for line in out.stdout.splitlines() if line.startswith("interval"))
+    assert "7" not in interval and "default" in interval
+
+
+def test_under_sudo_each_operator_keeps_their_own_dashboard_choices(monkeypatch, tmp_path):
+    """root's home is every sudoer's: the saved theme and sort are kept per SUDO_USER."""
+    from waltui.ui.saved_state import state_path
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    assert state_path() == tmp_path / "waltui" / "ui.json"
+    if os.geteuid() != 0:
+        pytest.fail("the suite runs as root (CI does): this is sudo's case")
+    monkeypatch.setenv("SUDO_USER", "alice")
+    assert state_path() == tmp_path / "waltui" / "sudo" / "alice" / "ui.json"
+    monkeypatch.setenv("SUDO_USER", "../../etc")  # a name is a name, never a path
+    assert state_path() == tmp_path / "waltui" / "ui.json"

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from waltui.options import LOCK_SOURCES, LockSourceName, ObserveOptions, QueueQuery
+from waltui.support.state_dir import config_dir
 
 MiB = 1024 * 1024
-DEFAULT_CONFIG = os.path.join(
-    os.environ.get("XDG_CONFIG_HOME", os.path.expanduser("~/.config")), "waltui", "config.toml")
+DEFAULT_CONFIG = os.path.join(config_dir(), "config.toml")
 
 
 class ConfigError(ValueError):
@@ -183,7 +183,8 @@ def load_with_sources(path: str | None, *, queue_specs: Sequence[str] = (),
                       lock_source: str | None = None) -> tuple[Config, Sources]:
     """The config file (checked key by key) overridden by the command line, and where each
     setting came from. Every mistake is one ConfigError naming the file and the key."""
-    chosen = path or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
+    default = os.path.join(config_dir(), "config.toml")  # the environment of now
+    chosen = path or (default if os.path.exists(default) else None)
     data: dict[str, Any] = {}  # TOML: checked key by key below
     if chosen:
         if sys.version_info >= (3, 11):  # imported only when there is a file to read

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from waltui.support.small_files import read_small
-from waltui.support.state_dir import state_dir
+from waltui.support.state_dir import settings_dir
 
 STATE_VERSION = 1
 
 
 def state_path() -> Path:
-    return Path(state_dir()) / "ui.json"
+    return Path(settings_dir()) / "ui.json"
 
 
 @dataclass(frozen=True)
