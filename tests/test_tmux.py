@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -78,6 +79,14 @@ class Session:
         deadline = time.monotonic() + timeout
         while text in (shown := self.screen()):
             assert time.monotonic() < deadline, f"{text!r} still on screen:\n{shown}"
+            time.sleep(0.2)
+        return shown
+
+    def until(self, what: str, condition: Callable[[str], bool], timeout: float = 15) -> str:
+        """The screen once condition holds: a partly drawn screen is waited out."""
+        deadline = time.monotonic() + timeout
+        while not condition(shown := self.screen()):
+            assert time.monotonic() < deadline, f"never {what}:\n{shown}"
             time.sleep(0.2)
         return shown
 

@@ -84,7 +84,10 @@ async def test_attach_and_detach_while_running(live_db):
         await pilot.press("d")
         await pilot.pause()
         assert table.row_count == 0 and not app.attached
-        assert [e.text for e in app.events][-2:] == ["attached", "detached"]
+        # Only this database's comings and goings: on a busy machine the log may also say
+        # that polls were late and arrive again.
+        assert [e.text for e in app.events if e.text in ("attached", "detached")][-2:] == [
+            "attached", "detached"]
         assert "u attaches it again" in str(app.screen.query_one("#status", Static).render())
         await pilot.press("u")  # a detach by mistake: undone
         await wait_for(pilot, lambda: str(db) in app.latest and table.row_count == 1)
