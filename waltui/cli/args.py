@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "replay": "replay FILE: the dashboard on a recording, with a timeline",
     "config": "config check [FILE]: validate a config file, print every effective setting",
     "completion": "completion bash|zsh|fish: print a shell completion script",
+    "examples": "list the shipped systemd, Prometheus and Grafana files (--write DIR copies)",
 }
 SHELLS = ("bash", "zsh", "fish")
 
@@ -95,6 +96,11 @@ def build_parser(command: str) -> Parser:
     if command == "replay":
         parser.add_argument("file", metavar="FILE", help="a recording (waltui record, --record)")
         _sources(parser)
+        return parser
+    if command == "examples":
+        parser.add_argument("--write", metavar="DIR",
+                            help="copy every example into DIR, keeping its folder (never "
+                                 "writes over a file)")
         return parser
     if command == "config":
         parser.add_argument("action", choices=("check",))
@@ -204,7 +210,7 @@ def option_lines(command: str, *, common: bool) -> list[str]:
         metavar = action.metavar or ("{" + ",".join(action.choices) + "}"
                                      if action.choices else "")
         takes = "" if action.nargs == 0 else f" {metavar or action.dest.upper()}"
-        lines.append(f"  {action.option_strings[0] + takes:<24} {action.help}")
+        lines.append(f"  {', '.join(action.option_strings) + takes:<24} {action.help}")
     return lines
 
 
@@ -215,8 +221,9 @@ def main_help() -> str:
     for command, summary in COMMANDS.items():
         if command:
             out.append(f"  {command:<12} {summary}")
-    out += ["", "options of every command but config and completion:",
-            *option_lines("", common=True)]
+    out += ["", "options of every command but config, completion and examples:",
+            *option_lines("", common=True),
+            f"  {'-V, --version':<24} print the version and exit (a Nagios plugin's -V too)"]
     for command in COMMANDS:
         if lines := option_lines(command, common=False):
             out += ["", f"options of waltui {command or 'PATH...'} also:", *lines]
