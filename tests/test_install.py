@@ -61,6 +61,12 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(dist, tmp_path, version):
     assert snapshot.returncode == 0, snapshot.stderr
     [reading] = waltui_json(snapshot.stdout)["databases"]
     assert reading["journal_mode"] == "wal" and reading["error"] is None
+    # The deployment files travel in the wheel: an operator without a checkout has them.
+    written = subprocess.run([waltui, "examples", "--write", str(tmp_path / "ex")],
+                             capture_output=True, text=True, timeout=60)
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "ex" / "systemd" / "waltui-export.service").is_file()
+    assert (tmp_path / "ex" / "prometheus" / "waltui-rules.yml").is_file()
 
 
 def test_the_sdist_carries_what_its_tests_need_and_they_run(dist, tmp_path):

@@ -27,7 +27,7 @@ from tests.narrow import some
 
 pytestmark = pytest.mark.system
 
-EXAMPLES = Path(__file__).parent.parent / "examples"
+EXAMPLES = Path(__file__).parent.parent / "waltui" / "examples"
 RULES = EXAMPLES / "prometheus" / "waltui-rules.yml"
 PROMETHEUS, PROMTOOL = shutil.which("prometheus"), shutil.which("promtool")
 needs_prometheus = pytest.mark.skipif(
@@ -152,10 +152,10 @@ def test_every_runbook_url_has_its_entry_and_docs_runbook_is_the_served_one():
 
     anchors = set(re.findall(r"/runbook#(\w+)", RULES.read_text()))
     assert anchors and anchors <= ANCHORS, anchors - ANCHORS
-    source = "".join(p.read_text() for p in (EXAMPLES.parent / "waltui" / "health").glob("*.py"))
+    source = "".join(p.read_text() for p in (EXAMPLES.parent / "health").glob("*.py"))
     codes = set(re.findall(r'code="([a-z_]+)"', source))
     assert codes and codes <= ANCHORS, codes - ANCHORS
-    docs = (EXAMPLES.parent / "docs" / "runbook.md").read_text()
+    docs = (EXAMPLES.parent.parent / "docs" / "runbook.md").read_text()
     assert docs == runbook_markdown(), "python -m waltui.outputs.runbook > docs/runbook.md"
 
 

@@ -126,6 +126,10 @@ def _main(args: list[str]) -> int:
 
         print(completion(options.shell), end="")
         return exits.OK
+    if command == "examples":
+        from waltui.cli.examples import list_examples, write_examples
+
+        return write_examples(options.write) if options.write else list_examples()
     try:
         if command == "config":
             return config_check(options.file)
