@@ -90,17 +90,43 @@ def test_config_check_prints_each_effective_setting_and_where_it_came_from(tmp_p
 
 
 def test_a_crash_exits_70_with_one_line_and_leaves_its_traceback(tmp_path):
+    """A headless command (as a service runs it) logs to stderr, which journald keeps; with
+    --log-file the traceback goes there and stderr holds the one line; the dashboard, which
+    owns the terminal, logs to a file in the state directory."""
     crash = ("import sys, waltui.cli.main as cli\n"
-             "def broken(path): raise RuntimeError('a bug')\n"
-             "cli.config_check = broken\n"
-             "sys.exit(cli.main(['config', 'check']))\n")
-    out = subprocess.run([sys.executable, "-c", crash], capture_output=True, text=True,
-                         timeout=60, env={**os.environ, "XDG_STATE_HOME": str(tmp_path)})
+             "def broken(*args, **kwargs): raise RuntimeError('a bug')\n"
+             "import waltui.ui.app as app\n"
+             "cli.config_check = cli.snapshot = app.run_dashboard = broken\n"
+             "sys.exit(cli.main(sys.argv[1:]))\n")
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    db = tmp_path / "q.db"
+    db.write_bytes(b"")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", crash, *args], capture_output=True,
+                              text=True, timeout=60, env=env)
+
+    out = run("config", "check")
+    assert out.returncode == exits.INTERNAL
+    *traceback, line = out.stderr.splitlines()
+    assert "internal error: RuntimeError: a bug (traceback above, on stderr)" in line
+    assert "Traceback" in "\n".join(traceback) and "in broken" in "\n".join(traceback)
+    log_file = tmp_path / "mine.log"
+    out = run("snapshot", "--log-file", str(log_file), str(db))
     assert out.returncode == exits.INTERNAL
     [line] = out.stderr.splitlines()
-    assert "internal error: RuntimeError: a bug" in line
-    log = (tmp_path / "waltui" / "waltui.log").read_text()
-    assert "Traceback" in log and "in broken" in log and "['config', 'check']" in log
+    assert f"(traceback in {log_file})" in line
+    log = log_file.read_text()
+    assert "Traceback" in log and "in broken" in log and "'snapshot'" in log
+    assert not (tmp_path / "state").exists()  # neither wrote into the state directory
+    # The dashboard: its terminal is Textual's, so a file. On pipes it runs only under a
+    # Textual driver that someone named (textual-serve's web driver).
+    env["TEXTUAL_DRIVER"] = "textual.drivers.web_driver:WebDriver"
+    out = run(str(db))
+    assert out.returncode == exits.INTERNAL
+    [line] = out.stderr.splitlines()
+    assert f"(traceback in {tmp_path / 'state' / 'waltui' / 'waltui.log'})" in line
+    assert "in broken" in (tmp_path / "state" / "waltui" / "waltui.log").read_text()
 
 
 def test_snapshot_watch_streams_one_valid_line_per_database_per_poll(live_db, tmp_path):

@@ -152,10 +152,11 @@ def test_a_one_shot_command_that_ends_at_once_still_leaves_its_output_and_its_lo
         make_wal_db(tmp_path / f"agent-{i:02d}.db")
     state = tmp_path / "state"
     buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    log_file = tmp_path / "debug.log"
     out = subprocess.run([sys.executable, "-m", "waltui", "snapshot", "--json", "--debug",
-                          str(tmp_path)], capture_output=True, text=True, timeout=60,
-                         env={**buffered, "XDG_STATE_HOME": str(state)})
+                          "--log-file", str(log_file), str(tmp_path)], capture_output=True,
+                         text=True, timeout=60, env={**buffered, "XDG_STATE_HOME": str(state)})
     assert out.returncode == 0, out.stderr
     assert len(out.stdout) > 8192 and len(waltui_json(out.stdout)["databases"]) == 40
-    log = (state / "waltui" / "waltui.log").read_text()
+    log = log_file.read_text()
     assert "DEBUG waltui" in log and "'--debug'" in log

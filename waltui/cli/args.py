@@ -77,7 +77,11 @@ def _sources(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-sql", action="store_true",
                         help="never open the databases: files, locks and pins only")
     parser.add_argument("--debug", action="store_true",
-                        help="write a debug log (also WALTUI_LOG=debug)")
+                        help="log more (also WALTUI_LOG=debug)")
+    parser.add_argument("--log-file", metavar="FILE",
+                        help="append the log to FILE; without it snapshot, check, export "
+                             "and record log to stderr (journald under systemd), the "
+                             "dashboard to waltui.log in the state directory")
 
 
 def _lock_source(parser: argparse.ArgumentParser) -> None:
@@ -196,7 +200,7 @@ def build_parser(command: str) -> Parser:
     return parser
 
 
-COMMON = ("--config", "--queue", "--threshold", "--no-sql", "--debug")
+COMMON = ("--config", "--queue", "--threshold", "--no-sql", "--debug", "--log-file")
 
 
 def option_lines(command: str, *, common: bool) -> list[str]:

@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     _plugin = args[:1] == ["check"] and _asks_nagios(args)
     if "--debug" in args or os.environ.get("WALTUI_LOG", "").lower() == "debug":
-        _log_to_file("DEBUG")
+        _start_log("DEBUG", args)
     try:
         return _main(list(args))
     except UsageError as exc:
@@ -60,14 +60,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         import logging
         import traceback
 
-        where = _log_to_file("ERROR")
+        where = _start_log("ERROR", args)
         logging.getLogger("waltui").error("internal error in %s\n%s", args,
                                           traceback.format_exc())
-        said = f"internal error: {type(exc).__name__}: {exc} (traceback in {where})"
+        said = f"internal error: {type(exc).__name__}: {exc} (traceback {where})"
         if _plugin:
             return _unknown(said)
         print(f"waltui: {visible(said)}; --debug logs more", file=sys.stderr)
         return exits.INTERNAL
+
+
+def _has_screen() -> bool:
+    """A terminal on stdin and stdout, or a Textual driver named by whoever runs us on pipes
+    (textual-serve sets TEXTUAL_DRIVER to its web driver: the browser is the screen)."""
+    return (sys.stdout.isatty() and sys.stdin.isatty()) or bool(os.environ.get("TEXTUAL_DRIVER"))
 
 
 def _asks_nagios(args: list[str]) -> bool:
@@ -84,28 +90,56 @@ def _unknown(reason: str) -> int:
     return UNKNOWN
 
 
-def _log_to_file(level_name: str) -> str:
-    """The log file (created on first use), or stderr where the state directory is not
-    writable. logging is imported here, not at start: `snapshot` starts ~9 ms sooner."""
+# Commands that run headless, often as services: their log goes to stderr, which journald
+# (or cron's mail, or the shell) already keeps; the dashboard owns the terminal, so its log
+# goes to a file.
+HEADLESS = ("snapshot", "check", "export", "record", "config", "completion", "examples")
+
+
+def _log_file_argument(args: list[str]) -> str | None:
+    """--log-file FILE or --log-file=FILE, read before argparse (a crash in parsing is
+    logged too); nothing after --."""
+    words = args[:args.index("--")] if "--" in args else args
+    for i, word in enumerate(words):
+        if word.startswith("--log-file="):
+            return word.split("=", 1)[1] or None
+        if word == "--log-file" and i + 1 < len(words):
+            return words[i + 1]
+    return None
+
+
+def _start_log(level_name: str, args: list[str]) -> str:
+    """Start the log once and say where it goes ("in FILE" or "above, on stderr").
+    logging is imported here, not at start: `snapshot` starts ~9 ms sooner."""
     import logging
 
     level = logging.getLevelName(level_name)
     logger = logging.getLogger("waltui")
     logger.setLevel(min(level, logger.level or level))
-    if not logger.handlers:
+    if logger.handlers:
+        return _where(logger.handlers[0])
+    wanted = _log_file_argument(args)
+    if wanted is None and args[:1] != [] and args[0] not in HEADLESS:
+        wanted = os.path.join(state_dir(), "waltui.log")
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    if wanted is not None:
         try:
-            os.makedirs(state_dir(), exist_ok=True)
-            where = os.path.join(state_dir(), "waltui.log")
-            handler: logging.Handler = logging.FileHandler(where)
-        except OSError:
-            handler, where = logging.StreamHandler(sys.stderr), "stderr"
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-        logger.debug("waltui %s, Python %s, argv %s", __version__, sys.version.split()[0],
-                     sys.argv)
-        return where
-    handler = logger.handlers[0]
-    return getattr(handler, "baseFilename", "stderr")
+            if wanted == os.path.join(state_dir(), "waltui.log"):
+                os.makedirs(state_dir(), exist_ok=True)
+            handler = logging.FileHandler(wanted)
+        except OSError as exc:
+            print(f"waltui: cannot log to {visible(wanted)} ({exc.strerror}); logging to "
+                  "stderr", file=sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.debug("waltui %s, Python %s, argv %s", __version__, sys.version.split()[0],
+                 [visible(arg) for arg in sys.argv])
+    return _where(handler)
+
+
+def _where(handler: object) -> str:
+    name = getattr(handler, "baseFilename", None)
+    return f"in {visible(name)}" if name else "above, on stderr"
 
 
 def _main(args: list[str]) -> int:
@@ -145,7 +179,7 @@ def _main(args: list[str]) -> int:
         return exits.CONFIG
     if command in ("", "demo"):
         config = replace(config, collector=options.collector)
-    if command in ("", "demo", "replay") and not (sys.stdout.isatty() and sys.stdin.isatty()):
+    if command in ("", "demo", "replay") and not _has_screen():
         return _usage("the dashboard needs a terminal; for files, pipes and cron use "
                       "`waltui snapshot` or `waltui check`")
     if command == "replay":
