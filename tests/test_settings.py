@@ -127,7 +127,8 @@ async def test_keys_remapped_in_the_config(db, tmp_path):
 
 @pytest.mark.parametrize("table, says", [
     ('checkpoint = "q"', "'q' would be both checkpoint and quit"),
-    ('chekpoint = "C"', "keys.chekpoint: no such action"),
+    ('chekpoint = "C"', "keys.chekpoint: no such action; did you mean checkpoint? known:"),
+    ('zzz = "C"', "keys.zzz: no such action; known: "),
     ('checkpoint = ""', "keys.checkpoint: got ''"),
     ('help = "/"', "'slash' would be both filter and help"),
 ])
@@ -179,3 +180,33 @@ def test_under_sudo_each_operator_keeps_their_own_dashboard_choices(monkeypatch,
     assert state_path() == tmp_path / "waltui" / "sudo" / "alice" / "ui.json"
     monkeypatch.setenv("SUDO_USER", "../../etc")  # a name is a name, never a path
     assert state_path() == tmp_path / "waltui" / "ui.json"
+
+
+@pytest.mark.parametrize("sql, says", [
+    ("DELETE FROM queue", "queues.pending: it is DELETE; a queue query is one SELECT"),
+    ("SELECT 1; DELETE FROM queue", "queues.pending: it is 2 statements; a queue query is one"),
+    ("WITH done AS (SELECT 1) DELETE FROM queue", "queues.pending: it is DELETE"),
+    ("PRAGMA wal_checkpoint", "queues.pending: it is PRAGMA"),
+    ("-- only a comment", "queues.pending: it is empty"),
+])
+def test_a_queue_query_that_would_not_read_is_refused_when_the_config_is_read(tmp_path, sql,
+                                                                               says):
+    """Every poll would refuse it (the authorizer); the config says so first, with the
+    reason, before any database is opened."""
+    with pytest.raises(ConfigError) as caught:
+        load(write_config(tmp_path, f"[queues]\npending = {json.dumps(sql)}\n"))
+    assert says in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        load(None, queue_specs=[f"pending={sql}"])
+    assert str(caught.value).startswith("--queue pending: it is")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT count(*) FROM queue WHERE state = 'new; DELETE'",
+    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 5) SELECT sum(x) FROM n",
+    "VALUES (3)",
+    "/* depth; */ SELECT count(*) FROM \"delete\";",
+])
+def test_a_queue_query_that_reads_is_taken_as_written(tmp_path, sql):
+    [query] = load(write_config(tmp_path, f"[queues]\npending = {json.dumps(sql)}\n")).queries
+    assert query.sql == sql

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from waltui.options import LOCK_SOURCES, LockSourceName, ObserveOptions, QueueQuery
+from waltui.support.sql_words import not_one_read
 from waltui.support.state_dir import config_dir
 
 MiB = 1024 * 1024
@@ -72,6 +73,8 @@ def parse_queue(spec: str) -> QueueQuery:
     name, sep, sql = spec.partition("=")
     if not sep or not name.strip() or not sql.strip():
         raise ConfigError(f"--queue wants NAME=SQL, got {spec!r}")
+    if (reason := not_one_read(sql)) is not None:
+        raise ConfigError(f"--queue {name.strip()}: {reason}")
     return QueueQuery(name.strip(), sql.strip())
 
 
@@ -222,6 +225,8 @@ def load_with_sources(path: str | None, *, queue_specs: Sequence[str] = (),
     for name, sql_text in queues.items():
         if not isinstance(sql_text, str) or not sql_text.strip():
             raise ConfigError(f"{where}: queues.{name}: got {sql_text!r}; accepted: SQL text")
+        if (reason := not_one_read(sql_text)) is not None:  # every poll would refuse it
+            raise ConfigError(f"{where}: queues.{name}: {reason}")
         sources[f"queues.{name}"] = (sql_text, where)
     queries = [QueueQuery(str(k), v) for k, v in queues.items()]
     queries += [parse_queue(spec) for spec in queue_specs]

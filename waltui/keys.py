@@ -126,8 +126,8 @@ def key_name(spec: str) -> str:
 def check_remap(remap: dict[str, str]) -> list[str]:
     """What is wrong with a [keys] table, one sentence each: an unknown action, or a key
     that two actions would share."""
-    problems = [f"keys.{action}: no such action; known: {', '.join(ACTIONS)}"
-                for action in remap if action not in ACTIONS]
+    problems = [f"keys.{action}: no such action;{_did_you_mean(action)} known: "
+                f"{', '.join(ACTIONS)}" for action in remap if action not in ACTIONS]
     owner: dict[str, str] = {}
     for action, key in ACTIONS.items():
         for name in remap.get(action, key.key).split(","):
@@ -136,6 +136,13 @@ def check_remap(remap: dict[str, str]) -> list[str]:
                 problems.append(f"keys: {name!r} would be both {owner[name]} and {action}")
             owner[name] = action
     return problems
+
+
+def _did_you_mean(action: str) -> str:
+    import difflib  # only for a mistyped action
+
+    near = difflib.get_close_matches(action, list(ACTIONS), n=1, cutoff=0.6)
+    return f" did you mean {near[0]}?" if near else ""
 
 
 def effective_key(action: str, remap: dict[str, str]) -> str:
