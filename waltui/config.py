@@ -87,6 +87,7 @@ class Setting:
     at_least: float | None = None  # inclusive lower bound
     optional: bool = False  # may be left out, meaning "not set"
     choices: tuple[str, ...] = ()  # the words a str setting takes
+    about: str = ""  # what it sets, for the JSON Schema an editor shows
 
     def accepted(self) -> str:
         if self.kind is bool:
@@ -118,18 +119,39 @@ class Setting:
 
 
 TOP_SETTINGS: dict[str, Setting] = {
-    "interval": Setting(float, above=0), "read_only": Setting(bool),
-    "presets": Setting(bool), "sql": Setting(bool),
-    "query_limit_ms": Setting(float, above=0), "sql_max_age": Setting(float, at_least=0),
-    "sql_min_age": Setting(float, at_least=0),
-    "lock_source": Setting(str, choices=LOCK_SOURCES),
+    "interval": Setting(float, above=0, about="seconds between polls"),
+    "read_only": Setting(bool, about="refuse checkpoints and pragma changes"),
+    "presets": Setting(bool, about="queue depths of known queue libraries' tables"),
+    "sql": Setting(bool, about="false: never open the databases (files, locks, pins only)"),
+    "query_limit_ms": Setting(float, above=0, about="a queue query is cut off after this"),
+    "sql_max_age": Setting(float, at_least=0, about="seconds to reuse the queue depths of a "
+                           "database with no commit"),
+    "sql_min_age": Setting(float, at_least=0, about="run queue queries at most this often"),
+    "lock_source": Setting(str, choices=LOCK_SOURCES, about="auto, proc (/proc/locks) or "
+                           "getlk (F_GETLK byte by byte)"),
 }
 CHECKPOINT_SETTINGS: dict[str, Setting] = {
-    "deadline": Setting(float, above=0),
-    "journal_size_limit": Setting(int, at_least=0, optional=True),
+    "deadline": Setting(float, above=0, about="seconds a checkpoint may retry"),
+    "journal_size_limit": Setting(int, at_least=0, optional=True,
+                                  about="set on the checkpoint's connection"),
+}
+# What each threshold means: the comments of Thresholds, kept where the schema can read them.
+THRESHOLD_ABOUT = {
+    "wal_bytes": "-wal larger than this many bytes is a warning",
+    "wal_db_ratio": "... or larger than this many times the database",
+    "wal_slack_ratio": "-wal file this many times larger than its content",
+    "wal_slack_min_bytes": "... and at least this many bytes of wasted disk",
+    "starvation_seconds": "the WAL grew without restarting for this long",
+    "queue_growth_seconds": "a queue's depth rose (never fell) for this long",
+    "write_hold_seconds": "one transaction held the write lock this long: warning",
+    "write_hold_critical_seconds": "... and this long: critical",
+    "d_state_seconds": "a lock holder in D state this long",
+    "writer_rotation": "distinct writer pids seen within the history window",
+    "pin_seconds": "a reader pinning the WAL this long is critical",
 }
 THRESHOLD_SETTINGS: dict[str, Setting] = {
-    f.name: Setting(type(f.default), at_least=0) for f in fields(Thresholds)
+    f.name: Setting(type(f.default), at_least=0, about=THRESHOLD_ABOUT[f.name])
+    for f in fields(Thresholds)
 }
 TABLES = ("queues", "thresholds", "checkpoint", "keys")
 

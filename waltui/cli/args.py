@@ -26,7 +26,7 @@ COMMANDS: dict[str, str] = {
     "export": "serve Prometheus metrics over HTTP from a headless collector",
     "record": "record the databases' polls to a file, headless (--out FILE [--for 10m])",
     "replay": "replay FILE: the dashboard on a recording, with a timeline",
-    "config": "config check [FILE]: validate a config file, print every effective setting",
+    "config": "config check [FILE]: validate a config, print every setting; config schema",
     "completion": "completion bash|zsh|fish: print a shell completion script",
     "examples": "list the shipped systemd, Prometheus and Grafana files (--write DIR copies)",
 }
@@ -107,7 +107,9 @@ def build_parser(command: str) -> Parser:
                                  "writes over a file)")
         return parser
     if command == "config":
-        parser.add_argument("action", choices=("check",))
+        parser.add_argument("action", choices=("check", "schema"),
+                            help="check: validate FILE and print every effective setting; "
+                                 "schema: print the config file's JSON Schema")
         parser.add_argument("file", nargs="?", metavar="FILE",
                             help=f"the config to check (default {DEFAULT_CONFIG})")
         return parser

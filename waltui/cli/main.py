@@ -165,6 +165,11 @@ def _main(args: list[str]) -> int:
 
         return write_examples(options.write) if options.write else list_examples()
     try:
+        if command == "config" and options.action == "schema":
+            from waltui.config_schema import schema_text
+
+            print(schema_text(), end="")
+            return exits.OK
         if command == "config":
             return config_check(options.file)
         config, _ = load_with_sources(
