@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import sqlite3
@@ -276,3 +277,28 @@ async def test_an_odd_ui_state_file_is_ignored_and_the_dashboard_runs(own_state_
             assert time.monotonic() < deadline
             await pilot.pause(0.05)
         assert app.saved.theme is None
+
+
+def test_the_man_page_is_generated_from_the_parsers():
+    from waltui.cli.manpage import MAN_FILE, manpage
+
+    assert MAN_FILE.read_text() == manpage(), "python -m waltui.cli.manpage"
+    for command in COMMANDS:
+        for action in build_parser(command)._actions:
+            for option in action.option_strings:
+                if option not in ("-h", "--help"):
+                    assert option.replace("-", "\\-") in manpage(), (command, option)
+    for code in exits.DESCRIPTIONS:
+        assert f".TP\n\\fB{code}\\fR\n" in manpage()
+
+
+@pytest.mark.system
+@pytest.mark.skipif(shutil.which("groff") is None, reason="groff comes from Debian's groff-base")
+def test_the_man_page_renders_without_a_warning():
+    from waltui.cli.manpage import MAN_FILE
+
+    rendered = subprocess.run(["groff", "-man", "-ww", "-Tutf8", str(MAN_FILE)],
+                              capture_output=True, text=True, timeout=60)
+    assert rendered.returncode == 0 and rendered.stderr == "", rendered.stderr
+    text = re.sub(r".\x08", "", rendered.stdout)  # overstrike bold and underline
+    assert "waltui - a live dashboard" in text and "--lock-source" in text
