@@ -31,6 +31,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.system)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Iterator[None]:
+    """Under CI (.ci/run sets WALTUI_CI), a test skipped for a missing tool, mount or
+    interpreter fails instead: CI installs what the tests use, so a skip there is a test
+    that silently stopped testing. Elsewhere a skip stays a skip, with its reason."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and os.environ.get("WALTUI_CI") and isinstance(report.longrepr, tuple):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, where it must run: {report.longrepr[2]}"
+
+
 @pytest.fixture(autouse=True)
 def own_state_directory(tmp_path_factory, monkeypatch) -> Path:
     """Each test has its own $XDG_STATE_HOME: a sort or theme saved by one test must not

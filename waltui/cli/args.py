@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "config": "config check [FILE]: validate a config, print every setting; config schema",
     "completion": "completion bash|zsh|fish: print a shell completion script",
     "examples": "list the shipped systemd, Prometheus and Grafana files (--write DIR copies)",
+    "serve": "serve PATH...|demo|replay FILE: the dashboard in a browser (textual-serve)",
 }
 SHELLS = ("bash", "zsh", "fish")
 
@@ -100,6 +101,16 @@ def build_parser(command: str) -> Parser:
     if command == "replay":
         parser.add_argument("file", metavar="FILE", help="a recording (waltui record, --record)")
         _sources(parser)
+        return parser
+    if command == "serve":
+        parser.add_argument("--listen", default="127.0.0.1:9852", metavar="HOST:PORT",
+                            help="where to serve the browser view (default 127.0.0.1:9852, "
+                                 "loopback: it has no authentication)")
+        parser.add_argument("--no-auth", action="store_true",
+                            help="serve a non-loopback address, unauthenticated")
+        parser.add_argument("dashboard", nargs=argparse.REMAINDER, metavar="ARGS",
+                            help="what each tab shows: PATH... with the dashboard's options, "
+                                 "demo, or replay FILE")
         return parser
     if command == "examples":
         parser.add_argument("--write", metavar="DIR",

@@ -93,7 +93,8 @@ def _unknown(reason: str) -> int:
 # Commands that run headless, often as services: their log goes to stderr, which journald
 # (or cron's mail, or the shell) already keeps; the dashboard owns the terminal, so its log
 # goes to a file.
-HEADLESS = ("snapshot", "check", "export", "record", "config", "completion", "examples")
+HEADLESS = ("snapshot", "check", "export", "record", "config", "completion", "examples",
+            "serve")
 
 
 def _log_file_argument(args: list[str]) -> str | None:
@@ -160,6 +161,10 @@ def _main(args: list[str]) -> int:
 
         print(completion(options.shell), end="")
         return exits.OK
+    if command == "serve":
+        from waltui.cli.serve import run_serve
+
+        return run_serve(options.dashboard, listen=options.listen, no_auth=options.no_auth)
     if command == "examples":
         from waltui.cli.examples import list_examples, write_examples
 
