@@ -161,7 +161,7 @@ def findings_text(state: ExportState) -> str:
 
 LANDING = (b"waltui exporter: the metrics are at /metrics, the findings with their evidence "
            b"at /findings, what to do about each at /runbook\n"
-           b"(README: \"Watching a fleet\"; alert rules: `waltui examples`)\n")
+           b"(docs/fleet.md; alert rules: `waltui examples`)\n")
 
 
 def run_export(paths: list[str], config: Config, *, listen: str, bearer_file: str | None,

@@ -1,6 +1,6 @@
 """Readings as the public JSON contract and as a plain table, for `snapshot` and `check`.
 
-The JSON field names are a contract (README, "JSON"): add fields, never rename them.
+The JSON field names are a contract (docs/json.md): add fields, never rename them.
 """
 
 from __future__ import annotations
