@@ -210,3 +210,17 @@ def test_a_queue_query_that_would_not_read_is_refused_when_the_config_is_read(tm
 def test_a_queue_query_that_reads_is_taken_as_written(tmp_path, sql):
     [query] = load(write_config(tmp_path, f"[queues]\npending = {json.dumps(sql)}\n")).queries
     assert query.sql == sql
+
+
+@pytest.mark.parametrize("sql, clock", [
+    ("SELECT count(*) FROM queue WHERE state = 'pending'", False),
+    ("SELECT count(*) FROM jobs WHERE run_at <= unixepoch()", True),
+    ("SELECT count(*) FROM jobs WHERE due < datetime('now')", True),
+    ("SELECT count(*) FROM jobs WHERE due < CURRENT_TIMESTAMP", True),
+    ("SELECT count(*) FROM jobs WHERE abs(random()) % 2", True),
+    ("SELECT count(*) FROM jobs WHERE note = 'datetime(now)'", False),  # a string, not a call
+])
+def test_a_query_that_reads_the_clock_is_told_from_one_that_does_not(sql, clock):
+    from waltui.support.sql_words import reads_the_clock
+
+    assert reads_the_clock(sql) is clock

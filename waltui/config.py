@@ -124,8 +124,8 @@ TOP_SETTINGS: dict[str, Setting] = {
     "presets": Setting(bool, about="queue depths of known queue libraries' tables"),
     "sql": Setting(bool, about="false: never open the databases (files, locks, pins only)"),
     "query_limit_ms": Setting(float, above=0, about="a queue query is cut off after this"),
-    "sql_max_age": Setting(float, at_least=0, about="seconds to reuse the queue depths of a "
-                           "database with no commit"),
+    "sql_max_age": Setting(float, at_least=0, about="seconds before a query that reads the "
+                           "clock is read again on a database with no commit (0: every poll)"),
     "sql_min_age": Setting(float, at_least=0, about="run queue queries at most this often"),
     "lock_source": Setting(str, choices=LOCK_SOURCES, about="auto, proc (/proc/locks) or "
                            "getlk (F_GETLK byte by byte)"),

@@ -100,6 +100,9 @@ class History:
         self.max_frame = Ring(capacity)
         self.queues: dict[str, Ring] = {}
         self._queue_seen: dict[str, int] = {}
+        # When the queue depths took the values they have now (None: never seen any)
+        self.queues_still_since: float | None = None
+        self._last_depths: dict[str, int | None] | None = None
         self.writers: deque[int | None] = deque(maxlen=60)
         self._writer_counts: dict[int, int] = {}  # pid -> polls in the window it wrote in
         self.d_state_since: dict[int, float] = {}
@@ -127,7 +130,10 @@ class History:
         self.wal_high_water = max(self.wal_high_water, reading.wal_bytes or 0)
         self._note_writer(reading.writer_pid)
         self._note_exclusive(reading)
-        self._step_queues({queue.name: queue.depth for queue in reading.queues})
+        depths = {queue.name: queue.depth for queue in reading.queues}
+        if depths != self._last_depths:
+            self.queues_still_since, self._last_depths = reading.taken_at, depths
+        self._step_queues(depths)
         in_d = {h.lock.pid for h in reading.theirs
                 if h.process is not None and h.process.uninterruptible}
         for pid in list(self.d_state_since):

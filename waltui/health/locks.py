@@ -45,7 +45,7 @@ def may_have_lasted(held: HeldLock | Reader, seconds: float) -> bool:
         held.held_at_most is not None and held.held_at_most >= seconds
 
 
-@timed_rule(quiet=lambda reading, history: reading.writer is None)
+@timed_rule(quiet=lambda reading, history, t: reading.writer is None)
 def write_lock_held(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     # The hold is timed per transaction: the probe restarts the clock whenever a commit moves
     # the -shm's counter (or the header's), so a busy writer that commits and locks again
@@ -98,7 +98,7 @@ def write_lock_held(reading: Reading, history: History, t: Thresholds) -> Iterat
         "BEGIN IMMEDIATE left open on an error path.")
 
 
-@timed_rule(quiet=lambda reading, history: not history.d_state_since)
+@timed_rule(quiet=lambda reading, history, t: not history.d_state_since)
 def holder_in_d_state(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     if not history.d_state_since:
         return
@@ -121,7 +121,7 @@ def holder_in_d_state(reading: Reading, history: History, t: Thresholds) -> Iter
 
 
 # quiet: a repeated reading adds its writer again, so the count of writers cannot rise
-@timed_rule(quiet=lambda reading, history: True)
+@timed_rule(quiet=lambda reading, history, t: True)
 def writers_take_turns(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     if history.writer_count >= t.writer_rotation:
         writers = history.distinct_writers()

@@ -26,7 +26,7 @@ from waltui.history import History
 from waltui.model import Finding, Reading
 
 Rule = Callable[[Reading, History, Thresholds], Iterator[Finding]]
-Quiet = Callable[[Reading, History], bool]
+Quiet = Callable[[Reading, History, Thresholds], bool]
 RULES: list[Rule] = []
 # Rules whose verdict can change while the reading does not: they read how long a lock or
 # pin has been held, or the history. The others are asked again only when the reading changes.
@@ -40,11 +40,13 @@ def rule(func: Rule) -> Rule:
 
 
 def timed_rule(quiet: Quiet) -> Callable[[Rule], Rule]:
-    """quiet(reading, history): true where the rule, having found nothing on this reading a
-    poll ago, cannot find anything on it now (no writer to time, no pin, no queue): then it
-    is not asked. At 1,000 idle databases that is most of their polls. It may read the
-    reading, and of the history only what a repeated reading leaves as it is
-    (d_state_since, wal_high_water): the Judge asks it once for a run of repeats."""
+    """quiet(reading, history, thresholds): true where the rule, having found nothing on
+    this reading a poll ago, cannot find anything on it now (no writer to time, no pin, no
+    queue that moved within its window): then it is not asked. At 1,000 idle databases
+    that is most of their polls. It may read the reading, and of the history only what a
+    repeated reading leaves as it is (d_state_since, wal_high_water, queues_still_since):
+    the Judge asks it once for a run of repeats, so what it says must stay true while the
+    reading repeats."""
     def register(func: Rule) -> Rule:
         TIMED[func] = quiet
         return rule(func)
@@ -62,7 +64,7 @@ def verdicts(reading: Reading, history: History, thresholds: Thresholds,
     found = last.copy()
     for index in _timed_indexes(len(RULES)):
         check = RULES[index]
-        if last[index] or not TIMED[check](reading, history):
+        if last[index] or not TIMED[check](reading, history, thresholds):
             found[index] = _ask(check, reading, history, thresholds)
     return found
 
@@ -114,7 +116,8 @@ class Judge:
         confirmed = [f for f in found if f.code in self._candidates]
         self._candidates = {f.code for f in found}
         self._resting = not found and bool(self._verdicts) and all(
-            TIMED[RULES[index]](reading, history) for index in _timed_indexes(len(RULES)))
+            TIMED[RULES[index]](reading, history, thresholds)
+            for index in _timed_indexes(len(RULES)))
         return confirmed
 
     @property

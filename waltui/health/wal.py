@@ -49,7 +49,7 @@ def stopping_pins(reading: Reading) -> list[int]:
             if limit_frame(r.slot, r.read_mark, index) <= index.backfilled]
 
 
-def _nothing_to_starve(reading: Reading, history: History) -> bool:
+def _nothing_to_starve(reading: Reading, history: History, t: Thresholds) -> bool:
     """No pin, and a WAL within one autocheckpoint: what most idle databases are."""
     index = reading.wal_index
     return not reading.pins and (index is None or index.max_frame <= AUTOCHECKPOINT_FRAMES)
@@ -62,7 +62,7 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
     # still growing, or more than a checkpoint's worth not copied because a live reader stops
     # the copy. A pin that stops nothing (no checkpoint has reached its mark) is not a cause.
     index = reading.wal_index
-    if index is None or _nothing_to_starve(reading, history):
+    if index is None or _nothing_to_starve(reading, history, t):
         return
     pending, max_frame = index.frames_pending, index.max_frame
     growth = (history.rising_over(history.max_frame, t.starvation_seconds)
@@ -106,7 +106,7 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
 
 # Timed for its words only (how long a pin has been seen); whether it fires depends on sizes
 # and the high-water mark, which a repeated reading cannot raise.
-@timed_rule(quiet=lambda reading, history: True)
+@timed_rule(quiet=lambda reading, history, t: True)
 def wal_large(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     # The ratio test starts at four autocheckpoints' worth: a 4 MB -wal beside a 300 KB
     # database is how SQLite's defaults run a small queue (simplebroker), not a problem.
@@ -203,7 +203,16 @@ def wal_deleted(reading: Reading, history: History, t: Thresholds) -> Iterator[F
             "from backup if data is missing.")
 
 
-@timed_rule(quiet=lambda reading, history: not reading.queues)
+def _no_queue_moved(reading: Reading, history: History, t: Thresholds) -> bool:
+    """No queue, or none moved for the rule's whole window: growth needs a sample at least
+    queue_growth_seconds back that is below the last one, and every sample since the last
+    move equals it. Repeats keep it true: they move nothing."""
+    still = history.queues_still_since
+    return not reading.queues or (still is not None and
+                                  history.times.back(0) - still >= t.queue_growth_seconds)
+
+
+@timed_rule(quiet=_no_queue_moved)
 def queue_growing(reading: Reading, history: History, t: Thresholds) -> Iterator[Finding]:
     consumers = len(reading.open_by) if reading.queues else 0
     if not consumers:

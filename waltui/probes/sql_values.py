@@ -28,6 +28,7 @@ from waltui.probes.sqlite import (
     preset_table,
     run_queries,
 )
+from waltui.support.sql_words import reads_the_clock
 
 PRESETS_NOT_LOOKED = ("queue presets not looked for this poll: the schema's pages changed "
                       "while they were read, or could not be read; looked for again next poll")
@@ -54,6 +55,7 @@ class SqlPart:
         self._open = observer_connection(path, immutable=False, files_checked=True)
         self._open_immutable = observer_connection(path, immutable=True, files_checked=True)
         self._presets: tuple[int | None, list[QueueQuery]] = (None, [])
+        self._clock: tuple[list[QueueQuery] | None, bool] = (None, True)
         # (content key, when read, values): reused while the database has not changed
         self._cache: tuple[tuple[object, ...], float, SqlValues] | None = None
         # Each database's own share of sql_max_age (75-100 %, fixed by its path): 1,000
@@ -66,18 +68,34 @@ class SqlPart:
         return not self.options.queries and (not self.options.presets or
                                              (presets_known and not self._presets[1]))
 
+    def _reads_the_clock(self) -> bool:
+        """Whether a query (given, or a preset found) can answer differently without a
+        commit, or sql_max_age = 0 asks for a read every poll; worked out once per set of
+        presets."""
+        if self.options.sql_max_age <= 0:
+            return True
+        presets = self._presets[1]
+        if self._clock[0] is not presets:
+            self._clock = (presets, any(reads_the_clock(q.sql)
+                                        for q in (*self.options.queries, *presets)))
+        return self._clock[1]
+
     def fresh_until(self, schema: object) -> float:
         """Until when (time.time()) an unchanged database's values may be reused: never
-        stale when nothing is asked of SQLite, at once when the last values were not clean."""
+        stale when nothing is asked of SQLite or nothing asked reads the clock, at once when
+        the last values were not clean."""
         if not self.options.sql or self._asks_nothing(schema):
             return math.inf
-        return self._cache[1] + self._max_age if self._cache is not None else 0.0
+        if self._cache is None:
+            return 0.0
+        return self._cache[1] + self._max_age if self._reads_the_clock() else math.inf
 
     def values(self, facts: FileFacts, held: Sequence[HeldLock],
                pragmas: dict[str, object]) -> tuple[SqlValues, float | None]:
         """Queue depths cannot change without a commit, and every commit moves
-        content_key(), so an unchanged database reuses the last values; sql_max_age bounds
-        the wait for SQL whose answer depends on the clock."""
+        content_key(), so an unchanged database reuses the last values for as long as it
+        stays unchanged; sql_max_age bounds the wait only for SQL that reads the clock or
+        randomness (reads_the_clock)."""
         presets = self._presets_of(facts, pragmas.get("schema_version"))
         if presets is None:
             if not self.options.queries:
@@ -90,7 +108,8 @@ class SqlPart:
             cached_key, taken_at, values = self._cache
             age = now - taken_at
             fresh_enough = age < min(self.options.sql_min_age, self._max_age)
-            if fresh_enough or (cached_key == key and age < self._max_age):
+            if fresh_enough or (cached_key == key and (age < self._max_age or
+                                                       not self._reads_the_clock())):
                 return values._replace(pragmas=pragmas), taken_at
         values = self._read(facts, held, pragmas, presets)
         clean = values.error is None and not values.notes
@@ -159,10 +178,11 @@ class SqlPart:
 
 def content_key(facts: FileFacts) -> tuple[object, ...]:
     """Moves with every commit: the -shm's transaction counter and mxFrame (WAL), the file
-    header's change counter (rollback mode), and the sizes and WAL salts as a backstop."""
+    header's change counter (rollback mode), and the sizes, WAL salts and the database's
+    mtime as a backstop (locking_mode=EXCLUSIVE keeps the change counter still)."""
     index, wal, header = facts.wal_index, facts.wal_header, facts.db_header
     return (
-        facts.db_bytes, facts.wal_bytes, facts.shm_bytes, facts.journal_bytes,
+        facts.db_bytes, facts.wal_bytes, facts.shm_bytes, facts.journal_bytes, facts.db_mtime_ns,
         header.change_counter if header else None,
         (index.change_counter, index.max_frame) if index else None,
         (wal.checkpoint_seq, wal.salt1, wal.salt2) if wal else None,

@@ -60,3 +60,15 @@ def not_one_read(sql: str) -> str | None:
     if kind not in READS:
         return f"it is {kind}; a queue query is one SELECT (WITH ... SELECT, VALUES)"
     return None
+
+
+# SQL functions whose answer moves without a commit: the clock's and randomness. A query
+# that names one is read again every sql_max_age; any other only when the database changes.
+# A column named "time" or "date" counts too: re-reading is the safe side.
+CLOCK_WORDS = frozenset({"DATE", "TIME", "DATETIME", "JULIANDAY", "UNIXEPOCH", "STRFTIME",
+                         "TIMEDIFF", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP",
+                         "RANDOM", "RANDOMBLOB"})
+
+
+def reads_the_clock(sql: str) -> bool:
+    return any(word in CLOCK_WORDS for words in statements(sql) for word, _ in words)
