@@ -16,8 +16,10 @@ import os
 import signal
 from dataclasses import dataclass
 
+from waltui.evidence import ProcessEvidence
 from waltui.model import HeldLock, Lock, Reading
 from waltui.naming import lock_words, named_process
+from waltui.probes.culprit import process_evidence
 from waltui.probes.holders import held_by
 from waltui.probes.lock_source import proc_speaks_our_pids
 from waltui.probes.locks import FileId, LockTable
@@ -48,6 +50,9 @@ class Target:
     locks_words: str  # those locks, named: "the write lock"
     files: tuple[tuple[str, FileId], ...]  # ("db" | "shm", (dev, ino)) as the reading saw them
     sharers: tuple[int, ...] = ()  # other holders of the same OFD lock: it outlives this one
+    # What it is doing as the dialog opens (state, system call, parents, unit): read from
+    # /proc for this process only, and only if it is still the one the reading named
+    evidence: ProcessEvidence | None = None
 
 
 def culprit(reading: Reading) -> HeldLock | None:
@@ -97,8 +102,9 @@ def describe(reading: Reading, chosen: HeldLock) -> Target | str:
         ("shm", reading.files.shm_inode if reading.files else None)) if ident is not None)
     sharers = tuple(sorted({h.lock.pid for h in reading.theirs if lock.ofd and h.lock.ofd
                             and h.lock.pid != pid and _same_bytes(h.lock, lock)}))
+    evidence = process_evidence(pid, info.start_ticks, tuple(ident for _, ident in files))
     return Target(pid, info.start_ticks, named_process(reading, pid), holds, (lock,),
-                  lock_words(reading, lock), files, sharers)
+                  lock_words(reading, lock), files, sharers, evidence)
 
 
 def _same_bytes(a: Lock, b: Lock) -> bool:

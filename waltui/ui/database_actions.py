@@ -91,7 +91,10 @@ class DatabaseActions(Performer):
                 self.event(path, "action", why)
             return why
 
-        body = f"It holds {chosen.holds}.\n\n{CONSEQUENCES[sig]}"
+        body = f"It holds {chosen.holds}."
+        if chosen.evidence is not None:  # outside text, each line made visible on its own
+            body += "\n" + "\n".join(visible(line) for line in chosen.evidence.lines())
+        body += f"\n\n{CONSEQUENCES[sig]}"
         if chosen.sharers:
             body += (f"\n\nThat lock is on an open file description that pids "
                      f"{', '.join(map(str, chosen.sharers))} also hold: it stays until "

@@ -1,0 +1,150 @@
+"""What the culprit is doing, read from /proc when the operator is about to signal it: real
+lock holders, a real process blocked on a stopped FUSE mount, a real parent shell, the real
+app's dialog at 80x24."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from tests.narrow import some
+from tests.test_hangs import hung_mount  # noqa: F401  (the fixture)
+from tests.test_ui import FAST, open_screen, sees_writer, wait_for
+from waltui.evidence import ProcessEvidence
+from waltui.probes.culprit import process_evidence, unit_and_container
+from waltui.probes.processes import start_ticks
+from waltui.ui.app import WaltuiApp
+from waltui.ui.screens.dialogs import ConfirmScreen
+
+
+def file_ids(db: Path) -> tuple[tuple[int, int], ...]:
+    return tuple((st.st_dev, st.st_ino) for st in (os.stat(db), os.stat(f"{db}-shm")))
+
+
+@pytest.mark.system
+def test_a_holder_is_described_by_its_state_call_descriptors_and_parents(live_db, spawn):
+    db, _app = live_db
+    holder = spawn(db)
+    holder.do("begin_write")
+    evidence = some(process_evidence(holder.pid, some(start_ticks(holder.pid)), file_ids(db)))
+    assert evidence.state == "sleeping"
+    assert evidence.syscall == "read"  # the helper waits on its stdin for the next command
+    assert {path for _, path in evidence.fds} == {str(db), f"{db}-shm"}
+    assert evidence.parents[0][0] == os.getpid()  # this test started it
+    assert evidence.cwd == os.getcwd()
+    # Another process's start time: not the one the reading named, so nothing is said of it
+    assert process_evidence(holder.pid, some(start_ticks(holder.pid)) + 1) is None
+
+
+@pytest.mark.system
+def test_a_holder_started_by_a_shell_shows_the_chain(tmp_path):
+    shell = subprocess.Popen(["bash", "-c", "sleep 60; echo done"], stdout=subprocess.DEVNULL)
+    try:
+        def child() -> int | None:
+            kids = Path(f"/proc/{shell.pid}/task/{shell.pid}/children").read_text().split()
+            return int(kids[0]) if kids else None
+
+        deadline = time.monotonic() + 30
+        while (pid := child()) is None or \
+                some(process_evidence(pid, 0)).syscall not in ("clock_nanosleep", "nanosleep"):
+            assert time.monotonic() < deadline  # forked, then exec'd, then asleep
+            time.sleep(0.05)
+        evidence = some(process_evidence(pid, some(start_ticks(pid))))
+        assert evidence.parents[:2] == ((shell.pid, "bash -c sleep 60; echo done"),
+                                        (os.getpid(), evidence.parents[1][1]))
+        said = "\n".join(evidence.lines())
+        assert f"Started by bash -c sleep 60; echo done ({shell.pid}) < " in said
+    finally:
+        shell.kill()
+        shell.wait()
+
+
+@pytest.mark.system
+def test_a_holder_blocked_on_a_stopped_mount_is_waiting_on_storage(hung_mount):  # noqa: F811
+    """An open on a FUSE file system whose server is stopped: the system call, the kernel's
+    wait for the server, and the evidence says the storage is where to look."""
+    remote, hang = hung_mount
+    script = ("import os, sys\n"
+              "print('ready', flush=True)\n"
+              "sys.stdin.readline()\n"
+              "os.open(sys.argv[1] + '-journal', os.O_RDONLY)\n")  # a name not looked up yet
+    writer = subprocess.Popen([sys.executable, "-c", script, str(remote)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert some(writer.stdout).readline().strip() == "ready"
+        hang()
+        some(writer.stdin).write("go\n")
+        some(writer.stdin).flush()
+        deadline = time.monotonic() + 30
+        while True:
+            evidence = some(process_evidence(writer.pid, some(start_ticks(writer.pid))))
+            if evidence.syscall == "openat":
+                break
+            assert time.monotonic() < deadline, evidence
+        assert evidence.wchan == "request_wait_answer", evidence  # FUSE's wait for its server
+        assert evidence.waits_on_storage
+        assert any("waiting on storage" in line for line in evidence.lines())
+    finally:
+        writer.kill()
+
+
+@pytest.mark.system
+async def test_the_signal_dialog_says_what_the_holder_is_doing_at_80x24(live_db, spawn):
+    db, _app = live_db
+    holder = spawn(db)
+    holder.do("begin_write")
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, sees_writer(app, db, holder.pid))
+        confirm = await open_screen(pilot, "k", ConfirmScreen)
+        body = str(confirm.query_one("#confirm-body", Static).render())
+        assert "Now: state sleeping, in the system call read" in body
+        assert f"Started by {sys.executable}" in body or "Started by " in body
+        assert "fd " in body and str(db.name) in body
+        hint = confirm.query_one("#confirm-hint", Static)
+        assert hint.region.height > 0 and hint.region.bottom <= 24  # y/n still on screen
+        await pilot.press("escape")
+
+
+@pytest.mark.parametrize("cgroup, unit, container", [
+    ("0::/system.slice/agent-worker.service\n", "agent-worker.service", None),
+    ("0::/user.slice/user-1000.slice/user@1000.service/app.slice/agent.service\n",
+     "agent.service", None),
+    ("0::/user.slice/user-1000.slice/session-4.scope\n", None, None),
+    ("12:pids:/docker/3f2a9c1e7b5d0a1b2c3d4e5f\n0::/\n", None, "3f2a9c1e7b5d"),
+    ("0::/system.slice/docker-0123456789abcdef0123.scope\n", None, "0123456789ab"),
+    ("0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-aabbccddeeff0011.scope\n", None,
+     "aabbccddeeff"),
+])
+def test_the_service_or_container_is_read_from_the_cgroup(cgroup, unit, container):
+    assert unit_and_container(cgroup) == (unit, container)
+
+
+def test_evidence_lines_name_the_unit_that_may_restart_it():
+    evidence = ProcessEvidence(pid=7, state="sleeping", syscall="futex", wchan="futex_wait",
+                               cwd="/srv/agent", fds=((5, "/srv/agent/q.db"),),
+                               parents=((1, "/sbin/init"),), unit="agent.service",
+                               container=None)
+    said = evidence.lines()
+    assert said[0] == "Now: state sleeping, in the system call futex (kernel: futex_wait)."
+    assert "Holds the database through fd 5 (/srv/agent/q.db)." in said
+    assert any("systemctl status agent.service" in line for line in said)
+    assert not evidence.waits_on_storage
+
+
+def test_a_holder_in_d_state_in_fsync_is_a_storage_problem_and_a_sleeper_is_not():
+    base = ProcessEvidence(pid=7, state="sleeping", syscall=None, wchan=None, cwd=None, fds=(),
+                           parents=(), unit=None, container=None)
+    stuck = replace(base, state="disk-sleep", syscall="fsync", wchan="folio_wait_bit")
+    assert stuck.waits_on_storage
+    assert any("In D state, no signal takes effect" in line for line in stuck.lines())
+    idle = replace(base, syscall="clock_nanosleep", wchan="hrtimer_nanosleep")
+    assert not idle.waits_on_storage
+    assert not any("storage" in line for line in idle.lines())

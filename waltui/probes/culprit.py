@@ -1,0 +1,129 @@
+"""What a lock holder is doing, read from /proc at the moment the operator asks (never per
+poll): state, the system call it sits in and its wchan, cwd, the descriptors that reach
+the database, its parents, and its systemd unit or container. Every read is a small /proc
+file or a readlink, none of which waits on the holder's file systems; what cannot be read
+(another user's process without privilege, a process that ended) is left out."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+
+from waltui.evidence import ProcessEvidence
+from waltui.probes.processes import STATES
+
+# The system calls a holder is usually found in, by number (/proc/PID/syscall's first field)
+SYSCALLS = {
+    "x86_64": {0: "read", 1: "write", 3: "close", 7: "poll", 17: "pread64", 18: "pwrite64",
+               23: "select", 35: "nanosleep", 61: "wait4", 72: "fcntl", 74: "fsync",
+               75: "fdatasync", 202: "futex", 230: "clock_nanosleep", 232: "epoll_wait",
+               257: "openat", 270: "pselect6", 271: "ppoll", 277: "sync_file_range",
+               281: "epoll_pwait", 441: "epoll_pwait2"},
+    "aarch64": {22: "epoll_pwait", 25: "fcntl", 56: "openat", 57: "close", 63: "read",
+                64: "write", 67: "pread64", 68: "pwrite64", 72: "pselect6", 73: "ppoll",
+                82: "fsync", 83: "fdatasync", 84: "sync_file_range", 98: "futex",
+                101: "nanosleep", 115: "clock_nanosleep", 260: "wait4"},
+}.get(platform.machine(), {})
+MAX_PARENTS = 12
+_UNIT = re.compile(r"([^/]+\.service)(?=/|$)")  # a login session's .scope restarts nothing
+_CONTAINER = re.compile(r"(?:docker|containerd|crio|libpod|cri-containerd)[-/]([0-9a-f]{12})")
+
+
+def _read(path: str, limit: int = 4096) -> str | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return os.read(fd, limit).decode("utf-8", "surrogateescape")
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+
+
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, parent pid, start ticks)."""
+    data = _read(f"/proc/{pid}/stat")
+    if data is None or ")" not in data:
+        return None
+    fields = data[data.rindex(")") + 2:].split()
+    try:
+        return STATES.get(fields[0], "unknown"), int(fields[1]), int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _command(pid: int) -> str:
+    argv = _read(f"/proc/{pid}/cmdline", 1024)
+    if argv:
+        return " ".join(a for a in argv.rstrip("\0").split("\0") if a)[:60]
+    return (_read(f"/proc/{pid}/comm") or "?").strip()
+
+
+def _syscall(pid: int) -> str | None:
+    text = _read(f"/proc/{pid}/syscall")  # needs the right to ptrace it
+    if not text:
+        return None
+    first = text.split()[0]
+    if first == "running":
+        return "running"
+    if first.lstrip("-").isdigit():
+        number = int(first)
+        return None if number < 0 else SYSCALLS.get(number, f"syscall {number}")
+    return None
+
+
+def _fds_on(pid: int, files: tuple[tuple[int, int], ...]) -> tuple[tuple[int, str], ...]:
+    found = []
+    base = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return ()
+    for name in names:
+        try:
+            st = os.stat(f"{base}/{name}")  # the open file itself: no path walked
+            if (st.st_dev, st.st_ino) in files:
+                found.append((int(name), os.readlink(f"{base}/{name}")))
+        except (OSError, ValueError):
+            continue
+    return tuple(sorted(found))
+
+
+def unit_and_container(cgroup: str) -> tuple[str | None, str | None]:
+    """The systemd service and the container id named by /proc/PID/cgroup's text."""
+    unit = container = None
+    for line in cgroup.splitlines():
+        path = line.split(":", 2)[-1]
+        if unit is None and (units := _UNIT.findall(path)):
+            unit = units[-1]  # the innermost: user@1000.service/app.slice/agent.service
+        if container is None and (match := _CONTAINER.search(path)):
+            container = match.group(1)
+    return unit, container
+
+
+def process_evidence(pid: int, start_ticks: int,
+                     files: tuple[tuple[int, int], ...] = ()) -> ProcessEvidence | None:
+    """The evidence for the process the reading named, or None when that process is gone
+    (its pid now another's: the start time differs)."""
+    stat = _stat(pid)
+    if stat is None or (start_ticks and stat[2] != start_ticks):
+        return None
+    parents: list[tuple[int, str]] = []
+    parent = stat[1]
+    while parent > 0 and len(parents) < MAX_PARENTS:
+        parents.append((parent, _command(parent)))
+        above = _stat(parent)
+        if above is None or parent == 1:
+            break
+        parent = above[1]
+    try:
+        cwd: str | None = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        cwd = None
+    wchan = (_read(f"/proc/{pid}/wchan") or "").strip()
+    unit, container = unit_and_container(_read(f"/proc/{pid}/cgroup", 16384) or "")
+    return ProcessEvidence(pid=pid, state=stat[0], syscall=_syscall(pid),
+                           wchan=wchan if wchan and wchan != "0" else None, cwd=cwd,
+                           fds=_fds_on(pid, files), parents=tuple(parents), unit=unit,
+                           container=container)
