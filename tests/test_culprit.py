@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
+from tests.conftest import waltui_json
 from tests.narrow import some
 from tests.test_hangs import hung_mount  # noqa: F401  (the fixture)
 from tests.test_ui import FAST, open_screen, sees_writer, wait_for
@@ -148,3 +149,24 @@ def test_a_holder_in_d_state_in_fsync_is_a_storage_problem_and_a_sleeper_is_not(
     idle = replace(base, syscall="clock_nanosleep", wchan="hrtimer_nanosleep")
     assert not idle.waits_on_storage
     assert not any("storage" in line for line in idle.lines())
+
+
+@pytest.mark.system
+def test_check_json_says_what_the_writer_is_doing(live_db, spawn):
+    db, _app = live_db
+    holder = spawn(db)
+    holder.do("begin_write")
+    out = subprocess.run([sys.executable, "-m", "waltui", "check", "--json", "--threshold",
+                          "write_hold_seconds=0.2", str(db)], capture_output=True, text=True,
+                         timeout=120)
+    [database] = waltui_json(out.stdout)["databases"]  # validated against the schema
+    assert "write_lock_held" in {f["code"] for f in database["findings"]}, out.stdout
+    [writer] = [h for h in database["holders"] if h["role"] == "writer"]
+    assert writer["pid"] == holder.pid and writer["syscall"] == "read"
+    assert str(db) in {fd["path"] for fd in writer["fds"]}
+    assert writer["parents"][0]["pid"] == os.getpid()
+    assert writer["waits_on_storage"] is False
+    text = subprocess.run([sys.executable, "-m", "waltui", "check", "--threshold",
+                           "write_hold_seconds=0.2", str(db)], capture_output=True, text=True,
+                          timeout=120)
+    assert f"writer pid {holder.pid}: Now: state sleeping, in the system call read" in text.stdout

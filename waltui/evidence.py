@@ -6,6 +6,7 @@ operator knows what they are about to stop."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # System calls that reach a file system, and the kernel functions (wchan) in which a process
 # waits for a disk or a network or FUSE file system to answer. In one of those calls and in
@@ -63,3 +64,19 @@ class ProcessEvidence:
         if self.container:
             out.append(f"Inside container {self.container}: its runtime may restart it.")
         return out
+
+
+class RoleEvidence(NamedTuple):
+    """A holder's part in the trouble ("writer", "pinning reader") and what it is doing."""
+
+    role: str
+    evidence: ProcessEvidence
+
+    def json(self) -> dict[str, object]:
+        e = self.evidence
+        return {"pid": e.pid, "role": self.role, "state": e.state, "syscall": e.syscall,
+                "wchan": e.wchan, "cwd": e.cwd,
+                "fds": [{"fd": fd, "path": path} for fd, path in e.fds],
+                "parents": [{"pid": pid, "command": command} for pid, command in e.parents],
+                "unit": e.unit, "container": e.container,
+                "waits_on_storage": e.waits_on_storage}

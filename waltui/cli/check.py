@@ -12,6 +12,7 @@ from waltui.config import Config
 from waltui.health.locks import SPAN_SECONDS
 from waltui.outputs.check import exit_code, growth_notes, write_check
 from waltui.outputs.nagios import UNKNOWN, Limits, unknown_line, verdict
+from waltui.probes.culprit import holders_evidence
 
 CONFIRM_PAUSE = 0.5  # seconds before the poll that confirms something seen once
 
@@ -71,8 +72,11 @@ def _judge(paths: list[str], config: Config, output: str, watch_seconds: float,
         poller.close()
     limits = limits or Limits(config.thresholds)
     code = verdict(updates, exit_code(updates), limits)
+    # What the writer and the pinning readers of a database with findings are doing, read
+    # once at the end (never per poll), for the operator about to act on them
+    holders = {u.path: holders_evidence(u.reading) for u in updates if u.findings}
     write_check(updates, code, growth_notes(updates, config.thresholds, config.interval),
-                output, limits)
+                output, limits, holders)
     return code
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 
 from waltui.collector import Update
 from waltui.config import Thresholds
+from waltui.evidence import RoleEvidence
 from waltui.model import SEVERITY_RANK, Reading
 from waltui.naming import named_process, reader_sentence
 from waltui.outputs.nagios import Limits, nagios_line
@@ -28,18 +30,22 @@ def exit_code(updates: list[Update]) -> int:
 
 
 def write_check(updates: list[Update], code: int, notes: list[str], output: str,
-                limits: Limits | None = None) -> None:
+                limits: Limits | None = None,
+                holders: Mapping[str, tuple[RoleEvidence, ...]] | None = None) -> None:
     """The one writer of a check's result, live or from a recording. limits: the Nagios
-    line's thresholds (-w, -c and the config's)."""
+    line's thresholds (-w, -c and the config's); holders: what the writer and pinning
+    readers of each database with findings were doing (a live check only)."""
+    holders = holders or {}
     if output == "nagios":
         print(nagios_line(updates, code, limits or Limits(Thresholds())))
     elif output == "json":
         json.dump({**envelope("check"), "exit_code": code,
-                   "databases": [update_json(u) for u in updates], "notes": notes},
+                   "databases": [update_json(u, holders.get(u.path)) for u in updates],
+                   "notes": notes},
                   sys.stdout, indent=2)
         print()
     elif output == "text":
-        print(literal_lines("\n\n".join([update_text(u) for u in updates]
+        print(literal_lines("\n\n".join([update_text(u, holders.get(u.path)) for u in updates]
                                          + [f"note: {n}" for n in notes])))
     else:
         raise ValueError(f"unknown check format {output!r}; known: {', '.join(FORMATS)}")
@@ -65,8 +71,10 @@ def holder_lines(reading: Reading) -> list[str]:
     return lines
 
 
-def update_json(update: Update) -> dict[str, object]:
+def update_json(update: Update, holders: tuple[RoleEvidence, ...] | None = None
+                ) -> dict[str, object]:
     error = update.reading.error
+    extra = {"holders": [h.json() for h in holders]} if holders is not None else {}
     return {
         "path": update.path,
         "error": {"kind": error.kind, "message": error.message} if error else None,
@@ -76,16 +84,20 @@ def update_json(update: Update) -> dict[str, object]:
         "pinned_by": [r.pid for r in update.reading.pins],
         "findings": [{"code": f.code, "severity": f.severity, "title": f.title,
                       "evidence": f.evidence, "fix": f.fix} for f in update.findings],
+        **extra,
     }
 
 
-def update_text(update: Update) -> str:
+def update_text(update: Update, holders: tuple[RoleEvidence, ...] | None = None) -> str:
     lines = [visible(update.path)]
     error = update.reading.error
     if error is not None:
         lines.append(f"  {'UNREADABLE' if error.fatal else 'note'}: {error.kind}: "
                      f"{visible(error.message)}")
     lines += holder_lines(update.reading)
+    for holder in holders or ():
+        lines += [f"    {holder.role} pid {holder.evidence.pid}: {visible(line)}"
+                  for line in holder.evidence.lines()]
     if not update.findings and (error is None or not error.fatal):
         lines.append("  ok: no findings")
     for finding in update.findings:

@@ -10,7 +10,8 @@ import os
 import platform
 import re
 
-from waltui.evidence import ProcessEvidence
+from waltui.evidence import ProcessEvidence, RoleEvidence
+from waltui.model import Reading
 from waltui.probes.processes import STATES
 
 # The system calls a holder is usually found in, by number (/proc/PID/syscall's first field)
@@ -127,3 +128,21 @@ def process_evidence(pid: int, start_ticks: int,
                            wchan=wchan if wchan and wchan != "0" else None, cwd=cwd,
                            fds=_fds_on(pid, files), parents=tuple(parents), unit=unit,
                            container=container)
+
+
+def holders_evidence(reading: Reading) -> tuple[RoleEvidence, ...]:
+    """The writer and each pinning reader, with what each is doing; a process that ended
+    since the reading (its start time differs) is left out."""
+    files = tuple(ident for ident in (reading.files.db_inode if reading.files else None,
+                                      reading.files.shm_inode if reading.files else None)
+                  if ident is not None)
+    roles = [("writer", reading.writer.lock.pid)] if reading.writer is not None else []
+    roles += [("pinning reader", r.pid) for r in reading.pins]
+    found = []
+    for role, pid in dict.fromkeys(roles):
+        info = reading.process(pid)
+        if pid <= 0 or info is None or not info.start_ticks:
+            continue
+        if (evidence := process_evidence(pid, info.start_ticks, files)) is not None:
+            found.append(RoleEvidence(role, evidence))
+    return tuple(found)
