@@ -55,7 +55,8 @@ def main() -> None:
     args = parser.parse_args()
     names = list(BENCHES) if args.what == "all" else [args.what]
     started = datetime.datetime.now(datetime.timezone.utc)
-    header = [f"# Bench run {started:%Y-%m-%d %H:%M} UTC, commit {commit()}", "",
+    measured = commit()  # once: a commit made while the benches run is not what they ran
+    header = [f"# Bench run {started:%Y-%m-%d %H:%M} UTC, commit {measured}", "",
               f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, "
               f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
               f"- mode: {'quick (fewer rounds and databases)' if args.quick else 'full'}",
@@ -76,7 +77,7 @@ def main() -> None:
                      f"{before}; after: {load()}", "", "```", output, "```", ""]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    target = out / f"{started:%Y-%m-%d-%H%M}-{commit()}.md"
+    target = out / f"{started:%Y-%m-%d-%H%M}-{measured}.md"
     target.write_text("\n".join(header + sections))
     print(target)
 
