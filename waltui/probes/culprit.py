@@ -12,7 +12,7 @@ import re
 
 from waltui.evidence import ProcessEvidence, RoleEvidence
 from waltui.model import Reading
-from waltui.probes.processes import STATES
+from waltui.probes.processes import STATES, opened_names
 
 # The system calls a holder is usually found in, by number (/proc/PID/syscall's first field)
 SYSCALLS = {
@@ -74,23 +74,6 @@ def _syscall(pid: int) -> str | None:
     return None
 
 
-def _fds_on(pid: int, files: tuple[tuple[int, int], ...]) -> tuple[tuple[int, str], ...]:
-    found = []
-    base = f"/proc/{pid}/fd"
-    try:
-        names = os.listdir(base)
-    except OSError:
-        return ()
-    for name in names:
-        try:
-            st = os.stat(f"{base}/{name}")  # the open file itself: no path walked
-            if (st.st_dev, st.st_ino) in files:
-                found.append((int(name), os.readlink(f"{base}/{name}")))
-        except (OSError, ValueError):
-            continue
-    return tuple(sorted(found))
-
-
 def unit_and_container(cgroup: str) -> tuple[str | None, str | None]:
     """The systemd service and the container id named by /proc/PID/cgroup's text."""
     unit = container = None
@@ -126,7 +109,7 @@ def process_evidence(pid: int, start_ticks: int,
     unit, container = unit_and_container(_read(f"/proc/{pid}/cgroup", 16384) or "")
     return ProcessEvidence(pid=pid, state=stat[0], syscall=_syscall(pid),
                            wchan=wchan if wchan and wchan != "0" else None, cwd=cwd,
-                           fds=_fds_on(pid, files), parents=tuple(parents), unit=unit,
+                           fds=tuple(opened_names(pid, files)), parents=tuple(parents), unit=unit,
                            container=container)
 
 

@@ -37,7 +37,7 @@ from waltui.probes.locks import (
     sort_locks,
     who_blocks,
 )
-from waltui.probes.processes import own_pids
+from waltui.probes.processes import fds_on, own_pids
 
 FDINFO_MAX_BYTES = 1 << 22  # a process holding 60,000 locks on one file: still read whole
 # The ranges asked byte by byte: the db file's PENDING, RESERVED and SHARED range, the
@@ -92,26 +92,6 @@ def _fdinfo_line(line: bytes, pid: int) -> RawLock | None:
                                        else parsed[1])
     _LINES[key] = raw
     return raw
-
-
-def fds_on(pid: int, ids: Iterable[FileId]) -> dict[FileId, list[int]]:
-    """Which of ``pid``'s descriptors reach these files: stat() of a /proc fd link reaches
-    the open file without opening anything, so no lock of anyone's can be disturbed."""
-    wanted = set(ids)
-    found: dict[FileId, list[int]] = {}
-    base = f"/proc/{pid}/fd"
-    try:
-        names = os.listdir(base)
-    except OSError:
-        return found
-    for name in names:
-        try:
-            st = os.stat(f"{base}/{name}")
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) in wanted:
-            found.setdefault((st.st_dev, st.st_ino), []).append(int(name))
-    return found
 
 
 def held_by(pid: int, file: LockFile, ids: Sequence[FileId]) -> list[Lock]:
