@@ -170,3 +170,65 @@ def test_check_json_says_what_the_writer_is_doing(live_db, spawn):
                            "write_hold_seconds=0.2", str(db)], capture_output=True, text=True,
                           timeout=120)
     assert f"writer pid {holder.pid}: Now: state sleeping, in the system call read" in text.stdout
+
+
+@pytest.fixture
+def python_holder(tmp_path):
+    db = tmp_path / "billing.db"
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "helpers" /
+                                                 "python_holder.py"), str(db)],
+                            stdout=subprocess.PIPE, text=True)
+    assert some(proc.stdout).readline().strip() == "ready"
+    yield db, proc
+    proc.kill()
+    proc.wait()
+
+
+@pytest.mark.system
+def test_check_names_the_function_that_holds_the_transaction_open(python_holder):
+    db, proc = python_holder
+    out = subprocess.run([sys.executable, "-m", "waltui", "check", "--json", "--threshold",
+                          "write_hold_seconds=0.2", str(db)], capture_output=True, text=True,
+                         timeout=120)
+    [database] = waltui_json(out.stdout)["databases"]
+    [writer] = [h for h in database["holders"] if h["role"] == "writer"]
+    assert writer["pid"] == proc.pid
+    stack = writer["stack"]
+    assert stack["why_not"] is None, stack
+    assert stack["where"].startswith("python_holder.py:")
+    assert stack["where"].endswith(" settle_invoices_for_billing_run")
+    assert stack["frames"][-1]["function"] == "<module>"
+
+
+@pytest.mark.system
+def test_a_process_waltui_may_not_read_gets_the_reason(python_holder):
+    """py-spy run as an unprivileged user against another user's process: the reason and
+    how to allow it, not an error."""
+    _db, proc = python_holder
+    script = ("import sys; sys.path.insert(0, sys.argv[2]); "
+              "from waltui.probes.stacks import python_stack; "
+              "print(python_stack(int(sys.argv[1])).why_not)")
+    out = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                          sys.executable, "-c", script, str(proc.pid),
+                          str(Path(__file__).parent.parent)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("py-spy: permission denied: reading another process needs "
+                                 "root, CAP_SYS_PTRACE"), out.stdout
+
+
+@pytest.mark.system
+async def test_the_signal_dialog_names_the_function_once_py_spy_has_read_it(python_holder):
+    db, proc = python_holder
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, sees_writer(app, db, proc.pid))
+        confirm = await open_screen(pilot, "k", ConfirmScreen)
+        await wait_for(pilot, lambda: "settle_invoices_for_billing_run" in str(
+            confirm.query_one("#confirm-body", Static).render()))
+        body = str(confirm.query_one("#confirm-body", Static).render())
+        assert "Code: in python_holder.py:" in body
+        hint = confirm.query_one("#confirm-hint", Static)
+        assert hint.region.height > 0 and hint.region.bottom <= 24  # y/n still on screen
+        await pilot.press("escape")
+    assert proc.poll() is None  # nothing was sent

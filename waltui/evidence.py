@@ -66,11 +66,52 @@ class ProcessEvidence:
         return out
 
 
+@dataclass(frozen=True, kw_only=True)
+class PythonStack:
+    """A Python holder's stack as py-spy read it without stopping it, or why it was not
+    read. frames: (function, file, line), innermost first, of the thread that is in the
+    database library if one is, else the main thread."""
+
+    frames: tuple[tuple[str, str, int], ...] = ()
+    in_database: int | None = None  # index of the innermost sqlite3 / apsw / SQLAlchemy frame
+    application: int | None = None  # index of the application frame that called into it
+    why_not: str | None = None
+
+    @property
+    def where(self) -> str | None:
+        """The application's line: "worker.py:88 process_batch"."""
+        if self.why_not is not None or self.application is None:
+            return None
+        name, file, line = self.frames[self.application]
+        return f"{file.rsplit('/', 1)[-1]}:{line} {name}"
+
+    def json(self) -> dict[str, object]:
+        return {"where": self.where,
+                "frames": [{"function": name, "file": file, "line": line}
+                           for name, file, line in self.frames],
+                "why_not": self.why_not}
+
+    def lines(self) -> list[str]:
+        if self.why_not is not None:
+            return [f"Code: not read: {self.why_not}."]
+        if self.where is None:
+            return []
+        said = f"Code: in {self.where}"
+        if self.in_database is not None:
+            db_name, db_file, _ = self.frames[self.in_database]
+            said += f", inside {db_file.rsplit('/', 1)[-1]} {db_name}"
+        return [said + "."]
+
+
 class RoleEvidence(NamedTuple):
     """A holder's part in the trouble ("writer", "pinning reader") and what it is doing."""
 
     role: str
     evidence: ProcessEvidence
+    stack: PythonStack | None = None
+
+    def lines(self) -> list[str]:
+        return self.evidence.lines() + (self.stack.lines() if self.stack is not None else [])
 
     def json(self) -> dict[str, object]:
         e = self.evidence
@@ -79,4 +120,5 @@ class RoleEvidence(NamedTuple):
                 "fds": [{"fd": fd, "path": path} for fd, path in e.fds],
                 "parents": [{"pid": pid, "command": command} for pid, command in e.parents],
                 "unit": e.unit, "container": e.container,
-                "waits_on_storage": e.waits_on_storage}
+                "waits_on_storage": e.waits_on_storage,
+                "stack": None if self.stack is None else self.stack.json()}

@@ -25,6 +25,7 @@ from waltui.probes.lock_source import proc_speaks_our_pids
 from waltui.probes.locks import FileId, LockTable
 from waltui.probes.pins import limit_frame
 from waltui.probes.processes import own_pids, start_ticks
+from waltui.units import visible
 
 CONSEQUENCES = {
     signal.SIGTERM: (
@@ -181,3 +182,13 @@ def send(target: Target, sig: signal.Signals) -> str:
         said += (f"; pids {', '.join(map(str, target.sharers))} share that open file "
                  "description, so its lock stays until they close it too")
     return said
+
+
+def code_lines(target: Target) -> list[str]:
+    """Where in its code a Python target is (py-spy, under a deadline), for the dialog; only
+    while the pid is still the process the reading named. Outside text, made visible."""
+    if start_ticks(target.pid) != target.start_ticks:
+        return []
+    from waltui.probes.stacks import python_stack  # py-spy's subprocess: only on k
+
+    return [visible(line) for line in python_stack(target.pid).lines()]

@@ -97,7 +97,7 @@ def update_text(update: Update, holders: tuple[RoleEvidence, ...] | None = None)
     lines += holder_lines(update.reading)
     for holder in holders or ():
         lines += [f"    {holder.role} pid {holder.evidence.pid}: {visible(line)}"
-                  for line in holder.evidence.lines()]
+                  for line in holder.lines()]
     if not update.findings and (error is None or not error.fatal):
         lines.append("  ok: no findings")
     for finding in update.findings:

@@ -13,6 +13,7 @@ import re
 from waltui.evidence import ProcessEvidence, RoleEvidence
 from waltui.model import Reading
 from waltui.probes.processes import STATES, opened_names
+from waltui.probes.stacks import python_stack
 
 # The system calls a holder is usually found in, by number (/proc/PID/syscall's first field)
 SYSCALLS = {
@@ -114,8 +115,9 @@ def process_evidence(pid: int, start_ticks: int,
 
 
 def holders_evidence(reading: Reading) -> tuple[RoleEvidence, ...]:
-    """The writer and each pinning reader, with what each is doing; a process that ended
-    since the reading (its start time differs) is left out."""
+    """The writer and each pinning reader, with what each is doing and, for Python, where
+    in its code (py-spy, under a deadline); a process that ended since the reading (its
+    start time differs) is left out."""
     files = tuple(ident for ident in (reading.files.db_inode if reading.files else None,
                                       reading.files.shm_inode if reading.files else None)
                   if ident is not None)
@@ -127,5 +129,5 @@ def holders_evidence(reading: Reading) -> tuple[RoleEvidence, ...]:
         if pid <= 0 or info is None or not info.start_ticks:
             continue
         if (evidence := process_evidence(pid, info.start_ticks, files)) is not None:
-            found.append(RoleEvidence(role, evidence))
+            found.append(RoleEvidence(role, evidence, python_stack(pid)))
     return tuple(found)

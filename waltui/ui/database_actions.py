@@ -73,7 +73,7 @@ class DatabaseActions(Performer):
         reading on screen shows it; asked once for SIGTERM, twice for SIGKILL, refused
         under --read-only. The target is checked again at each yes and when sending.
         culprit.py (fdinfo, lock tables) loads with the first k, not with the dashboard."""
-        from waltui.actions.signals import CONSEQUENCES, send, still_the_one
+        from waltui.actions.signals import CONSEQUENCES, code_lines, send, still_the_one
 
         path = self.gate(name, answering=False)
         update = self.latest.get(path) if path is not None else None
@@ -101,7 +101,7 @@ class DatabaseActions(Performer):
                      "they close it too.")
         self.confirm(name, f"Send {sig.name} to {chosen.label}?", body,
                      lambda: self.perform(name, path, lambda cancelled: Outcome(send(chosen, sig))),
-                     SIGNAL_HINT, recheck)
+                     SIGNAL_HINT, recheck, lambda: code_lines(chosen))
 
     def _signal_target(self, reading: Reading) -> Target | str:
         """Whom a signal would reach, from the reading on screen, or why nobody."""

@@ -69,10 +69,11 @@ class Performer(AppBase):
         self.run_worker(run, thread=True, exit_on_error=False, group=name, name=label)
 
     def confirm(self, name: str, title: str, body: str, go: Callable[[], None],
-                hint: str = "", check: Callable[[], str | None] | None = None) -> None:
+                hint: str = "", check: Callable[[], str | None] | None = None,
+                more: Callable[[], list[str]] | None = None) -> None:
         """Ask as many times as the operation's registry entry says (SIGKILL twice), then
         go(). Any no, or Esc, and nothing is done. check: asked at each yes (the dialog
-        shows why it refuses)."""
+        shows why it refuses). more: lines a slow look adds to the body once found."""
         from waltui.ui.screens.dialogs import ConfirmScreen
 
         asks = OPERATIONS[name].confirmations
@@ -82,7 +83,8 @@ class Performer(AppBase):
                 go()
                 return
             again = f"Really: {title}" if left < asks else title
-            self.push_screen(ConfirmScreen(again, body, hint or OPERATIONS[name].hint, check),
+            self.push_screen(ConfirmScreen(again, body, hint or OPERATIONS[name].hint, check,
+                                           more),
                              lambda yes: ask(left - 1) if yes else None)
 
         ask(asks)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -55,11 +57,32 @@ class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [("y", "answer(True)", "Yes"), ("n", "answer(False)", "No"),
                 ("escape", "answer(False)", "Cancel")]
 
+    @dataclass
+    class More(Message):
+        """Lines for the body's first paragraph, found by a slow look (a holder's stack)
+        after the dialog opened."""
+
+        lines: list[str]
+
     def __init__(self, title: str, body: str, hint: str = WRITES_HINT,
-                 check: Callable[[], str | None] | None = None) -> None:
+                 check: Callable[[], str | None] | None = None,
+                 more: Callable[[], list[str]] | None = None) -> None:
         super().__init__()
         self.title_text, self.body, self.hint, self.check = title, body, hint, check
+        self.more = more  # run in a thread worker: the dialog opens without waiting for it
         self.refused: str | None = None
+
+    def on_mount(self) -> None:
+        more = self.more
+        if more is not None:
+            self.run_worker(lambda: self.post_message(self.More(more())), thread=True,
+                            exit_on_error=False, group="confirm-more")
+
+    def on_confirm_screen_more(self, message: ConfirmScreen.More) -> None:
+        if self.refused is None and message.lines:  # at the end of the first paragraph
+            head, gap, rest = self.body.partition("\n\n")
+            self.body = head + "\n" + "\n".join(message.lines) + gap + rest
+            self.query_one("#confirm-body", Static).update(visible(self.body, newlines=True))
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
