@@ -257,6 +257,9 @@ def test_export_requires_its_token_names_the_reader_and_stops_on_sigterm(tmp_pat
         assert lint.returncode == 0, lint.stdout + lint.stderr
     findings = served.get("/findings", {"Authorization": "Bearer s3cret"})[1]
     assert f"pid {reader.pid}" in findings  # type: ignore[attr-defined]
+    # what the named reader is doing now, read from /proc when the page is asked for
+    assert f"pinning reader pid {reader.pid}: Now: state " in findings  # type: ignore[attr-defined]
+    assert f"pinning reader pid {reader.pid}: Holds the database through fd " in findings  # type: ignore[attr-defined]
     runbook = served.get("/runbook", {"Authorization": "Bearer s3cret"})[1]
     assert '<h2 id="checkpoint_starvation">' in runbook  # where the rules' runbook_url points
     assert served.stop() == 0

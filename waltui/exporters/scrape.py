@@ -61,8 +61,12 @@ def make_handler(exporter: Exporter, credentials: Authentication,
                 None, rendered.body, encoder, content_type, gzipped)
             return Response(200, body, content_type,
                             {**({"Content-Encoding": "gzip"} if gzipped else {}), **extra})
-        if request.path == "/findings":
-            return Response(200, findings_text(exporter.state()).encode(), headers=extra)
+        if request.path == "/findings":  # /proc and py-spy reads: off the event loop
+            from waltui.probes.culprit import holders_evidence
+
+            page = await asyncio.get_running_loop().run_in_executor(
+                None, findings_text, exporter.state(), holders_evidence)
+            return Response(200, page.encode(), headers=extra)
         if request.path == "/runbook":
             return Response(200, RUNBOOK_PAGE, "text/html; charset=utf-8", headers=extra)
         if request.path == "/":

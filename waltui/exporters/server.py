@@ -16,13 +16,16 @@ import signal
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from functools import partial
 
 from waltui.collector import Batch, ThreadClient, raise_fd_limit
 from waltui.config import Config
+from waltui.evidence import RoleEvidence
 from waltui.exporters.http import AllowedHosts, HttpServer
 from waltui.exporters.web_config import Authentication, WebConfig, WebConfigError, peer_allowed
 from waltui.exporters.web_config import load as load_web_config
+from waltui.model import Reading
 from waltui.outputs.prometheus import Exported, ExportState
 from waltui.probes.discovery import discover
 from waltui.support import exits
@@ -147,15 +150,26 @@ class Exporter:
         self.client.join(5.0)
 
 
-def findings_text(state: ExportState) -> str:
+MAX_HOLDERS_DESCRIBED = 10  # a page an operator opens from an alert, not a /proc walk of all
+
+
+def findings_text(state: ExportState,
+                  holders: Callable[[Reading], tuple[RoleEvidence, ...]] | None = None) -> str:
     """What an alert links to: the finding with its evidence, which names the process (a pid
-    never goes into a label)."""
+    never goes into a label), and with holders what each named process is doing now (the
+    writer's and pinning readers' state, system call, parents and, for Python, its line)."""
     lines = []
+    described = 0
     for path, exported in sorted(state.databases.items()):
         for finding in exported.findings:
             lines += [f"{visible(path)}", f"  {finding.severity.upper()} {finding.code}: "
                       f"{visible(finding.title)}", f"    evidence: {visible(finding.evidence)}",
                       f"    fix: {visible(finding.fix)}"]
+        if holders is not None and exported.findings and described < MAX_HOLDERS_DESCRIBED:
+            for holder in holders(exported.reading)[:MAX_HOLDERS_DESCRIBED - described]:
+                described += 1
+                lines += [f"    {holder.role} pid {holder.evidence.pid}: {visible(line)}"
+                          for line in holder.lines()]
     return "\n".join(lines or [f"no findings on {len(state.databases)} database(s)"]) + "\n"
 
 
