@@ -29,12 +29,23 @@ def file_ids(db: Path) -> tuple[tuple[int, int], ...]:
     return tuple((st.st_dev, st.st_ino) for st in (os.stat(db), os.stat(f"{db}-shm")))
 
 
+def back_in_read(pid: int, files: tuple[tuple[int, int], ...] = ()) -> ProcessEvidence:
+    """The helper answered and is on its way back to reading its stdin: on a busy host it
+    can be caught running for a moment, so that is waited for, with a deadline."""
+    deadline = time.monotonic() + 30
+    while (evidence := some(process_evidence(pid, some(start_ticks(pid)), files))).syscall \
+            != "read":
+        assert time.monotonic() < deadline, evidence
+        time.sleep(0.05)
+    return evidence
+
+
 @pytest.mark.system
 def test_a_holder_is_described_by_its_state_call_descriptors_and_parents(live_db, spawn):
     db, _app = live_db
     holder = spawn(db)
     holder.do("begin_write")
-    evidence = some(process_evidence(holder.pid, some(start_ticks(holder.pid)), file_ids(db)))
+    evidence = back_in_read(holder.pid, file_ids(db))
     assert evidence.state == "sleeping"
     assert evidence.syscall == "read"  # the helper waits on its stdin for the next command
     assert {path for _, path in evidence.fds} == {str(db), f"{db}-shm"}
@@ -86,10 +97,11 @@ def test_a_holder_blocked_on_a_stopped_mount_is_waiting_on_storage(hung_mount): 
         deadline = time.monotonic() + 30
         while True:
             evidence = some(process_evidence(writer.pid, some(start_ticks(writer.pid))))
-            if evidence.syscall == "openat":
-                break
+            if evidence.wchan == "request_wait_answer":  # FUSE's wait for its server
+                break  # (before it blocks there, the open is on its way: wchan is 0)
             assert time.monotonic() < deadline, evidence
-        assert evidence.wchan == "request_wait_answer", evidence  # FUSE's wait for its server
+            time.sleep(0.05)
+        assert evidence.syscall == "openat", evidence
         assert evidence.waits_on_storage
         assert any("waiting on storage" in line for line in evidence.lines())
     finally:
@@ -101,6 +113,7 @@ async def test_the_signal_dialog_says_what_the_holder_is_doing_at_80x24(live_db,
     db, _app = live_db
     holder = spawn(db)
     holder.do("begin_write")
+    back_in_read(holder.pid)
     app = WaltuiApp([str(db)], FAST)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, sees_writer(app, db, holder.pid))
@@ -156,6 +169,7 @@ def test_check_json_says_what_the_writer_is_doing(live_db, spawn):
     db, _app = live_db
     holder = spawn(db)
     holder.do("begin_write")
+    back_in_read(holder.pid)
     out = subprocess.run([sys.executable, "-m", "waltui", "check", "--json", "--threshold",
                           "write_hold_seconds=0.2", str(db)], capture_output=True, text=True,
                          timeout=120)

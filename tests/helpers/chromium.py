@@ -5,8 +5,10 @@ screenshot. Used by tests/test_serve.py on the browser view."""
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from types import TracebackType
@@ -26,11 +28,13 @@ class Browser:
 
     async def __aenter__(self) -> Browser:
         assert CHROMIUM is not None, "chromium is installed by .ci/run"
-        self._profile = tempfile.TemporaryDirectory()
+        # Chromium's helper processes may still be writing the profile as it is removed
+        self._profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         self._process = subprocess.Popen(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--remote-debugging-port=0", f"--user-data-dir={self._profile.name}", self._size,
-             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True)  # its own group: every helper it starts ends with it
         assert self._process.stderr is not None
         for line in self._process.stderr:  # its first lines say where DevTools listens
             if found := re.search(r"DevTools listening on ws://[^/]+:(\d+)/", line):
@@ -47,7 +51,10 @@ class Browser:
                         tb: TracebackType | None) -> None:
         await self._ws.close()
         await self._session.close()
-        self._process.kill()
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)  # the browser and its helpers
+        except ProcessLookupError:
+            pass
         self._process.wait(timeout=30)
         self._profile.cleanup()
 
