@@ -12,7 +12,7 @@ import re
 
 from waltui.evidence import ProcessEvidence, RoleEvidence
 from waltui.model import Reading
-from waltui.probes.processes import STATES, opened_names
+from waltui.probes.processes import STATES, opened_names, proc_static, read_proc, stat_fields
 from waltui.probes.stacks import python_stack
 
 # The system calls a holder is usually found in, by number (/proc/PID/syscall's first field)
@@ -34,32 +34,24 @@ _CONTAINER = re.compile(r"(?:docker|containerd|crio|libpod|cri-containerd)[-/]([
 
 def _read(path: str, limit: int = 4096) -> str | None:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            return os.read(fd, limit).decode("utf-8", "surrogateescape")
-        finally:
-            os.close(fd)
+        return read_proc(path, limit).decode("utf-8", "surrogateescape")
     except OSError:
         return None
 
 
 def _stat(pid: int) -> tuple[str, int, int] | None:
     """(state, parent pid, start ticks)."""
-    data = _read(f"/proc/{pid}/stat")
-    if data is None or ")" not in data:
-        return None
-    fields = data[data.rindex(")") + 2:].split()
+    fields = stat_fields(pid)
     try:
-        return STATES.get(fields[0], "unknown"), int(fields[1]), int(fields[19])
+        return None if fields is None else (STATES.get(fields[0].decode(), "unknown"),
+                                            int(fields[1]), int(fields[19]))
     except (IndexError, ValueError):
         return None
 
 
 def _command(pid: int) -> str:
-    argv = _read(f"/proc/{pid}/cmdline", 1024)
-    if argv:
-        return " ".join(a for a in argv.rstrip("\0").split("\0") if a)[:60]
-    return (_read(f"/proc/{pid}/comm") or "?").strip()
+    static = proc_static(pid)  # the command line as the Locks pane names it
+    return (static[1] or static[0])[:60] if static is not None else "?"
 
 
 def _syscall(pid: int) -> str | None:

@@ -37,7 +37,7 @@ from waltui.probes.locks import (
     sort_locks,
     who_blocks,
 )
-from waltui.probes.processes import fds_on, own_pids
+from waltui.probes.processes import fds_on, own_pids, read_proc
 
 FDINFO_MAX_BYTES = 1 << 22  # a process holding 60,000 locks on one file: still read whole
 # The ranges asked byte by byte: the db file's PENDING, RESERVED and SHARED range, the
@@ -46,24 +46,12 @@ DB_RANGES = ((PENDING, 1), (RESERVED, 1), (SHARED_FIRST, 510))
 SHM_RANGES = tuple((byte, 1) for byte in range(SHM_WRITE, SHM_DMS + 1))
 
 
-def _read_small(path: str, limit: int = FDINFO_MAX_BYTES) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        chunks, size = [], 0
-        while size < limit and (chunk := os.read(fd, 65536)):
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
 def fd_locks(pid: int, fd: int) -> list[RawLock]:
     """The locks process ``pid`` holds through its descriptor ``fd``. An OFD lock's line
     says pid -1: held through this descriptor, it is this process's (and every process's
     that shares the description)."""
     try:
-        data = _read_small(f"/proc/{pid}/fdinfo/{fd}")
+        data = read_proc(f"/proc/{pid}/fdinfo/{fd}", FDINFO_MAX_BYTES)
     except OSError:
         return []
     found = []

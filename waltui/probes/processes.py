@@ -89,7 +89,7 @@ class ProcessProbe:
             live_keys.add(key)
             known = self._known.get(key)
             if known is None:
-                static = _proc_static(pid)
+                static = proc_static(pid)
                 if static is None:
                     found[pid] = ProcessInfo(pid=pid, name="?", cmdline="", user="?",
                                              state=state[0], start_ticks=state[1])
@@ -130,24 +130,42 @@ def start_ticks(pid: int) -> int | None:
     return stat[1] if stat is not None else None
 
 
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state, start time in clock ticks since boot) from one read of /proc/PID/stat. The
-    start time tells a reused pid from the process that was cached."""
+def read_proc(path: str, limit: int = 65536) -> bytes:
+    """A /proc file, at most ``limit`` bytes: os.open and os.read, no io stack (13 us a
+    process for a stat line rather than 32, every holder every poll). Raises OSError."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        # os.open and one os.read, not open(): no io stack, 13 us a process rather than 32
-        # (every holder, every poll); the kernel writes the line whole in one read
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            data = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-        fields = data[data.rindex(b")") + 2:].split()
-        return STATES.get(fields[0].decode(), "unknown"), int(fields[19])
-    except (OSError, ValueError, IndexError):
+        chunks, size = [], 0
+        while size < limit and (chunk := os.read(fd, min(65536, limit - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def stat_fields(pid: int) -> list[bytes] | None:
+    """/proc/PID/stat's fields after the command name (state first, then ppid, ...), from
+    one read (the kernel writes the line whole); None if there is no such process."""
+    try:
+        data = read_proc(f"/proc/{pid}/stat", 4096)
+        return data[data.rindex(b")") + 2:].split()
+    except (OSError, ValueError):
         return None
 
 
-def _proc_static(pid: int) -> tuple[str, str, str] | None:
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time in clock ticks since boot). The start time tells a reused pid
+    from the process that was cached."""
+    fields = stat_fields(pid)
+    try:
+        return None if fields is None else (STATES.get(fields[0].decode(), "unknown"),
+                                            int(fields[19]))
+    except (ValueError, IndexError):
+        return None
+
+
+def proc_static(pid: int) -> tuple[str, str, str] | None:
     """(name, command line, user) as psutil gives them on Linux: comm, the NUL-separated
     cmdline joined by spaces (a kernel thread has none), the owner of /proc/PID; None when
     they cannot be read (hidepid, another namespace), which the pane shows as "?"."""
