@@ -131,6 +131,34 @@ def test_overlapping_readers_keep_the_wal_from_restarting(live_db, spawn):
     assert "a reader is always active" in finding.evidence and "RESTART" in finding.fix
 
 
+def test_growth_a_pin_caused_is_not_blamed_on_readers_that_overlap_after(live_db, spawn):
+    """A pinning reader ends while another reader is active, so the WAL cannot restart yet:
+    the growth the pin caused is not evidence that it cannot restart (CI saw the finding
+    outlive its cause that way). Growth seen after the pin alone raises it again."""
+    db, app = live_db
+    readers = [spawn(db), spawn(db)]
+    readers[0].do("begin_read")
+    app.do("insert 900")
+    poller = poller_for(db, starvation_seconds=0)
+    for _ in range(3):
+        app.do("insert 200")
+        app.do("checkpoint PASSIVE")  # copies up to the pinning reader's mark, no further
+        found = codes(poller)
+    assert "checkpoint_starvation" in found
+    after = []
+    for turn in range(4):
+        app.do("insert 200")
+        readers[(turn + 1) % 2].do("begin_read")  # sees every frame: pins nothing
+        readers[turn % 2].do("end")
+        app.do("checkpoint PASSIVE")
+        [update] = poller.poll_once()
+        assert update.reading.pins == () and update.reading.frames_pending == 0
+        after.append(next((f.title for f in update.findings
+                           if f.code == "checkpoint_starvation"), None))
+    assert after[:3] == [None, None, None]  # three samples since the pin, then two polls
+    assert after[3] == "Checkpoint starvation: the WAL cannot restart"
+
+
 def test_healthy_database_under_steady_load_has_no_findings(live_db, spawn):
     db, app = live_db
     app.do("autocheckpoint 100")  # checkpoints run, as in a well-behaved application

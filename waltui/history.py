@@ -108,6 +108,9 @@ class History:
         self.d_state_since: dict[int, float] = {}
         self.checkpoints: deque[CheckpointResult] = deque(maxlen=50)
         self.wal_high_water = 0
+        # Since when no reader has stopped checkpoints (None: one stops them now). A WAL that
+        # grew while one did is that reader's doing, not a sign that it cannot restart.
+        self.unstopped_since: float | None = None
         self.polls = 0
         self._capacity = capacity
         # Rollback mode: a process seen holding EXCLUSIVE at two polls with a commit between
@@ -128,6 +131,10 @@ class History:
             return
         self._add_samples(reading)
         self.wal_high_water = max(self.wal_high_water, reading.wal_bytes or 0)
+        if reading.stopping:
+            self.unstopped_since = None
+        elif self.unstopped_since is None:
+            self.unstopped_since = reading.taken_at
         self._note_writer(reading.writer_pid)
         self._note_exclusive(reading)
         depths = {queue.name: queue.depth for queue in reading.queues}
@@ -190,20 +197,22 @@ class History:
             return 0.0
         return self.times.back(0) - self.times.back(len(self.times) - 1)
 
-    def rising_over(self, ring: Ring, seconds: float, *, rising_share: float = 0.0
-                    ) -> tuple[float, float] | None:
+    def rising_over(self, ring: Ring, seconds: float, *, rising_share: float = 0.0,
+                    since: float | None = None) -> tuple[float, float] | None:
         """(first, last) when ``ring`` never fell over the last ``seconds`` of poll time and
         ended higher, with at least three samples and ``rising_share`` of the steps up;
         else None. In seconds, not polls: a slow poll must not hide growth (check --for 25
-        made 9 polls on a loaded host and a 10-poll rule never fired)."""
+        made 9 polls on a loaded host and a 10-poll rule never fired). ``since``: only
+        samples taken then or later count (growth with another cause before is not this)."""
         count = min(len(ring), len(self.times))
         if count < 3 or math.isnan(last := ring.back(0)):
             return None
         now, later, steps, rises = self.times.back(0), last, 0, 0
         for k in range(1, count):
             value = ring.back(k)
-            if math.isnan(value) or value > later:
-                return None  # a gap, or a fall: no sustained rise
+            if math.isnan(value) or value > later or (since is not None
+                                                      and self.times.back(k) < since):
+                return None  # a gap, a fall, or a sample from before ``since``
             steps, rises, later = steps + 1, rises + (value < later), value
             if steps >= 2 and now - self.times.back(k) >= seconds:
                 ok = value < last and rises >= rising_share * steps

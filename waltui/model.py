@@ -91,6 +91,11 @@ class WalIndex:
     def frames_pending(self) -> int:
         return max(0, self.max_frame - self.backfilled)
 
+    def limit_frame(self, slot: int, mark: int) -> int:
+        """The last frame a checkpoint may copy while a reader holds this slot (slot 0 reads
+        the database file itself, so nothing more may be copied while it lives)."""
+        return self.backfilled if slot == 0 else mark
+
 
 @dataclass(frozen=True, kw_only=True)
 class FileFacts:
@@ -342,6 +347,14 @@ class Reading:
     @property
     def pins(self) -> tuple[Reader, ...]:
         return tuple(r for r in self.readers if r.pins and not r.ours)
+
+    @property
+    def stopping(self) -> tuple[Reader, ...]:
+        """Pinning readers that stop checkpoints now: a checkpoint has copied up to their mark
+        and can go no further. A pin no checkpoint has reached yet is no cause."""
+        index = self.wal_index
+        return () if index is None else tuple(
+            r for r in self.pins if index.limit_frame(r.slot, r.read_mark) <= index.backfilled)
 
     @property
     def open_by(self) -> frozenset[int]:

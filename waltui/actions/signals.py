@@ -23,7 +23,6 @@ from waltui.probes.culprit import process_evidence
 from waltui.probes.holders import held_by
 from waltui.probes.lock_source import proc_speaks_our_pids
 from waltui.probes.locks import FileId, LockTable
-from waltui.probes.pins import limit_frame
 from waltui.probes.processes import own_pids, start_ticks
 from waltui.units import visible
 
@@ -63,10 +62,7 @@ def culprit(reading: Reading) -> HeldLock | None:
     process to signal."""
     if (writer := reading.writer) is not None and writer.lock.owner_known:
         return writer
-    index = reading.wal_index
-    stopping = [r for r in reading.pins if index is not None
-                and limit_frame(r.slot, r.read_mark, index) <= index.backfilled]
-    for reader in stopping or reading.pins:
+    for reader in reading.stopping or reading.pins:
         for held in reading.theirs:
             lock = held.lock
             if lock.pid == reader.pid and lock.lock == "read" and lock.slot == reader.slot \

@@ -10,7 +10,6 @@ from waltui.health.registry import AUTOCHECKPOINT_FRAMES, rule, timed_rule
 from waltui.history import History
 from waltui.model import WAL_FRAME_HEADER_BYTES, WAL_HEADER_BYTES, Finding, Reading
 from waltui.naming import named_process, reader_place
-from waltui.probes.pins import limit_frame
 from waltui.units import human_bytes
 
 
@@ -25,7 +24,7 @@ def _pin_words(reading: Reading) -> str:
     """The readers that stop checkpoints now; only when none does, every pin (a reader
     caught mid-read by the poll is no cause while another one holds the checkpoint back)."""
     index = reading.wal_index
-    stopping = set(stopping_pins(reading))
+    stopping = {r.pid for r in reading.stopping}
     parts = []
     for reader in reading.pins:
         if stopping and reader.pid not in stopping:
@@ -34,19 +33,9 @@ def _pin_words(reading: Reading) -> str:
             " (so nothing can be copied)" if reader.slot == 0 else "")
         parts.append(f"{named_process(reading, reader.pid)} holds {where}, seen for "
                      f"{held_words(reader)}"
-                     + ("" if index is None or limit_frame(reader.slot, reader.read_mark, index)
+                     + ("" if index is None or index.limit_frame(reader.slot, reader.read_mark)
                         <= index.backfilled else " (no checkpoint has reached it yet)"))
     return "; ".join(parts)
-
-
-def stopping_pins(reading: Reading) -> list[int]:
-    """Pids of live readers that stop checkpoints now: a checkpoint has copied up to their
-    mark and can go no further (a slot-0 reader always stops it)."""
-    index = reading.wal_index
-    if index is None:
-        return []
-    return [r.pid for r in reading.pins
-            if limit_frame(r.slot, r.read_mark, index) <= index.backfilled]
 
 
 def _nothing_to_starve(reading: Reading, history: History, t: Thresholds) -> bool:
@@ -65,10 +54,13 @@ def checkpoint_starvation(reading: Reading, history: History, t: Thresholds) -> 
     if index is None or _nothing_to_starve(reading, history, t):
         return
     pending, max_frame = index.frames_pending, index.max_frame
-    growth = (history.rising_over(history.max_frame, t.starvation_seconds)
+    stopping = [r.pid for r in reading.stopping]
+    # With no reader stopping checkpoints now, growth counts only since the last one did: the
+    # WAL it made grow is not a WAL that cannot restart (CI caught that, a poll after the end)
+    growth = (history.rising_over(history.max_frame, t.starvation_seconds,
+                                  since=None if stopping else history.unstopped_since)
               if max_frame > AUTOCHECKPOINT_FRAMES else None)  # most polls: not even looked
     growing = growth is not None
-    stopping = stopping_pins(reading)
     backlog = pending > AUTOCHECKPOINT_FRAMES and bool(stopping)
     long_pins = [r for r in reading.pins if r.pid in stopping and (
         r.held_seconds >= t.pin_seconds or may_have_lasted(r, t.pin_seconds))]
@@ -117,7 +109,7 @@ def wal_large(reading: Reading, history: History, t: Thresholds) -> Iterator[Fin
     over_ratio = wal > 4 * normal_wal_bytes(reading.page_size) and wal > t.wal_db_ratio * max(db, 1)
     if not (over_size or over_ratio):
         return
-    stopping = stopping_pins(reading)
+    stopping = [r.pid for r in reading.stopping]
     if stopping:
         cause = ("checkpoints are stopped by " + _pin_words(reading) + ". End that "
                  "transaction, then a TRUNCATE checkpoint gives the disk back.")

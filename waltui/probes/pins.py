@@ -13,11 +13,6 @@ from collections.abc import Callable, Iterable
 from waltui.model import Lock, Reader, StaleMark, WalIndex
 
 
-def limit_frame(slot: int, mark: int, index: WalIndex) -> int:
-    """The last frame a checkpoint may copy while a reader holds this slot."""
-    return index.backfilled if slot == 0 else mark
-
-
 def find_readers(
     index: WalIndex | None,
     locks: Iterable[Lock],
@@ -37,7 +32,7 @@ def find_readers(
         mark = index.read_marks[slot] if slot < len(index.read_marks) else None
         if mark is None:
             continue  # a reader never holds an unused slot; a lock in flight
-        stops_at = limit_frame(slot, mark, index)
+        stops_at = index.limit_frame(slot, mark)
         for pid in sorted(pids):
             seconds, at_least, at_most = hold(("pin", pid, slot, mark), pid)
             readers.append(Reader(
