@@ -149,3 +149,33 @@ def test_quit_quits_while_a_read_is_stuck_on_a_hung_mount(hung_mount):
         session.shows("WALTUI-EXITED-0", timeout=8)
     finally:
         session.close()
+
+
+def test_who_has_a_file_open_is_found_while_a_mount_on_the_host_hangs(hung_mount):
+    """Finding who has a database open walks every process's descriptors. A process with a
+    file open on a hung mount must neither stop the walk (a stat() of its descriptor waits
+    for the stopped server) nor be missed: /proc names its file by mount and inode."""
+    remote, hang = hung_mount
+    st = os.stat(remote)
+    # O_PATH: its close sends the stopped server nothing, so the holder can end in teardown
+    holder = subprocess.Popen([sys.executable, "-c", "import os, sys; fd = os.open(sys.argv[1], "
+                               "os.O_PATH); print(fd, flush=True); sys.stdin.read()",
+                               str(remote)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        fd = int(some(holder.stdout).readline())
+        hang()
+        time.sleep(1.5)  # past FUSE's attribute cache (1 s): a stat() would ask the server
+        walk = ("import sys; from waltui.probes.holders import scan_openers_by_inode\n"
+                "from waltui.probes.fd_files import opened_names\n"
+                f"print(scan_openers_by_inode({{{st.st_ino}}}))\n"
+                f"print(opened_names({holder.pid}, [({st.st_dev}, {st.st_ino})]))\n")
+        out = subprocess.run([sys.executable, "-c", walk], capture_output=True, text=True,
+                             timeout=20)
+        assert out.returncode == 0, out.stderr
+        openers, names = out.stdout.splitlines()
+        assert f"({st.st_dev}, {st.st_ino}): {{{holder.pid}: ({fd},)" in openers
+        assert names == f"[({fd}, '{remote}')]"
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)

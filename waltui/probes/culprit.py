@@ -12,7 +12,8 @@ import re
 
 from waltui.evidence import ProcessEvidence, RoleEvidence
 from waltui.model import Reading
-from waltui.probes.processes import STATES, opened_names, proc_static, read_proc, stat_fields
+from waltui.probes.fd_files import opened_names
+from waltui.probes.processes import STATES, proc_static, read_proc, stat_fields
 from waltui.probes.stacks import python_stack
 
 # The system calls a holder is usually found in, by number (/proc/PID/syscall's first field)

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from waltui.model import Lock, LockFile
+from waltui.probes.fd_files import fds_on, fds_reaching
 from waltui.probes.inotify import OpenWatch
 from waltui.probes.locks import (
     PENDING,
@@ -37,7 +38,7 @@ from waltui.probes.locks import (
     sort_locks,
     who_blocks,
 )
-from waltui.probes.processes import fds_on, own_pids, read_proc
+from waltui.probes.processes import own_pids, read_proc
 
 FDINFO_MAX_BYTES = 1 << 22  # a process holding 60,000 locks on one file: still read whole
 # The ranges asked byte by byte: the db file's PENDING, RESERVED and SHARED range, the
@@ -94,7 +95,8 @@ def held_by(pid: int, file: LockFile, ids: Sequence[FileId]) -> list[Lock]:
 
 def scan_openers_by_inode(inodes: set[int]) -> dict[FileId, dict[int, tuple[int, ...]]]:
     """For each file with one of these inode numbers, the processes that have it open and
-    through which descriptors: one walk of /proc/*/fd for all of them."""
+    through which descriptors: one walk of /proc/*/fd for all of them, asking /proc, never
+    the files' filesystems (a hung mount elsewhere on the host cannot stop it)."""
     found: dict[FileId, dict[int, list[int]]] = {}
     try:
         entries = os.listdir("/proc")
@@ -103,19 +105,8 @@ def scan_openers_by_inode(inodes: set[int]) -> dict[FileId, dict[int, tuple[int,
     for entry in entries:
         if not entry.isdigit():
             continue
-        base = f"/proc/{entry}/fd"
-        try:
-            names = os.listdir(base)
-        except OSError:
-            continue
-        for name in names:
-            try:
-                st = os.stat(f"{base}/{name}")
-            except OSError:
-                continue
-            if st.st_ino in inodes:
-                found.setdefault((st.st_dev, st.st_ino), {}).setdefault(
-                    int(entry), []).append(int(name))
+        for file_id, fd in fds_reaching(int(entry), inodes):
+            found.setdefault(file_id, {}).setdefault(int(entry), []).append(fd)
     return {file_id: {pid: tuple(fds) for pid, fds in by_pid.items()}
             for file_id, by_pid in found.items()}
 

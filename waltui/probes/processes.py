@@ -23,44 +23,6 @@ def add_own_pid(pid: int) -> None:
     _extra_own_pids.add(pid)
 
 
-def fds_on(pid: int, ids: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
-    """Which of ``pid``'s descriptors reach these files: stat() of a /proc fd link reaches
-    the open file without opening anything, so no lock of anyone's can be disturbed."""
-    wanted = set(ids)
-    found: dict[tuple[int, int], list[int]] = {}
-    base = f"/proc/{pid}/fd"
-    try:
-        names = os.listdir(base)
-    except OSError:
-        return found
-    for name in names:
-        try:
-            st = os.stat(f"{base}/{name}")
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) in wanted:
-            found.setdefault((st.st_dev, st.st_ino), []).append(int(name))
-    return found
-
-
-def opened_names(pid: int, ids: Iterable[tuple[int, int]]) -> list[tuple[int, str]]:
-    """(fd, the path it was opened by) for each of ``pid``'s descriptors on these files."""
-    found = []
-    for fds in fds_on(pid, ids).values():
-        for fd in fds:
-            try:
-                found.append((fd, os.readlink(f"/proc/{pid}/fd/{fd}")))
-            except OSError:
-                continue  # closed since
-    return sorted(found)
-
-
-def paths_opened_as(pid: int, file_id: tuple[int, int]) -> set[str]:
-    """The names under which a process has a file open (its /proc/PID/fd links): how a hard
-    link's other name is found."""
-    return {path for _, path in opened_names(pid, (file_id,))}
-
-
 class ProcessProbe:
     """Who a lock holder is, from /proc (its stat every poll; its name, command line and user
     once per process, cached by pid and start time). psutil, which reads the same files, is

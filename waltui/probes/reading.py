@@ -16,12 +16,13 @@ from typing import NamedTuple
 from waltui.model import DbError, DbHeader, FileFacts, Filesystem, HeldLock, Lock, Reading
 from waltui.options import ObserveOptions
 from waltui.probes.context import PollContext
+from waltui.probes.fd_files import paths_opened_as
 from waltui.probes.files import FileWatch, Stats, parse_db_header
 from waltui.probes.lock_view import confirm_vanished, gather, kept_files, lock_table_ids
 from waltui.probes.locks import RESERVED, FileId, who_blocks
 from waltui.probes.page_one import page_one_header
 from waltui.probes.pins import find_readers
-from waltui.probes.processes import HoldTracker, age_seconds, own_pids, paths_opened_as
+from waltui.probes.processes import HoldTracker, age_seconds, own_pids
 from waltui.probes.sql_values import SqlPart, SqlValues, content_key
 
 # where callers have found them
