@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,6 +93,41 @@ def test_mark_left_by_an_ended_reader_is_stale_not_a_pin(live_db, spawn):
     assert reading.pins == ()
     assert slot in {m.slot for m in reading.stale_marks}
     assert reading.wal_index.read_marks[slot] is not None
+
+
+def test_a_slot_whose_mark_is_being_set_is_neither_stale_nor_a_reader(live_db, spawn):
+    """SQLite holds a read slot's byte exclusively while it sets the slot's mark (a reader
+    starting, a checkpoint or writer moving marks): the mark under it is not stale, and the
+    process is no reader. Held here by a real process for as long as the test looks."""
+    from waltui.ui.palette import PLAIN
+    from waltui.ui.widgets.locks_table import LocksPane
+    db, app = live_db
+    reader = spawn(db)
+    reader.do("begin_read")
+    app.do("insert 50")
+    slot = read_once(db).pins[0].slot
+    reader.do("end")
+    assert slot in {m.slot for m in read_once(db).stale_marks}
+    setter = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys\n"
+         "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+         "fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, int(sys.argv[2]))\n"
+         "print('held', flush=True)\nsys.stdin.read()\n",
+         f"{db}-shm", str(120 + 3 + slot)],  # WAL_READ_LOCK(slot) in the -shm's lock bytes
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert some(setter.stdout).readline().strip() == "held"
+        reading = read_once(db)
+        assert slot not in {m.slot for m in reading.stale_marks}
+        assert [(lk.lock, lk.slot, lk.mode) for lk in reading.locks if lk.pid == setter.pid] \
+            == [("read", slot, "exclusive")]
+        assert setter.pid not in {r.pid for r in reading.readers}
+        sentence = LocksPane._sentence(reading, PLAIN).plain
+        assert f"holds read slot {slot} alone: it is setting that slot's mark" in sentence
+        assert "stale marks" not in sentence or f"slot {slot} at" not in sentence
+    finally:
+        some(setter.stdin).close()
+        setter.wait(timeout=10)
 
 
 def test_reader_on_slot_zero_pins_everything_pending(live_db, spawn):

@@ -23,10 +23,12 @@ def find_readers(
     if index is None:
         return (), ()
     held: dict[int, set[int]] = {}
+    touched: set[int] = set()  # slots any lock is on: an exclusive one is a mark being set
     for lock in locks:
-        if lock.file == "shm" and lock.lock == "read" and lock.mode == "shared" \
-                and not lock.waiting:
-            held.setdefault(lock.slot or 0, set()).add(lock.pid)
+        if lock.file == "shm" and lock.lock == "read" and not lock.waiting:
+            touched.add(lock.slot or 0)
+            if lock.mode == "shared":
+                held.setdefault(lock.slot or 0, set()).add(lock.pid)
     readers = []
     for slot, pids in sorted(held.items()):
         mark = index.read_marks[slot] if slot < len(index.read_marks) else None
@@ -42,6 +44,6 @@ def find_readers(
             ))
     stale = tuple(
         StaleMark(slot=slot, read_mark=mark) for slot, mark in enumerate(index.read_marks)
-        if slot > 0 and mark is not None and slot not in held
+        if slot > 0 and mark is not None and slot not in touched
     )
     return tuple(readers), stale

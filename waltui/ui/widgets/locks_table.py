@@ -123,6 +123,13 @@ class LocksPane(Themed, Vertical):
         if reading.writer_pid:
             text.append(f"{named_process(reading, reading.writer_pid)} holds the write lock\n",
                         style=palette.warning)
+        for held in reading.theirs:
+            lock = held.lock
+            if lock.file == "shm" and lock.lock == "read" and lock.mode == "exclusive" \
+                    and not lock.waiting:
+                text.append(f"{named_process(reading, lock.pid)} holds read slot {lock.slot} "
+                            "alone: it is setting that slot's mark (a reader starting, or a "
+                            "checkpoint or writer moving marks)\n", style=palette.muted)
         if reading.stale_marks:
             marks = ", ".join(f"slot {m.slot} at {m.read_mark}" + (" (waltui's own query)"
                                                                   if m.ours else "")
@@ -158,7 +165,8 @@ class LocksPane(Themed, Vertical):
                 Text(str(lock.pid) if lock.owner_known else "-", style=style),
                 Text(STATE_WORDS.get(state, state),
                      style=palette.critical if state in ("disk-sleep", "wake-kill") else ""),
-                Text(lock.lock + (" (OFD)" if lock.ofd else "")
+                Text(lock.lock + (" excl" if lock.lock == "read" and lock.mode == "exclusive"
+                                  else "") + (" (OFD)" if lock.ofd else "")
                      + (" (waiting)" if lock.waiting else ""), style=style),
                 lock.file,
                 "-" if lock.slot is None else str(lock.slot),
