@@ -24,7 +24,7 @@ from waltui.options import QueueQuery
 from waltui.probes.files import PATH_CHECK_EVERY
 from waltui.probes.filesystem import MountWatch
 from waltui.probes.locks import LockTable
-from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext
+from waltui.probes.reading import DatabaseObserver, ObserveOptions, PollContext, handed_out_again
 
 NO_SQL = ObserveOptions(sql=False)
 WRITE_LOCKER = """
@@ -222,6 +222,31 @@ def test_queue_depths_of_an_idle_database_are_read_again_only_if_they_read_the_c
     finally:
         for observer in observers.values():
             observer.close()
+
+
+def test_a_clock_query_that_finds_the_same_depths_sends_no_change(live_db):
+    """Read again when its values go stale, a query that reads the clock and finds what it
+    found before is no change: the reading is handed out again and no Change is sent. One
+    whose answer moves with the clock is a change each time."""
+    db, _app = live_db
+    same = QueueQuery("due", "SELECT count(*) FROM queue WHERE unixepoch('now') > 0")
+    moving = QueueQuery("tick", "SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER)")
+    for query, sends in ((same, False), (moving, True)):
+        poller = Poller(Config(queries=(query,), sql_max_age=0.3, sql_min_age=0))
+        poller.attach(str(db))
+        try:
+            for _ in range(2):  # the second reading is kept to be handed out again
+                poller.poll_once(changed_only=True)
+            kept = some(poller.states[str(db)].reading)
+            assert poller.poll_once(changed_only=True) == []  # nothing read again yet
+            time.sleep(0.35)  # past sql_max_age: the query runs again
+            changes = poller.poll_once(changed_only=True)
+            state = poller.states[str(db)]
+            assert some(some(state.reading).sql_taken_at) > some(kept.sql_taken_at)
+            assert bool(changes) == sends, (query.name, changes)
+            assert handed_out_again(some(state.reading), kept) == (not sends)
+        finally:
+            poller.close()
 
 
 def test_a_write_lock_held_without_commit_is_found_and_clears(live_db):
