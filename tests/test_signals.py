@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from textual.widgets import DataTable
 
 from tests.narrow import some
 from tests.test_ui import FAST, open_screen, sees_writer, wait_for, wait_screen
@@ -197,4 +198,39 @@ async def test_the_chosen_row_is_kept_across_polls_and_a_vanished_choice_sends_n
         assert not isinstance(app.screen, ConfirmScreen)
         assert any("no longer holds" in e.text and "choose again" in e.text
                    for e in app.events)
+        assert holder.proc.poll() is None
+
+
+async def test_a_lock_released_between_polls_keeps_its_row_marked_then_goes(held_write_lock):
+    """A busy writer takes and drops its locks between polls: its rows stay put, marked
+    "released", for a moment after the lock goes, so the rows below do not jump (the
+    cursor with them). Chosen, such a row offers no signal; then it goes."""
+    db, _app, holder = held_write_lock
+    app = WaltuiApp([str(db)], FAST)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, sees_writer(app, db, holder.pid))
+        await pilot.press("enter")
+        detail = await wait_screen(pilot, DetailScreen)
+        table = detail.query_one("#locks-table", DataTable)
+
+        def write_row_held() -> str | None:
+            keys = [str(k.value) for k in table.rows
+                    if str(k.value).startswith(f"{holder.pid}:") and ":shm:write:" in str(k.value)]
+            return str(table.get_row(keys[0])[6]) if keys else None
+
+        await wait_for(pilot, lambda: write_row_held() not in (None, "released"))
+        holder.do("end")  # the transaction ends; the process keeps the database open
+        await wait_for(pilot, lambda: write_row_held() == "released")
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: detail.lock_choice() is not None)
+        for _ in range(table.row_count):
+            choice = some(detail.lock_choice())
+            if choice.held.lock.pid == holder.pid and choice.held.lock.lock == "write":
+                break
+            await pilot.press("down")
+        await pilot.press("k")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert any("no longer holds" in e.text for e in app.events)
+        await wait_for(pilot, lambda: write_row_held() is None, timeout=10)
         assert holder.proc.poll() is None

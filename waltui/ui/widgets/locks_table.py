@@ -28,6 +28,10 @@ PROCESS_MIN = 16  # the command gets what the other columns leave, at least this
 # A process state in a word or two, with ps's letter where it is the one people know.
 STATE_WORDS = {"disk-sleep": "D (disk)", "sleeping": "sleep", "running": "run",
                "tracing-stop": "traced", "wake-kill": "D (kill)"}
+# A lock released this recently by a process that still has the database open keeps its row,
+# marked "released": a busy writer takes and drops its locks between polls, and rows that
+# came and went each poll moved every row below them, and the cursor with them.
+RELEASED_SHOWN_SECONDS = 2.0
 
 
 def identity(held: HeldLock) -> str:
@@ -58,6 +62,7 @@ class LocksPane(Themed, Vertical):
             table.add_column(column, key=column)
         self._shown: tuple[object, ...] = ()
         self._held: dict[str, HeldLock] = {}  # the rows shown, by identity
+        self._last_seen: dict[str, tuple[HeldLock, float]] = {}  # identity -> (lock, when)
         self._chosen: Choice | None = None  # the operator's choice, kept across redraws
         self._parked: str | None = None  # the row the cursor was left on when it vanished
 
@@ -69,8 +74,10 @@ class LocksPane(Themed, Vertical):
         batch): hold times are shown as of then."""
         if confirmed_at is not None:
             reading = aged(reading, confirmed_at)
-        held = self._ordered(reading)
-        rows = _fitted(self._rows(reading, held, self.palette), self.size.width or 80)
+        released = self._released(reading, confirmed_at or reading.taken_at)
+        held = self._ordered(reading, released)
+        rows = _fitted(self._rows(reading, held, self.palette, set(map(identity, released))),
+                       self.size.width or 80)
         sentence = self._sentence(reading, self.palette)
         if (rows, sentence.plain) == self._shown:
             return
@@ -88,6 +95,24 @@ class LocksPane(Themed, Vertical):
             table.move_cursor(row=keys.index(self._chosen.key), animate=False)
         elif self._chosen is not None and keys:
             self._parked = self._cursor_key()
+
+    def _released(self, reading: Reading, now: float) -> list[HeldLock]:
+        """Locks held at an earlier poll, within RELEASED_SHOWN_SECONDS, by a process that
+        still holds something here (the same process: identity has its start time)."""
+        holding = {(h.lock.pid, h.process.start_ticks if h.process else 0)
+                   for h in reading.held_locks}
+        for held in reading.held_locks:
+            self._last_seen[identity(held)] = (held, now)
+        released = []
+        for key, (held, seen) in list(self._last_seen.items()):
+            if seen == now:
+                continue
+            ticks = held.process.start_ticks if held.process else 0
+            if now - seen > RELEASED_SHOWN_SECONDS or (held.lock.pid, ticks) not in holding:
+                del self._last_seen[key]
+            else:
+                released.append(held)
+        return released
 
     def _cursor_key(self) -> str | None:
         table = self.query_one(DataTable)
@@ -141,23 +166,24 @@ class LocksPane(Themed, Vertical):
         return text
 
     @staticmethod
-    def _ordered(reading: Reading) -> list[HeldLock]:
-        """The causes first: pins, then the writer."""
+    def _ordered(reading: Reading, released: list[HeldLock]) -> list[HeldLock]:
+        """The causes first: pins, then the writer; a released lock where it was held."""
         pinning = {(r.pid, r.slot) for r in reading.pins}
         writer = reading.writer_pid
-        return sorted(reading.held_locks, key=lambda h: ((h.lock.pid, h.lock.slot) not in pinning,
-                                                         h.lock.pid != writer, h.lock.pid))
+        return sorted((*reading.held_locks, *released), key=lambda h: (
+            (h.lock.pid, h.lock.slot) not in pinning, h.lock.pid != writer, h.lock.pid))
 
     @staticmethod
     def _rows(reading: Reading, ordered: list[HeldLock], palette: Palette,
-              process_width: int = 96) -> tuple[tuple[object, ...], ...]:
+              released: set[str], process_width: int = 96) -> tuple[tuple[object, ...], ...]:
         pinning = {(r.pid, r.slot) for r in reading.pins}
         marks = reading.wal_index.read_marks if reading.wal_index else ()
         rows = []
         for held in ordered:
             lock = held.lock
+            gone = identity(held) in released
             pins = lock.lock == "read" and (lock.pid, lock.slot) in pinning
-            style = palette.critical if pins else (
+            style = palette.muted if gone else palette.critical if pins else (
                 palette.warning if lock.lock in ("write", "reserved", "exclusive") else "")
             mark = marks[lock.slot] if lock.slot is not None and lock.slot < len(marks) else None
             state = held.process.state if held.process else "?"
@@ -171,7 +197,7 @@ class LocksPane(Themed, Vertical):
                 lock.file,
                 "-" if lock.slot is None else str(lock.slot),
                 "-" if mark is None else str(mark),
-                human_hold(held.held_seconds, held.held_at_least),
+                "released" if gone else human_hold(held.held_seconds, held.held_at_least),
                 Text("waltui (this process)" if held.ours else
                      short_command(held.process.label, process_width) if held.process else
                      "?" if lock.owner_known else who(lock.pid, None),
