@@ -5,6 +5,7 @@ app's dialog at 80x24."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -119,7 +120,8 @@ async def test_the_signal_dialog_says_what_the_holder_is_doing_at_80x24(live_db,
         await wait_for(pilot, sees_writer(app, db, holder.pid))
         confirm = await open_screen(pilot, "k", ConfirmScreen)
         body = str(confirm.query_one("#confirm-body", Static).render())
-        assert "Now: state sleeping, in the system call read" in body
+        assert re.search(r"Now: state sleeping \(so at every poll for [0-9hms]+\), in the "
+                         r"system call read", body), body
         assert f"Started by {sys.executable}" in body or "Started by " in body
         assert "fd " in body and str(db.name) in body
         hint = confirm.query_one("#confirm-hint", Static)
@@ -170,9 +172,11 @@ def test_check_json_says_what_the_writer_is_doing(live_db, spawn):
     holder = spawn(db)
     holder.do("begin_write")
     back_in_read(holder.pid)
+    started = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "waltui", "check", "--json", "--threshold",
                           "write_hold_seconds=0.2", str(db)], capture_output=True, text=True,
                          timeout=120)
+    took = time.monotonic() - started
     [database] = waltui_json(out.stdout)["databases"]  # validated against the schema
     assert "write_lock_held" in {f["code"] for f in database["findings"]}, out.stdout
     [writer] = [h for h in database["holders"] if h["role"] == "writer"]
@@ -180,10 +184,12 @@ def test_check_json_says_what_the_writer_is_doing(live_db, spawn):
     assert str(db) in {fd["path"] for fd in writer["fds"]}
     assert writer["parents"][0]["pid"] == os.getpid()
     assert writer["waits_on_storage"] is False
+    assert 0 <= writer["state_seconds"] <= took  # seen sleeping at every poll of this run
     text = subprocess.run([sys.executable, "-m", "waltui", "check", "--threshold",
                            "write_hold_seconds=0.2", str(db)], capture_output=True, text=True,
                           timeout=120)
-    assert f"writer pid {holder.pid}: Now: state sleeping, in the system call read" in text.stdout
+    assert re.search(rf"writer pid {holder.pid}: Now: state sleeping \(so at every poll for "
+                     r"[0-9hms]+\), in the system call read", text.stdout), text.stdout
 
 
 @pytest.fixture

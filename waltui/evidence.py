@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from waltui.units import human_seconds
+
 # System calls that reach a file system, and the kernel functions (wchan) in which a process
 # waits for a disk or a network or FUSE file system to answer. In one of those calls and in
 # D state, or sleeping in one of those functions, it is waiting on storage.
@@ -29,6 +31,8 @@ class ProcessEvidence:
     parents: tuple[tuple[int, str], ...]  # (pid, command) from its parent up to pid 1
     unit: str | None  # the systemd unit of its cgroup (agent.service), if any
     container: str | None  # a container id from its cgroup, if any
+    # How long polls have seen it in this state (at least: since the first look), or None
+    state_seconds: float | None = None
 
     @property
     def waits_on_storage(self) -> bool:
@@ -38,6 +42,8 @@ class ProcessEvidence:
     def lines(self) -> list[str]:
         """Plain sentences (outside text in them still to be made visible by the caller)."""
         doing = f"state {self.state}"
+        if self.state_seconds is not None:
+            doing += f" (so at every poll for {human_seconds(self.state_seconds)})"
         if self.syscall and self.syscall != "running":
             doing += f", in the system call {self.syscall}"
         if self.wchan:
@@ -115,7 +121,9 @@ class RoleEvidence(NamedTuple):
 
     def json(self) -> dict[str, object]:
         e = self.evidence
-        return {"pid": e.pid, "role": self.role, "state": e.state, "syscall": e.syscall,
+        return {"pid": e.pid, "role": self.role, "state": e.state,
+                "state_seconds": None if e.state_seconds is None else round(e.state_seconds, 1),
+                "syscall": e.syscall,
                 "wchan": e.wchan, "cwd": e.cwd,
                 "fds": [{"fd": fd, "path": path} for fd, path in e.fds],
                 "parents": [{"pid": pid, "command": command} for pid, command in e.parents],

@@ -169,6 +169,9 @@ class ProcessInfo:
     # When it started, in clock ticks since boot (/proc/PID/stat field 22): with the pid,
     # the identity a signal is checked against. 0: unknown (a recording made before it).
     start_ticks: int = 0
+    # time.time() when polls first saw it in this state (0: unknown); since the first look
+    # at most, so how long it has been so is at least now minus this
+    state_since: float = 0.0
 
     @property
     def uninterruptible(self) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from waltui.evidence import ProcessEvidence
 from waltui.model import HeldLock, Lock, Reading
 from waltui.naming import lock_words, named_process
-from waltui.probes.culprit import process_evidence
+from waltui.probes.culprit import process_evidence, seen_in_state
 from waltui.probes.holders import held_by
 from waltui.probes.lock_source import proc_speaks_our_pids
 from waltui.probes.locks import FileId, LockTable
@@ -100,6 +100,8 @@ def describe(reading: Reading, chosen: HeldLock) -> Target | str:
     sharers = tuple(sorted({h.lock.pid for h in reading.theirs if lock.ofd and h.lock.ofd
                             and h.lock.pid != pid and _same_bytes(h.lock, lock)}))
     evidence = process_evidence(pid, info.start_ticks, tuple(ident for _, ident in files))
+    if evidence is not None:
+        evidence = seen_in_state(evidence, info)
     return Target(pid, info.start_ticks, named_process(reading, pid), holds, (lock,),
                   lock_words(reading, lock), files, sharers, evidence)
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import platform
 import re
+import time
+from dataclasses import replace
 
 from waltui.evidence import ProcessEvidence, RoleEvidence
-from waltui.model import Reading
+from waltui.model import ProcessInfo, Reading
 from waltui.probes.fd_files import opened_names
 from waltui.probes.processes import STATES, proc_static, read_proc, stat_fields
 from waltui.probes.stacks import python_stack
@@ -107,6 +109,14 @@ def process_evidence(pid: int, start_ticks: int,
                            container=container)
 
 
+def seen_in_state(evidence: ProcessEvidence, info: ProcessInfo) -> ProcessEvidence:
+    """The evidence with how long polls have seen the process in the state /proc shows now
+    (it was so at every poll since info.state_since)."""
+    if not info.state_since or evidence.state != info.state:
+        return evidence
+    return replace(evidence, state_seconds=max(0.0, time.time() - info.state_since))
+
+
 def holders_evidence(reading: Reading) -> tuple[RoleEvidence, ...]:
     """The writer and each pinning reader, with what each is doing and, for Python, where
     in its code (py-spy, under a deadline); a process that ended since the reading (its
@@ -122,5 +132,5 @@ def holders_evidence(reading: Reading) -> tuple[RoleEvidence, ...]:
         if pid <= 0 or info is None or not info.start_ticks:
             continue
         if (evidence := process_evidence(pid, info.start_ticks, files)) is not None:
-            found.append(RoleEvidence(role, evidence, python_stack(pid)))
+            found.append(RoleEvidence(role, seen_in_state(evidence, info), python_stack(pid)))
     return tuple(found)

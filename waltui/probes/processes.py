@@ -40,6 +40,7 @@ class ProcessProbe:
 
     def describe(self, pids: Iterable[int]) -> dict[int, ProcessInfo]:
         found: dict[int, ProcessInfo] = {}
+        now = time.time()
         live_keys = set()
         for pid in set(pids):
             if pid <= 0:
@@ -54,14 +55,15 @@ class ProcessProbe:
                 static = proc_static(pid)
                 if static is None:
                     found[pid] = ProcessInfo(pid=pid, name="?", cmdline="", user="?",
-                                             state=state[0], start_ticks=state[1])
+                                             state=state[0], start_ticks=state[1],
+                                             state_since=now)
                     continue
                 name, cmdline, user = static
                 known = self._known[key] = ProcessInfo(pid=pid, name=name, cmdline=cmdline,
                                                        user=user, state=state[0],
-                                                       start_ticks=state[1])
+                                                       start_ticks=state[1], state_since=now)
             elif known.state != state[0]:
-                known = self._known[key] = replace(known, state=state[0])
+                known = self._known[key] = replace(known, state=state[0], state_since=now)
             found[pid] = known
         for key in [k for k in self._known if k[0] in found and k not in live_keys]:
             del self._known[key]
