@@ -221,6 +221,30 @@ def test_check_names_the_function_that_holds_the_transaction_open(python_holder)
 
 
 @pytest.mark.system
+def test_a_recording_keeps_what_the_holder_was_doing_when_the_finding_was_raised(
+        python_holder, tmp_path):
+    """`record` describes a raised finding's holders once, in its own thread: replay and
+    check --from then show the function that held the transaction, as it was then."""
+    from waltui.recording.reader import Recording
+    db, proc = python_holder
+    out = tmp_path / "incident.waltui"
+    done = subprocess.run([sys.executable, "-m", "waltui", "record", "--out", str(out),
+                           "--for", "3", "--interval", "0.2", "--threshold",
+                           "write_hold_seconds=0.2", str(db)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    recording = Recording(str(out))
+    try:
+        evidence = [e for e in recording.events(0, time.time()) if e.kind == "evidence"]
+    finally:
+        recording.close()
+    assert len(evidence) == 1, evidence  # one raise, one description
+    [event] = evidence
+    assert event.path == str(db) and event.text.startswith(f"writer pid {proc.pid}: Now: state")
+    assert "settle_invoices_for_billing_run" in event.text
+
+
+@pytest.mark.system
 def test_a_process_waltui_may_not_read_gets_the_reason(python_holder):
     """py-spy run as an unprivileged user against another user's process: the reason and
     how to allow it, not an error."""

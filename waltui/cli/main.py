@@ -222,7 +222,9 @@ def _main(args: list[str]) -> int:
         from waltui.recording.schema import RecordingError
         from waltui.recording.writer import create_recorder
         try:
-            recorder = create_recorder(options.record, interval=config.interval)
+            from waltui.probes.culprit import holders_evidence
+            recorder = create_recorder(options.record, interval=config.interval,
+                                       describe=holders_evidence)
         except RecordingError as exc:
             print(f"waltui: {exc}", file=sys.stderr)
             return exits.CANNOT_CREATE

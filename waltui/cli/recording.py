@@ -59,7 +59,8 @@ def run_record(paths: list[str], config: Config, *, out: str, seconds: float | N
                ) -> int:
     raise_fd_limit()
     try:
-        recorder = create_recorder(out, interval=config.interval)
+        from waltui.probes.culprit import holders_evidence
+        recorder = create_recorder(out, interval=config.interval, describe=holders_evidence)
     except RecordingError as exc:
         print(f"waltui record: {exc}", file=sys.stderr)
         return exits.CANNOT_CREATE

@@ -4,19 +4,22 @@ through on_failure) while everything else goes on."""
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import apsw
 
 from waltui import __version__
 from waltui.collector.changes import Batch, Change
+from waltui.evidence import RoleEvidence
 from waltui.history import CheckpointResult
+from waltui.model import Reading
 from waltui.recording.codec import compress, pack, to_json
 from waltui.recording.schema import (
     DDL,
@@ -31,6 +34,16 @@ from waltui.units import visible
 
 
 @dataclass(frozen=True)
+class _Describe:
+    """A finding was raised: what its named holders are doing, taken in the recorder's
+    thread (py-spy's deadline included), so a replay shows what was seen at the time."""
+
+    at: float
+    path: str
+    reading: Reading
+
+
+@dataclass(frozen=True)
 class _Event:
     at: float
     path: str
@@ -40,13 +53,18 @@ class _Event:
 
 
 _CLOSE = object()
+# Holders described at most this often per database: a finding that comes and goes does not
+# run py-spy at every raise
+DESCRIBE_EVERY_SECONDS = 30.0
+Describer = Callable[[Reading], Sequence[RoleEvidence]]
 MAX_BACKLOG = 600  # items queued for a disk that stopped answering: then the recording stops
 CLOSE_WAIT_SECONDS = 10.0  # quit always quits: a disk that hangs keeps only this thread
 
 
 class Recorder:
     def __init__(self, path: str, *, interval: float,
-                 on_failure: Callable[[str], None] = lambda text: None) -> None:
+                 on_failure: Callable[[str], None] = lambda text: None,
+                 describe: Describer | None = None) -> None:
         if os.path.lexists(path):
             raise RecordingError(f"{visible(path)} exists: a recording never writes over a "
                                  "file; choose a new name")
@@ -69,6 +87,8 @@ class Recorder:
         except (apsw.Error, OSError) as exc:
             raise RecordingError(f"cannot create the recording {visible(path)}: "
                                  f"{visible(exc)}") from exc
+        self._describe = describe
+        self._described_at: dict[str, float] = {}  # path -> when its holders last were
         self._ids: dict[str, int] = {}
         self._previous: dict[int, tuple[int, bytes, int]] = {}  # db: (seq, JSON, since key)
         self._parts: list[Batch] = []
@@ -83,6 +103,18 @@ class Recorder:
                 self._stop(f"its disk has not taken a write for {MAX_BACKLOG} polls")
                 return
             self._queue.put(batch)
+            if self._describe is not None:
+                self._queue_descriptions(batch)
+
+    def _queue_descriptions(self, batch: Batch) -> None:
+        for change in batch.changes:
+            reading = change.reading
+            if not change.raised or (reading.writer is None and not reading.pins):
+                continue
+            if batch.taken_at - self._described_at.get(change.path, -math.inf) \
+                    >= DESCRIBE_EVERY_SECONDS:
+                self._described_at[change.path] = batch.taken_at
+                self._queue.put(_Describe(batch.taken_at, change.path, reading))
 
     def event(self, path: str, kind: str, text: str, at: float | None = None,
               checkpoint: CheckpointResult | None = None) -> None:
@@ -111,15 +143,23 @@ class Recorder:
                         self._write_cycle(self._parts)
                         self._parts = []
                 elif isinstance(item, _Event):
-                    with self._conn:
-                        self._conn.execute(
-                            "INSERT INTO events(at, path, kind, text, checkpoint) "
-                            "VALUES (?, ?, ?, ?, ?)",
-                            (item.at, item.path, item.kind, item.text,
-                             pack(item.checkpoint) if item.checkpoint else None))
+                    self._write_event(item)
+                elif isinstance(item, _Describe) and self._describe is not None:
+                    for role in self._describe(item.reading):
+                        self._write_event(_Event(
+                            item.at, item.path, "evidence", visible(
+                                f"{role.role} pid {role.evidence.pid}: "
+                                + " ".join(role.lines()))))
             except (apsw.Error, OSError) as exc:
                 self._fail(exc)
         self._finish()
+
+    def _write_event(self, item: _Event) -> None:
+        with self._conn:
+            self._conn.execute(
+                "INSERT INTO events(at, path, kind, text, checkpoint) VALUES (?, ?, ?, ?, ?)",
+                (item.at, item.path, item.kind, item.text,
+                 pack(item.checkpoint) if item.checkpoint else None))
 
     def _db_id(self, path: str) -> int:
         if (known := self._ids.get(path)) is not None:
@@ -182,10 +222,13 @@ class Recorder:
         self._conn.close()
 
 
-def create_recorder(path: str, *, interval: float) -> Recorder:
+def create_recorder(path: str, *, interval: float, describe: Describer | None = None
+                    ) -> Recorder:
     """A Recorder made under a deadline: a recording asked for on a hung mount is refused
-    with a line, instead of the dashboard never starting."""
-    recorder = within_deadline(lambda: Recorder(path, interval=interval), None)
+    with a line, instead of the dashboard never starting. describe: what a raised finding's
+    holders are doing (the caller passes probes.culprit's, which this layer may not import)."""
+    recorder = within_deadline(lambda: Recorder(path, interval=interval, describe=describe),
+                               None)
     if recorder is None:
         raise RecordingError(f"cannot create the recording {visible(path)}: its filesystem "
                              "does not answer")
