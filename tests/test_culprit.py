@@ -18,6 +18,7 @@ from textual.widgets import Static
 from tests.conftest import waltui_json
 from tests.narrow import some
 from tests.test_hangs import hung_mount  # noqa: F401  (the fixture)
+from tests.test_tmux import WALTUI, Session, needs_tmux
 from tests.test_ui import FAST, open_screen, sees_writer, wait_for
 from waltui.evidence import ProcessEvidence
 from waltui.probes.culprit import process_evidence, unit_and_container
@@ -276,3 +277,26 @@ async def test_the_signal_dialog_names_the_function_once_py_spy_has_read_it(pyth
         assert hint.region.height > 0 and hint.region.bottom <= 24  # y/n still on screen
         await pilot.press("escape")
     assert proc.poll() is None  # nothing was sent
+
+
+@needs_tmux
+@pytest.mark.system
+def test_the_signal_dialog_in_a_real_terminal_names_the_function(python_holder):
+    """The real app in tmux at 80x24: k on the database whose transaction a Python worker
+    left open shows that worker's function, and the y/n line, on screen; n sends nothing."""
+    db, proc = python_holder
+    session = Session(f"env TERM=xterm-256color {WALTUI} {db}")
+    try:
+        session.shows("billing.db")
+        deadline = time.monotonic() + 30
+        while "y: send it" not in (screen := session.screen()):  # k before the first poll:
+            assert time.monotonic() < deadline, screen  # nothing to offer yet
+            session.keys("k")
+            time.sleep(0.5)
+        screen = session.shows("settle_invoices_for_billing_run", timeout=30, wrapped=True)
+        assert f"pid {proc.pid}" in screen and "y: send it" in screen
+        session.keys("n")
+        session.gone("y: send it")
+        assert proc.poll() is None
+    finally:
+        session.close()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
@@ -87,7 +87,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(visible(self.title_text), classes="dialog-title", markup=False)
-            yield Static(visible(self.body, newlines=True), markup=False, id="confirm-body")
+            with VerticalScroll(id="confirm-scroll"):  # a long body scrolls; y/n stays
+                yield Static(visible(self.body, newlines=True), markup=False, id="confirm-body")
             yield Static(self.hint, classes="hint", id="confirm-hint")
 
     def action_answer(self, yes: bool) -> None:
