@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -108,6 +109,49 @@ def test_a_holder_blocked_on_a_stopped_mount_is_waiting_on_storage(hung_mount): 
         assert any("waiting on storage" in line for line in evidence.lines())
     finally:
         writer.kill()
+
+
+def test_a_holder_in_fsync_on_a_stopped_mount_shows_d_state_and_the_call(hung_mount):  # noqa: F811
+    """fsync on a FUSE mount whose server is stopped: the kernel waits for the server, first
+    interruptibly (S); once a signal is pending, killably, which /proc shows as D. The
+    evidence names the call and the state and points at the storage."""
+    remote, hang = hung_mount
+    script = ("import os, signal, sys\n"
+              "signal.signal(signal.SIGUSR1, lambda *_: None)\n"
+              "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+              "print('ready', flush=True)\n"
+              "sys.stdin.readline()\n"
+              "os.fsync(fd)\n")
+    syncer = subprocess.Popen([sys.executable, "-c", script, str(remote)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert some(syncer.stdout).readline().strip() == "ready"
+        ticks = some(start_ticks(syncer.pid))
+        hang()
+        some(syncer.stdin).write("go\n")
+        some(syncer.stdin).flush()
+        deadline = time.monotonic() + 30
+        while ((evidence := some(process_evidence(syncer.pid, ticks))).wchan,
+               evidence.state) != ("request_wait_answer", "sleeping"):  # not on its way in
+            assert time.monotonic() < deadline, evidence
+            time.sleep(0.05)
+        assert evidence.syscall == "fsync", evidence
+        os.kill(syncer.pid, signal.SIGUSR1)  # pending: FUSE now waits killably
+        while (evidence := some(process_evidence(syncer.pid, ticks))).state != "disk-sleep":
+            assert time.monotonic() < deadline, evidence
+            time.sleep(0.05)
+        assert evidence.syscall == "fsync" and evidence.waits_on_storage
+        said = " ".join(evidence.lines())
+        assert "state disk-sleep, in the system call fsync" in said
+        assert "waiting on storage" in said and "Look at the storage" in said
+        assert "no signal ends it while that storage does not answer" in said
+        # What that sentence rests on: SIGKILL ends FUSE's killable wait, but the process
+        # then waits at exit, closing its file (a FLUSH the stopped server never answers)
+        syncer.kill()
+        with pytest.raises(subprocess.TimeoutExpired):
+            syncer.wait(timeout=2)
+    finally:
+        syncer.kill()  # it ends once the fixture lets the server answer again
 
 
 @pytest.mark.system

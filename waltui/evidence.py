@@ -51,8 +51,9 @@ class ProcessEvidence:
         out = [f"Now: {doing}."]
         if self.waits_on_storage:
             out.append("It is waiting on storage: a file system call the disk or mount has "
-                       "not answered. " + ("In D state, no signal takes effect until that "
-                                           "I/O ends. " if self.state == "disk-sleep" else "")
+                       "not answered. " + ("In D state, no signal ends it while that storage "
+                                           "does not answer. " if self.state == "disk-sleep"
+                                           else "")
                        + "Look at the storage, not the program.")
         if self.fds:
             out.append("Holds the database through " + ", ".join(
