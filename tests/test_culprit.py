@@ -205,7 +205,7 @@ def test_a_holder_in_d_state_in_fsync_is_a_storage_problem_and_a_sleeper_is_not(
                            parents=(), unit=None, container=None)
     stuck = replace(base, state="disk-sleep", syscall="fsync", wchan="folio_wait_bit")
     assert stuck.waits_on_storage
-    assert any("In D state, no signal takes effect" in line for line in stuck.lines())
+    assert any("In D state, no signal ends it" in line for line in stuck.lines())
     idle = replace(base, syscall="clock_nanosleep", wchan="hrtimer_nanosleep")
     assert not idle.waits_on_storage
     assert not any("storage" in line for line in idle.lines())
