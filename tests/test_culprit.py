@@ -290,6 +290,20 @@ def test_a_recording_keeps_what_the_holder_was_doing_when_the_finding_was_raised
 
 
 @pytest.mark.system
+def test_py_spy_is_asked_only_about_processes_that_run_python(python_holder):
+    from waltui.probes.stacks import python_stack, runs_python
+    _db, proc = python_holder
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        assert runs_python(sleeper.pid) is False and python_stack(sleeper.pid) is None
+        assert runs_python(proc.pid) is True
+        assert some(python_stack(proc.pid)).where is not None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+@pytest.mark.system
 def test_a_process_waltui_may_not_read_gets_the_reason(python_holder):
     """py-spy run as an unprivileged user against another user's process: the reason and
     how to allow it, not an error."""

@@ -189,4 +189,5 @@ def code_lines(target: Target) -> list[str]:
         return []
     from waltui.probes.stacks import python_stack  # py-spy's subprocess: only on k
 
-    return [visible(line) for line in python_stack(target.pid).lines()]
+    stack = python_stack(target.pid)
+    return [] if stack is None else [visible(line) for line in stack.lines()]

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from waltui.evidence import PythonStack
+from waltui.probes.processes import read_proc
 
 DEADLINE = 3.0  # seconds py-spy may take; a dump takes ~30 ms here
 # Frames inside these are the database library; the frame that called into them is the
@@ -42,7 +43,27 @@ def _frames(threads: Any) -> tuple[tuple[str, str, int], ...]:
     return stacks[0] if stacks else ()
 
 
-def python_stack(pid: int, deadline: float = DEADLINE) -> PythonStack:
+MAPS_MAX_BYTES = 8 << 20
+
+
+def runs_python(pid: int) -> bool | None:
+    """Whether a process runs CPython: its program is python*, or it has libpython mapped
+    (uWSGI, an embedded interpreter). None: not ours to read (then py-spy says why)."""
+    try:
+        if os.path.basename(os.readlink(f"/proc/{pid}/exe")).startswith("python"):
+            return True
+        return b"libpython" in read_proc(f"/proc/{pid}/maps", MAPS_MAX_BYTES)
+    except PermissionError:
+        return None
+    except OSError:
+        return False  # ended
+
+
+def python_stack(pid: int, deadline: float = DEADLINE) -> PythonStack | None:
+    """None for a process that does not run Python: py-spy is not asked about a sqlite3
+    CLI or a Node worker (it took up to its deadline to say it found no interpreter)."""
+    if runs_python(pid) is False:
+        return None
     tool = py_spy()
     if tool is None:
         return PythonStack(why_not="py-spy is not installed (pip install 'waltui[stacks]', "
