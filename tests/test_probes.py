@@ -82,13 +82,19 @@ def test_locks_are_found_on_a_btrfs_subvolume(btrfs_subvolume, spawn):
     assert {lk.pid for lk in reading.locks if lk.lock == "dms"} == {app.pid, reader.pid}
 
 
-def test_mark_left_by_an_ended_reader_is_stale_not_a_pin(live_db, spawn):
-    db, app = live_db
+def slot_of_an_ended_reader(db: Path, app, spawn) -> int:
+    """A real reader pins a frame, then ends: the slot whose mark it left behind."""
     reader = spawn(db)
     reader.do("begin_read")
     app.do("insert 50")
-    slot = read_once(db).pins[0].slot
+    slot: int = read_once(db).pins[0].slot
     reader.do("end")
+    return slot
+
+
+def test_mark_left_by_an_ended_reader_is_stale_not_a_pin(live_db, spawn):
+    db, app = live_db
+    slot = slot_of_an_ended_reader(db, app, spawn)
     reading = read_once(db)
     assert reading.pins == ()
     assert slot in {m.slot for m in reading.stale_marks}
@@ -102,11 +108,7 @@ def test_a_slot_whose_mark_is_being_set_is_neither_stale_nor_a_reader(live_db, s
     from waltui.ui.palette import PLAIN
     from waltui.ui.widgets.locks_table import LocksPane
     db, app = live_db
-    reader = spawn(db)
-    reader.do("begin_read")
-    app.do("insert 50")
-    slot = read_once(db).pins[0].slot
-    reader.do("end")
+    slot = slot_of_an_ended_reader(db, app, spawn)
     assert slot in {m.slot for m in read_once(db).stale_marks}
     setter = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, os, sys\n"

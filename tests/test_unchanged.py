@@ -232,14 +232,15 @@ def test_a_clock_query_that_finds_the_same_depths_sends_no_change(live_db):
     same = QueueQuery("due", "SELECT count(*) FROM queue WHERE unixepoch('now') > 0")
     moving = QueueQuery("tick", "SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER)")
     for query, sends in ((same, False), (moving, True)):
-        poller = Poller(Config(queries=(query,), sql_max_age=0.3, sql_min_age=0))
+        # sql_max_age long beside three polls, so none goes stale before the wait for it
+        poller = Poller(Config(queries=(query,), sql_max_age=2.0, sql_min_age=0))
         poller.attach(str(db))
         try:
             for _ in range(2):  # the second reading is kept to be handed out again
                 poller.poll_once(changed_only=True)
             kept = some(poller.states[str(db)].reading)
             assert poller.poll_once(changed_only=True) == []  # nothing read again yet
-            time.sleep(0.35)  # past sql_max_age: the query runs again
+            time.sleep(2.05)  # past sql_max_age: the query runs again
             changes = poller.poll_once(changed_only=True)
             state = poller.states[str(db)]
             assert some(some(state.reading).sql_taken_at) > some(kept.sql_taken_at)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 
-from waltui.probes.filesystem import NETWORK_TYPES
+from waltui.probes.filesystem import is_network, mountinfo_line
+from waltui.probes.locks import FileId
 from waltui.probes.processes import read_proc
 
-FileId = tuple[int, int]  # (st_dev, st_ino)
 FDINFO_HEAD_BYTES = 256  # pos, flags, mnt_id and ino come first; lock lines are not needed
 MOUNTINFO_MAX_BYTES = 8 << 20
 
@@ -42,8 +42,7 @@ def fd_inode(pid: int, fd: str) -> tuple[int, int] | None:
 def may_stat(fstype: str) -> bool:
     """A filesystem whose stat() is answered locally: not a network or FUSE mount, where a
     stat can wait for a server or a daemon that never answers."""
-    return not (fstype.startswith("fuse") or fstype in NETWORK_TYPES
-                or fstype.split(".")[0] in NETWORK_TYPES)
+    return not (fstype.startswith("fuse") or is_network(fstype))
 
 
 class Mounts:
@@ -61,14 +60,10 @@ class Mounts:
                 text = read_proc(f"/proc/{self._pid}/mountinfo", MOUNTINFO_MAX_BYTES)
             except OSError:
                 text = b""
-            for line in text.split(b"\n"):
-                fields = line.split(b" ")
-                try:
-                    major, minor = fields[2].split(b":")
-                    fstype = fields[fields.index(b"-", 6) + 1].decode("utf-8", "replace")
-                    self._by_id[int(fields[0])] = (os.makedev(int(major), int(minor)), fstype)
-                except (IndexError, ValueError):
-                    continue
+            for line in text.decode("utf-8", "replace").splitlines():
+                parsed = mountinfo_line(line)
+                if parsed is not None and parsed[3] is not None:
+                    self._by_id[parsed[0]] = (parsed[3], parsed[2])
         return self._by_id.get(mnt_id)
 
 

@@ -23,6 +23,21 @@ def _unescape(field: str) -> str:
     return field
 
 
+def is_network(fstype: str) -> bool:
+    """A network filesystem (by its type, or the part before the dot: fuse.sshfs's "fuse"
+    is not, nfs4's family is)."""
+    return fstype in NETWORK_TYPES or fstype.split(".")[0] in NETWORK_TYPES
+
+
+def mountinfo_line(line: str) -> tuple[int, str, str, int | None] | None:
+    """(mount id, mount point, type, device of its superblock) of one mountinfo line."""
+    left, sep, right = line.partition(" - ")
+    fields, tail = left.split(), right.split()
+    if not (sep and len(fields) >= 5 and tail and fields[0].isdigit()):
+        return None
+    return int(fields[0]), _unescape(fields[4]), tail[0], _device(fields[2])
+
+
 class MountTable:
     """Mount points and their types, read once per poll and shared by every database."""
 
@@ -46,10 +61,8 @@ class MountTable:
     def parse(cls, text: str) -> MountTable:
         mounts = []
         for line in text.splitlines():
-            left, sep, right = line.partition(" - ")
-            fields, tail = left.split(), right.split()
-            if sep and len(fields) >= 5 and tail:
-                mounts.append((_unescape(fields[4]), tail[0], _device(fields[2])))
+            if (parsed := mountinfo_line(line)) is not None:
+                mounts.append(parsed[1:])
         return cls(mounts)
 
     def lookup(self, path: str) -> Filesystem | None:
@@ -74,7 +87,7 @@ class MountTable:
             if where == mount_point or where.startswith(mount_point.rstrip("/") + "/"):
                 return Filesystem(
                     type=fstype, mount_point=mount_point,
-                    network=fstype in NETWORK_TYPES or fstype.split(".")[0] in NETWORK_TYPES,
+                    network=is_network(fstype),
                     fuse=fstype.startswith("fuse"), device=device,
                 )
         return None
