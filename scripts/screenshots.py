@@ -59,6 +59,15 @@ def saver(app: WaltuiApp, saved: list[Path]) -> Callable[[str], None]:
     return save
 
 
+def signal_body(app: WaltuiApp) -> str:
+    from textual.widgets import Static
+
+    from waltui.ui.screens.dialogs import ConfirmScreen
+    if not isinstance(app.screen, ConfirmScreen):
+        return ""
+    return str(app.screen.query_one("#confirm-body", Static).render())
+
+
 async def capture(workload_paths: list[str], recording: Path) -> list[Path]:
     """The live dashboard, recording as it goes (the replay screenshot plays it back)."""
     app = WaltuiApp(workload_paths, demo_config(Config(interval=0.5)),
@@ -84,6 +93,9 @@ async def capture(workload_paths: list[str], recording: Path) -> list[Path]:
         await pilot.press("c")
         await pilot.pause(0.5)
         save("checkpoint-dialog")
+        await pilot.press("escape", "k")  # the signal dialog: answered with Esc, never y
+        await wait_for(pilot, lambda: "Code: " in signal_body(app))  # py-spy has read it
+        save("signal-dialog")
         await pilot.press("escape", "question_mark")
         await pilot.pause(0.5)
         save("help")
